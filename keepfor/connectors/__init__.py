@@ -1,0 +1,1 @@
+"""Connectors: where records come from (one module per backend)."""

@@ -1,0 +1,41 @@
+"""The pure core: rule model, periods, anchors, terms, loading and evaluation.
+
+Nothing here reads a clock, a file other than a rule pack, a database or a screen:
+``evaluate(rules, record, at)`` is a function of its arguments.
+"""
+
+from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, MonthDay, local_date
+from keepfor.engine.evaluate import Decision, Instant, RuleOutcome, Status, evaluate
+from keepfor.engine.loader import json_schema, load_pack, load_rules, parse_pack
+from keepfor.engine.periods import Period
+from keepfor.engine.rules import Action, Boundary, RetentionRule, RulePack, RuleSet
+from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term, TermResult
+
+__all__ = [
+    "Action",
+    "Anchor",
+    "Boundary",
+    "Decision",
+    "EarliestOf",
+    "EndOf",
+    "EndOfKind",
+    "FieldAnchor",
+    "Instant",
+    "LatestOf",
+    "MonthDay",
+    "Period",
+    "Retain",
+    "RetentionRule",
+    "RuleOutcome",
+    "RulePack",
+    "RuleSet",
+    "Status",
+    "Term",
+    "TermResult",
+    "evaluate",
+    "json_schema",
+    "load_pack",
+    "load_rules",
+    "local_date",
+    "parse_pack",
+]

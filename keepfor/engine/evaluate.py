@@ -1,0 +1,205 @@
+"""Evaluation: ``evaluate(rules, record, at) -> Decision``, a pure function.
+
+Every rule of every pack is tried. Of the rules that match:
+
+* if any has no retain-until date (its event has not happened), the record is
+  ``waiting`` and has no disposal date;
+* otherwise retention wins: the disposal date is the latest of theirs, and the
+  rule that gave it is the winning rule. Where rules tie on that date, the
+  gentlest action wins (review < flag < anonymise < purge), then the first loaded.
+
+The record is ``due`` when that date is on or before the date of ``at`` in the
+winning pack's time zone, ``retained`` when it is later, and ``unmatched`` when
+no rule matches. ``at`` is passed in: the engine never reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from keepfor.engine.rules import Action, RetentionRule, RulePack, RuleSet
+from keepfor.engine.terms import TermResult
+from keepfor.errors import RecordError, UsageError
+
+__all__ = ["Decision", "Instant", "RuleOutcome", "Status", "evaluate", "local_today"]
+
+Instant = datetime | date
+"""When a record is evaluated: an aware datetime, or a date meaning that day in every zone."""
+
+
+class Status(StrEnum):
+    DUE = "due"
+    RETAINED = "retained"
+    WAITING = "waiting"
+    HELD = "held"
+    UNMATCHED = "unmatched"
+
+
+def local_today(at: Instant, pack: RulePack) -> date:
+    """The date of ``at`` in the pack's time zone."""
+    if isinstance(at, datetime):
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise UsageError(
+                f"the evaluation instant {at.isoformat()} has no UTC offset; "
+                "give one, e.g. 2026-11-22T09:00:00Z"
+            )
+        return at.astimezone(pack.zone).date()
+    return at
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    """One matching rule's dates for one record."""
+
+    pack: RulePack
+    rule: RetentionRule
+    term: TermResult
+
+    @property
+    def retain_until(self) -> date | None:
+        return self.term.retain_until
+
+    @property
+    def disposal_date(self) -> date | None:
+        until = self.term.retain_until
+        return None if until is None else self.rule.disposal_date(until)
+
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule.id,
+            "retain_until": _iso(self.retain_until),
+            "disposal_date": _iso(self.disposal_date),
+        }
+        if detail:
+            out["pack"] = self.pack.id
+            out["pack_version"] = self.pack.version
+            out["action"] = self.rule.action.value
+            out["boundary"] = self.rule.boundary.value
+            out["waiting_on"] = list(self.term.waiting_on)
+            out["term"] = self.term.to_dict()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the rules say about one record at one instant, and why."""
+
+    status: Status
+    disposal_date: date | None
+    winner: RuleOutcome | None
+    matched: tuple[RuleOutcome, ...]
+    today: date | None
+    reason: str
+
+    @property
+    def rule(self) -> RetentionRule | None:
+        return None if self.winner is None else self.winner.rule
+
+    @property
+    def action(self) -> Action | None:
+        return None if self.winner is None else self.winner.rule.action
+
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """The ``explain`` JSON of the public contract; ``detail`` adds the working."""
+        out: dict[str, Any] = {
+            "disposal_date": _iso(self.disposal_date),
+            "rule": None if self.rule is None else self.rule.id,
+            "action": None if self.action is None else self.action.value,
+            "status": self.status.value,
+            "matched": [outcome.to_dict(detail=detail) for outcome in self.matched],
+        }
+        if detail:
+            out["pack"] = None if self.winner is None else self.winner.pack.id
+            out["today"] = _iso(self.today)
+            out["reason"] = self.reason
+        return out
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _packs(rules: RuleSet | RulePack | Iterable[RulePack]) -> RuleSet:
+    if isinstance(rules, RuleSet):
+        return rules
+    if isinstance(rules, RulePack):
+        return RuleSet((rules,))
+    return RuleSet(tuple(rules))
+
+
+def match(rules: RuleSet, record: Mapping[str, Any]) -> list[RuleOutcome]:
+    """Every rule that matches the record, with its worked-out term."""
+    outcomes = []
+    for pack, rule in rules:
+        if rule.matches(record):
+            try:
+                term = rule.retain.evaluate(record, pack.zone)
+            except RecordError as error:
+                raise RecordError(error.detail, field=error.field, rule=rule.id) from None
+            outcomes.append(RuleOutcome(pack, rule, term))
+    return outcomes
+
+
+def evaluate(
+    rules: RuleSet | RulePack | Iterable[RulePack],
+    record: Mapping[str, Any],
+    at: Instant,
+) -> Decision:
+    """Decide what the rules say about ``record`` at ``at``. Pure: no clock, no I/O."""
+    ruleset = _packs(rules)
+    outcomes = match(ruleset, record)
+    if not outcomes:
+        return Decision(Status.UNMATCHED, None, None, (), None, _unmatched_reason(ruleset, record))
+    matched = tuple(outcomes)
+    waiting = [o for o in outcomes if o.retain_until is None]
+    if waiting:
+        first = waiting[0]
+        today = local_today(at, first.pack)
+        return Decision(Status.WAITING, None, None, matched, today, _waiting_reason(waiting))
+    dated = [(o.disposal_date, o) for o in outcomes if o.disposal_date is not None]
+    disposal, winner = max(
+        dated, key=lambda pair: (pair[0], -pair[1].rule.action.severity, -outcomes.index(pair[1]))
+    )
+    today = local_today(at, winner.pack)
+    status = Status.DUE if disposal <= today else Status.RETAINED
+    return Decision(status, disposal, winner, matched, today, _won_reason(winner, outcomes))
+
+
+def _unmatched_reason(rules: RuleSet, record: Mapping[str, Any]) -> str:
+    keys = sorted({name for _, rule in rules for name in rule.applies_to})
+    shown = ", ".join(f"{k}={record.get(k)!r}" for k in keys) or "no fields"
+    return f"no rule applies to this record ({shown})"
+
+
+def _waiting_reason(waiting: list[RuleOutcome]) -> str:
+    parts = []
+    for outcome in waiting:
+        fields = ", ".join(outcome.term.waiting_on) or "its fields"
+        parts.append(f"rule '{outcome.rule.id}' waits for {fields}, which has not happened")
+    return "; ".join(parts) + ": no disposal date until it does"
+
+
+def _won_reason(winner: RuleOutcome, outcomes: list[RuleOutcome]) -> str:
+    if len(outcomes) == 1:
+        return f"'{winner.rule.id}' is the only rule that applies"
+    others = [o for o in outcomes if o is not winner]
+    tied = [o for o in others if o.disposal_date == winner.disposal_date]
+    text = (
+        f"'{winner.rule.id}' gives the latest disposal date of the {len(outcomes)} rules "
+        f"that apply (retention wins): {', '.join(_dated(o) for o in others)}"
+    )
+    if tied:
+        text += (
+            f"; tied on {_iso(winner.disposal_date)} with "
+            f"{', '.join(repr(o.rule.id) for o in tied)}, the gentlest action "
+            f"('{winner.rule.action.value}') then the first loaded wins"
+        )
+    return text
+
+
+def _dated(outcome: RuleOutcome) -> str:
+    return f"'{outcome.rule.id}' {_iso(outcome.disposal_date)}"

@@ -1,0 +1,519 @@
+"""Loading rule packs: YAML -> validated :class:`RulePack`, all checks up front.
+
+A pack is parsed and checked once; the values it gives are then evaluated many
+times. Every fault is a :class:`keepfor.errors.RulePackError` that names the file,
+the line, the rule id and the key, with a suggestion where one is obvious::
+
+    rules/shop.yaml:14: rule 'orders-tax', key 'retain.from.end_of':
+        unknown anchor kind 'finacial_year' (did you mean 'financial_year'?)
+
+The language is described in ``docs/rules.md``; ``schema.json`` beside this module
+is the same language as a JSON Schema, for editors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import yaml
+
+from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, MonthDay
+from keepfor.engine.periods import Period
+from keepfor.engine.rules import Action, Boundary, RetentionRule, RulePack, RuleSet, Scalar
+from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
+from keepfor.errors import RulePackError, suggest
+
+__all__ = ["PACK_SUFFIXES", "json_schema", "load_pack", "load_rules", "parse_pack"]
+
+PACK_SUFFIXES = (".yaml", ".yml")
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_PACK_KEYS = ("pack", "version", "description", "timezone", "financial_year_end", "rules")
+_RULE_KEYS = (
+    "id",
+    "description",
+    "source",
+    "applies_to",
+    "where",
+    "financial_year_end",
+    "retain",
+    "boundary",
+    "then",
+)
+_TERM_KINDS = ("from", "latest_of", "earliest_of")
+_ANCHOR_KEYS = ("end_of", "of")
+_E = TypeVar("_E", Boundary, Action)
+
+
+# -- YAML with line numbers ------------------------------------------------------------
+
+
+class _Located(dict[str, Any]):
+    """A YAML mapping that remembers the line of each key (1-based)."""
+
+    line: int | None = None
+    key_lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that records lines and refuses duplicate keys."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Located:
+    out = _Located()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str):
+            raise RulePackError(f"key {key!r} is not text", line=line)
+        if key in out:
+            raise RulePackError(f"key '{key}' appears twice in one mapping", key=key, line=line)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = line
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line(node: Any, key: str | None = None) -> int | None:
+    if isinstance(node, _Located):
+        if key is not None and key in node.key_lines:
+            return node.key_lines[key]
+        return node.line
+    return None
+
+
+# -- the parser ------------------------------------------------------------------------
+
+
+class _PackParser:
+    """Turns one pack's parsed YAML into a RulePack, raising at the first fault."""
+
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.rule: str | None = None
+
+    def fail(
+        self,
+        message: str,
+        key: str | None = None,
+        *,
+        node: Any = None,
+        line_key: str | None = None,
+        suggestion: str | None = None,
+    ) -> NoReturn:
+        raise RulePackError(
+            message,
+            file=self.file,
+            rule=self.rule,
+            key=key,
+            line=_line(node, line_key),
+            suggestion=suggestion,
+        )
+
+    def check_keys(
+        self, node: Mapping[str, Any], allowed: Sequence[str], path: str, what: str
+    ) -> None:
+        for key in node:
+            if key not in allowed:
+                self.fail(
+                    f"unknown key '{key}' in {what}; allowed: {', '.join(allowed)}",
+                    _join(path, key),
+                    node=node,
+                    line_key=key,
+                    suggestion=suggest(key, allowed),
+                )
+
+    def require(self, node: Mapping[str, Any], key: str, path: str, what: str) -> Any:
+        if key not in node or node[key] is None:
+            self.fail(f"{what} needs '{key}'", _join(path, key), node=node)
+        return node[key]
+
+    def text(self, node: Mapping[str, Any], key: str, path: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            hint = ' (quote it: "...")' if isinstance(value, (int, float)) else ""
+            self.fail(f"'{key}' must be text, not {value!r}{hint}", path, node=node, line_key=key)
+        return value
+
+    # pack
+
+    def pack(self, data: Any) -> RulePack:
+        if not isinstance(data, Mapping):
+            self.fail(
+                f"a rule pack is a mapping with 'pack', 'version' and 'rules', not {_kind(data)}"
+            )
+        self.check_keys(data, _PACK_KEYS, "", "a pack")
+        pack_id = self.identifier(data, "pack", self.require(data, "pack", "", "a pack"), "pack")
+        version = self.text(data, "version", "version", self.require(data, "version", "", "a pack"))
+        description = self.optional_text(data, "description", "description")
+        timezone = self.timezone(data, self.require(data, "timezone", "", "a pack"))
+        fy_end = MonthDay(3, 31)
+        if data.get("financial_year_end") is not None:
+            fy_end = self.month_day(data, "financial_year_end", "financial_year_end")
+        rules_node = self.require(data, "rules", "", "a pack")
+        if not isinstance(rules_node, list) or not rules_node:
+            self.fail(
+                "'rules' must be a non-empty list of rules", "rules", node=data, line_key="rules"
+            )
+        rules: list[RetentionRule] = []
+        seen: dict[str, int] = {}
+        for index, rule_node in enumerate(rules_node):
+            rule = self.retention_rule(rule_node, index, fy_end)
+            if rule.id in seen:
+                self.rule = rule.id
+                self.fail(
+                    f"duplicate rule id (rule #{seen[rule.id] + 1} has it too)",
+                    "id",
+                    node=rule_node,
+                    line_key="id",
+                )
+            seen[rule.id] = index
+            rules.append(rule)
+        self.rule = None
+        return RulePack(
+            id=pack_id,
+            version=version,
+            timezone=timezone,
+            rules=tuple(rules),
+            financial_year_end=fy_end,
+            description=description,
+            path=self.file,
+        )
+
+    def identifier(self, node: Mapping[str, Any], key: str, value: Any, path: str) -> str:
+        name = self.text(node, key, path, value)
+        if not _ID.fullmatch(name):
+            self.fail(
+                f"{name!r} is not an identifier: lower-case letters, digits and single hyphens",
+                path,
+                node=node,
+                line_key=key,
+            )
+        return name
+
+    def optional_text(self, node: Mapping[str, Any], key: str, path: str) -> str | None:
+        value = node.get(key)
+        return None if value is None else self.text(node, key, path, value)
+
+    def timezone(self, node: Mapping[str, Any], value: Any) -> str:
+        zone = self.text(node, "timezone", "timezone", value)
+        if zone not in _zones():
+            self.fail(
+                f"unknown IANA time zone {zone!r}",
+                "timezone",
+                node=node,
+                line_key="timezone",
+                suggestion=suggest(zone, _zones()),
+            )
+        return zone
+
+    def month_day(self, node: Mapping[str, Any], key: str, path: str) -> MonthDay:
+        value = node[key]
+        if isinstance(value, int):
+            self.fail(
+                f'{value!r} is not MM-DD; quote it, e.g. "03-31"', path, node=node, line_key=key
+            )
+        try:
+            return MonthDay.parse(value)
+        except ValueError as error:
+            self.fail(str(error), path, node=node, line_key=key)
+
+    # rule
+
+    def retention_rule(self, node: Any, index: int, pack_fy_end: MonthDay) -> RetentionRule:
+        self.rule = None
+        if not isinstance(node, Mapping):
+            self.fail(f"rule #{index + 1} must be a mapping, not {_kind(node)}", f"rules[{index}]")
+        raw_id = node.get("id")
+        if isinstance(raw_id, str):
+            self.rule = raw_id
+        rule_id = self.identifier(
+            node, "id", self.require(node, "id", "", f"rule #{index + 1}"), "id"
+        )
+        self.check_keys(node, _RULE_KEYS, "", "a rule")
+        applies_to = self.conditions(node, "applies_to", required=True)
+        where = self.conditions(node, "where", required=False)
+        fy_override: MonthDay | None = None
+        if node.get("financial_year_end") is not None:
+            fy_override = self.month_day(node, "financial_year_end", "financial_year_end")
+        term = self.term(
+            self.require(node, "retain", "", "a rule"), "retain", fy_override or pack_fy_end
+        )
+        boundary = self.choice(node, "boundary", Boundary, default=Boundary.AFTER)
+        action = self.choice(node, "then", Action, default=None)
+        if fy_override is not None and not any(
+            isinstance(leaf.anchor, EndOf) and leaf.anchor.kind is EndOfKind.FINANCIAL_YEAR
+            for leaf in term.retains()
+        ):
+            self.fail(
+                "financial_year_end is set but no anchor uses 'end_of: financial_year'",
+                "financial_year_end",
+                node=node,
+                line_key="financial_year_end",
+            )
+        return RetentionRule(
+            id=rule_id,
+            retain=term,
+            applies_to=applies_to,
+            where=where,
+            boundary=boundary,
+            action=action,
+            description=self.optional_text(node, "description", "description"),
+            source=self.optional_text(node, "source", "source"),
+            financial_year_end=fy_override,
+        )
+
+    def conditions(self, node: Mapping[str, Any], key: str, *, required: bool) -> dict[str, Scalar]:
+        value = node.get(key)
+        if value is None:
+            if required:
+                self.fail(f"a rule needs '{key}', e.g. {{category: order}}", key, node=node)
+            return {}
+        if not isinstance(value, Mapping) or (required and not value):
+            self.fail(
+                f"'{key}' must be a non-empty mapping of field: value, e.g. {{category: order}}",
+                key,
+                node=node,
+                line_key=key,
+            )
+        out: dict[str, Scalar] = {}
+        for name, expected in value.items():
+            self.field_name(value, name, f"{key}.{name}")
+            if isinstance(expected, (list, dict, set, tuple)) or not isinstance(
+                expected, (str, int, float, bool, type(None))
+            ):
+                self.fail(
+                    "equality conditions take text, a number, true/false or null, "
+                    f"not {_kind(expected)}"
+                    + (' (quote a date: "2024-01-01")' if hasattr(expected, "isoformat") else ""),
+                    f"{key}.{name}",
+                    node=value,
+                    line_key=name,
+                )
+            out[name] = expected
+        return out
+
+    def field_name(self, node: Any, name: Any, path: str) -> str:
+        if not isinstance(name, str) or not _FIELD.fullmatch(name):
+            self.fail(
+                f"{name!r} is not a field name "
+                "(letters, digits and '_', not starting with a digit)",
+                path,
+                node=node,
+                line_key=name if isinstance(name, str) else None,
+            )
+        return name
+
+    def choice(self, node: Mapping[str, Any], key: str, enum: type[_E], default: _E | None) -> _E:
+        value = node.get(key)
+        allowed = [member.value for member in enum]
+        if value is None:
+            if default is None:
+                self.fail(f"a rule needs '{key}': one of {', '.join(allowed)}", key, node=node)
+            return default
+        if value not in allowed:
+            self.fail(
+                f"{value!r} is not one of {', '.join(allowed)}",
+                key,
+                node=node,
+                line_key=key,
+                suggestion=suggest(str(value), allowed),
+            )
+        return enum(value)
+
+    # terms and anchors
+
+    def term(self, node: Any, path: str, fy_end: MonthDay) -> Term:
+        if not isinstance(node, Mapping):
+            self.fail(
+                f"a term is a mapping with one of {', '.join(_TERM_KINDS)}, not {_kind(node)}",
+                path,
+            )
+        kinds = [k for k in _TERM_KINDS if k in node]
+        if len(kinds) != 1:
+            for key in node:
+                if key not in (*_TERM_KINDS, "for", "optional"):
+                    self.fail(
+                        f"unknown key '{key}' in a term",
+                        _join(path, key),
+                        node=node,
+                        line_key=key,
+                        suggestion=suggest(key, (*_TERM_KINDS, "for", "optional")),
+                    )
+            found = f"found {', '.join(kinds)}" if kinds else "found none"
+            self.fail(
+                f"a term needs exactly one of {', '.join(_TERM_KINDS)} ({found})", path, node=node
+            )
+        kind = kinds[0]
+        allowed = ("from", "for", "optional") if kind == "from" else (kind, "optional")
+        self.check_keys(node, allowed, path, f"a '{kind}' term")
+        optional = node.get("optional", False)
+        if not isinstance(optional, bool):
+            self.fail(
+                f"'optional' must be true or false, not {optional!r}",
+                _join(path, "optional"),
+                node=node,
+                line_key="optional",
+            )
+        if kind == "from":
+            anchor = self.anchor(node["from"], _join(path, "from"), fy_end, node)
+            period = self.period(
+                self.require(node, "for", path, "a 'from' term"), _join(path, "for"), node
+            )
+            return Retain(anchor, period, optional)
+        parts_node = node[kind]
+        if not isinstance(parts_node, list) or not parts_node:
+            self.fail(
+                f"'{kind}' must be a non-empty list of terms",
+                _join(path, kind),
+                node=node,
+                line_key=kind,
+            )
+        parts = tuple(
+            self.term(part, f"{_join(path, kind)}[{i}]", fy_end)
+            for i, part in enumerate(parts_node)
+        )
+        return LatestOf(parts, optional) if kind == "latest_of" else EarliestOf(parts, optional)
+
+    def anchor(self, node: Any, path: str, fy_end: MonthDay, parent: Any) -> Anchor:
+        if isinstance(node, str):
+            return FieldAnchor(self.field_name(parent, node, path))
+        if not isinstance(node, Mapping):
+            self.fail(
+                f"an anchor is a field name or {{end_of: ..., of: FIELD}}, not {_kind(node)}",
+                path,
+                node=parent,
+                line_key="from",
+            )
+        self.check_keys(node, _ANCHOR_KEYS, path, "an anchor")
+        kind_value = self.require(node, "end_of", path, "an anchor")
+        kinds = [k.value for k in EndOfKind]
+        if kind_value not in kinds:
+            self.fail(
+                f"unknown anchor kind {kind_value!r}; one of {', '.join(kinds)}",
+                _join(path, "end_of"),
+                node=node,
+                line_key="end_of",
+                suggestion=suggest(str(kind_value), kinds),
+            )
+        field = self.field_name(
+            node, self.require(node, "of", path, "an anchor"), _join(path, "of")
+        )
+        kind = EndOfKind(kind_value)
+        return EndOf(kind, field, fy_end if kind is EndOfKind.FINANCIAL_YEAR else None)
+
+    def period(self, value: Any, path: str, node: Any) -> Period:
+        try:
+            return Period.parse(value)
+        except ValueError as error:
+            self.fail(str(error), path, node=node, line_key="for")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return repr(value)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+# -- public entry points ---------------------------------------------------------------
+
+
+def parse_pack(data: Any, *, file: str | None = None) -> RulePack:
+    """A validated pack from already-parsed data (a mapping, as YAML or JSON gives it)."""
+    return _PackParser(file).pack(data)
+
+
+def load_pack(path: str | Path) -> RulePack:
+    """Read and validate one YAML pack file."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulePackError("no such file", file=name) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RulePackError(f"cannot read the file: {error}", file=name) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except RulePackError as error:
+        raise error.located(file=name) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise RulePackError(
+            f"not valid YAML: {problem}", file=name, line=None if mark is None else mark.line + 1
+        ) from None
+    return parse_pack(data, file=name)
+
+
+def pack_files(path: str | Path) -> list[Path]:
+    """The pack files a path names: the file itself, or a folder's YAML files in order."""
+    root = Path(path)
+    if root.is_dir():
+        files = sorted(p for p in root.iterdir() if p.suffix in PACK_SUFFIXES and p.is_file())
+        if not files:
+            raise RulePackError("folder holds no rule packs (*.yaml, *.yml)", file=str(root))
+        return files
+    if not root.exists():
+        raise RulePackError("no such file or folder", file=str(root))
+    return [root]
+
+
+def load_rules(*paths: str | Path | Iterable[str | Path]) -> RuleSet:
+    """Load every pack that the paths name (files or folders) as one :class:`RuleSet`.
+
+    Pack ids must be unique across what is loaded together.
+    """
+    flat: list[str | Path] = []
+    for item in paths:
+        if isinstance(item, (str, Path)):
+            flat.append(item)
+        else:
+            flat.extend(item)
+    if not flat:
+        raise RulePackError("no rule packs given")
+    packs: list[RulePack] = []
+    seen: dict[str, str | None] = {}
+    for path in flat:
+        for file in pack_files(path):
+            pack = load_pack(file)
+            if pack.id in seen:
+                raise RulePackError(
+                    f"pack id '{pack.id}' is loaded twice (also in {seen[pack.id]})",
+                    file=str(file),
+                    key="pack",
+                )
+            seen[pack.id] = pack.path
+            packs.append(pack)
+    return RuleSet(tuple(packs))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule pack, as shipped in the package."""
+    text = resources.files("keepfor.engine").joinpath("schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
