@@ -165,7 +165,10 @@ def evaluate(
         dated, key=lambda pair: (pair[0], -pair[1].rule.action.severity, -outcomes.index(pair[1]))
     )
     today = local_today(at, winner.pack)
-    status = Status.DUE if disposal <= today else Status.RETAINED
+    # Due once every matching rule's date has come in its own pack's zone (the
+    # winner's is the latest date, but packs in other zones may not have reached it).
+    due = all(d <= local_today(at, o.pack) for d, o in dated)
+    status = Status.DUE if due else Status.RETAINED
     return Decision(status, disposal, winner, matched, today, _won_reason(winner, outcomes))
 
 

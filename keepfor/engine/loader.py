@@ -17,6 +17,7 @@ import json
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -78,7 +79,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Located:
         if not isinstance(key, str):
             raise RulePackError(f"key {key!r} is not text", line=line)
         if key in out:
-            raise RulePackError(f"key '{key}' appears twice in one mapping", key=key, line=line)
+            shown = _printable(key)
+            raise RulePackError(f"key '{shown}' appears twice in one mapping", key=shown, line=line)
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = line
     return out
@@ -117,8 +119,8 @@ class _PackParser:
         raise RulePackError(
             message,
             file=self.file,
-            rule=self.rule,
-            key=key,
+            rule=None if self.rule is None else _printable(self.rule),
+            key=None if key is None else _printable(key),
             line=_line(node, line_key),
             suggestion=suggestion,
         )
@@ -129,7 +131,7 @@ class _PackParser:
         for key in node:
             if key not in allowed:
                 self.fail(
-                    f"unknown key '{key}' in {what}; allowed: {', '.join(allowed)}",
+                    f"unknown key '{_printable(key)}' in {what}; allowed: {', '.join(allowed)}",
                     _join(path, key),
                     node=node,
                     line_key=key,
@@ -221,9 +223,13 @@ class _PackParser:
 
     def month_day(self, node: Mapping[str, Any], key: str, path: str) -> MonthDay:
         value = node[key]
-        if isinstance(value, int):
+        if not isinstance(value, str):
             self.fail(
-                f'{value!r} is not MM-DD; quote it, e.g. "03-31"', path, node=node, line_key=key
+                f"{_kind(value)} is not MM-DD; YAML read the unquoted value as "
+                f'{_yaml_type(value)}: quote it, e.g. "03-31"',
+                path,
+                node=node,
+                line_key=key,
             )
         try:
             return MonthDay.parse(value)
@@ -296,7 +302,7 @@ class _PackParser:
             ):
                 self.fail(
                     "equality conditions take text, a number, true/false or null, "
-                    f"not {_kind(expected)}"
+                    f"not {_yaml_type(expected)} ({_kind(expected)})"
                     + (' (quote a date: "2024-01-01")' if hasattr(expected, "isoformat") else ""),
                     f"{key}.{name}",
                     node=value,
@@ -305,14 +311,16 @@ class _PackParser:
             out[name] = expected
         return out
 
-    def field_name(self, node: Any, name: Any, path: str) -> str:
+    def field_name(self, node: Any, name: Any, path: str, line_key: str | None = None) -> str:
         if not isinstance(name, str) or not _FIELD.fullmatch(name):
+            if line_key is None and isinstance(name, str):
+                line_key = name
             self.fail(
                 f"{name!r} is not a field name "
                 "(letters, digits and '_', not starting with a digit)",
                 path,
                 node=node,
-                line_key=name if isinstance(name, str) else None,
+                line_key=line_key,
             )
         return name
 
@@ -346,7 +354,7 @@ class _PackParser:
             for key in node:
                 if key not in (*_TERM_KINDS, "for", "optional"):
                     self.fail(
-                        f"unknown key '{key}' in a term",
+                        f"unknown key '{_printable(key)}' in a term",
                         _join(path, key),
                         node=node,
                         line_key=key,
@@ -389,7 +397,7 @@ class _PackParser:
 
     def anchor(self, node: Any, path: str, fy_end: MonthDay, parent: Any) -> Anchor:
         if isinstance(node, str):
-            return FieldAnchor(self.field_name(parent, node, path))
+            return FieldAnchor(self.field_name(parent, node, path, line_key="from"))
         if not isinstance(node, Mapping):
             self.fail(
                 f"an anchor is a field name or {{end_of: ..., of: FIELD}}, not {_kind(node)}",
@@ -409,7 +417,7 @@ class _PackParser:
                 suggestion=suggest(str(kind_value), kinds),
             )
         field = self.field_name(
-            node, self.require(node, "of", path, "an anchor"), _join(path, "of")
+            node, self.require(node, "of", path, "an anchor"), _join(path, "of"), line_key="of"
         )
         kind = EndOfKind(kind_value)
         return EndOf(kind, field, fy_end if kind is EndOfKind.FINANCIAL_YEAR else None)
@@ -419,6 +427,11 @@ class _PackParser:
             return Period.parse(value)
         except ValueError as error:
             self.fail(str(error), path, node=node, line_key="for")
+
+
+def _printable(text: str) -> str:
+    """``text`` with newlines and other control characters escaped, so messages stay one line."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _join(path: str, key: str) -> str:
@@ -432,7 +445,23 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, Mapping):
         return "a mapping"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
     return repr(value)
+
+
+def _yaml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, datetime):
+        return "a datetime"
+    if isinstance(value, date):
+        return "a date"
+    return _kind(value)
 
 
 @cache
@@ -498,17 +527,20 @@ def load_rules(*paths: str | Path | Iterable[str | Path]) -> RuleSet:
         raise RulePackError("no rule packs given")
     packs: list[RulePack] = []
     seen: dict[str, str | None] = {}
+    files: dict[Path, Path] = {}
     for path in flat:
         for file in pack_files(path):
-            pack = load_pack(file)
-            if pack.id in seen:
-                raise RulePackError(
-                    f"pack id '{pack.id}' is loaded twice (also in {seen[pack.id]})",
-                    file=str(file),
-                    key="pack",
-                )
-            seen[pack.id] = pack.path
-            packs.append(pack)
+            files.setdefault(file.resolve(), file)  # a file named twice is loaded once
+    for file in files.values():
+        pack = load_pack(file)
+        if pack.id in seen:
+            raise RulePackError(
+                f"pack id '{pack.id}' is loaded twice (also in {seen[pack.id]})",
+                file=str(file),
+                key="pack",
+            )
+        seen[pack.id] = pack.path
+        packs.append(pack)
     return RuleSet(tuple(packs))
 
 

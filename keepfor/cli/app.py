@@ -1,0 +1,102 @@
+"""The command group, shared options and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from keepfor import __version__
+from keepfor.clock import Clock, SystemClock
+from keepfor.engine import Instant, RuleSet, load_rules
+from keepfor.errors import KeepforError, UsageError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+def parse_instant(text: str | None, clock: Clock) -> Instant:
+    """``--at``: an ISO datetime with an offset, or a date meaning that day in every zone."""
+    if text is None:
+        return clock.now()
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--at {text!r} is not an ISO 8601 date or datetime "
+            "(e.g. 2026-11-22 or 2026-11-22T09:00:00Z)"
+        ) from None
+    if instant.tzinfo is None:
+        raise UsageError(
+            f"--at {text!r} has no UTC offset; add one (2026-11-22T09:00:00Z) "
+            "or give a plain date (2026-11-22)"
+        )
+    return instant
+
+
+def load_rule_paths(paths: Sequence[str]) -> RuleSet:
+    if not paths:
+        raise UsageError("give at least one --rules PATH (a pack file or a folder of packs)")
+    return load_rules(*paths)
+
+
+class KeepforGroup(click.Group):
+    """A click group that turns keepfor's errors into one line and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("standalone_mode", True)
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.Abort:
+            click.echo("keepfor: interrupted", err=True)
+            sys.exit(130)
+        except click.ClickException as error:
+            click.echo(f"keepfor: error: {_one_line(error.format_message())}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except KeepforError as error:
+            click.echo(f"keepfor: error: {_one_line(str(error))}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(EXIT_OK)
+        except Exception as error:
+            if os.environ.get("KEEPFOR_DEBUG"):
+                raise
+            click.echo(
+                f"keepfor: internal error: {type(error).__name__}: {_one_line(str(error))} "
+                "(set KEEPFOR_DEBUG=1 for the traceback, and please report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@click.group(cls=KeepforGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keepfor")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """keepfor: apply a retention schedule to customer records, explaining every decision."""
+    ctx.ensure_object(dict)
+    ctx.obj.setdefault("clock", SystemClock())
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> None:
+    """Entry point of the ``keepfor`` script; ``clock`` is injected by tests."""
+    obj = {"clock": clock or SystemClock()}
+    cli.main(args=list(argv) if argv is not None else None, prog_name="keepfor", obj=obj)
+
+
+__all__ = ["cli", "load_rule_paths", "main", "parse_instant"]

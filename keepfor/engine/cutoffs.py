@@ -1,0 +1,262 @@
+"""Cutoffs: "is this record due on day T?" as a condition on the record's own fields.
+
+A database cannot run :func:`keepfor.engine.evaluate`, but it can compare a column
+with a constant. Disposal is monotone in every anchor date (periods, month
+clamping and ``end_of`` never move a later event earlier), so for one ``{from,
+for}`` term and one day T
+
+    disposal(event) <= T   <=>   event <= cutoff
+
+where the cutoff is the latest event date that is already due; it is computed here,
+in Python, with the same calendar arithmetic as evaluation. A whole rule set then
+becomes a small boolean :data:`Predicate` over fields:
+
+* ``latest_of`` is AND of its parts (an ``optional`` part: missing OR due),
+* ``earliest_of`` is OR,
+* a missing event is ``IS NULL`` (not due: the record waits),
+* a record is due when some rule matches it and every rule that matches it is due
+  (retention wins).
+
+:func:`due_predicate` builds it; :func:`holds` evaluates it on a record in Python, which
+is how the tests prove it equal to :func:`evaluate`, and connectors compile the same
+tree to SQL.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, local_date
+from keepfor.engine.evaluate import Instant, local_today
+from keepfor.engine.periods import Period
+from keepfor.engine.rules import Boundary, RetentionRule, RulePack, RuleSet, Scalar, field_equals
+from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
+
+__all__ = [
+    "All",
+    "Any_",
+    "Equals",
+    "Never",
+    "Not",
+    "OnOrBefore",
+    "Predicate",
+    "Present",
+    "due_predicate",
+    "holds",
+    "latest_due_anchor",
+    "latest_due_event",
+    "rule_due_predicate",
+]
+
+
+# -- the predicate tree ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Present:
+    """The field has a value (SQL: ``IS NOT NULL``)."""
+
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnOrBefore:
+    """The field's date in ``zone`` is on or before ``cutoff``."""
+
+    field: str
+    cutoff: date
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Equals:
+    """The field equals a value (a rule's ``applies_to`` / ``where``)."""
+
+    field: str
+    value: Scalar
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    part: Predicate
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    """Every part holds; ``All(())`` is true."""
+
+    parts: tuple[Predicate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Any_:
+    """Some part holds; ``Any_(())`` is false."""
+
+    parts: tuple[Predicate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Never:
+    """Holds for no record (a cutoff before any representable date)."""
+
+
+Predicate = Present | OnOrBefore | Equals | Not | All | Any_ | Never
+
+
+def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
+    """Evaluate a predicate on one record, as a database would."""
+    match predicate:
+        case Present(field):
+            return local_date(record.get(field), ZoneInfo("UTC"), field) is not None
+        case OnOrBefore(field, cutoff, zone):
+            day = local_date(record.get(field), ZoneInfo(zone), field)
+            return day is not None and day <= cutoff
+        case Equals(field, value):
+            return field in record and field_equals(record[field], value)
+        case Not(part):
+            return not holds(part, record)
+        case All(parts):
+            return all(holds(p, record) for p in parts)
+        case Any_(parts):
+            return any(holds(p, record) for p in parts)
+        case Never():
+            return False
+    raise TypeError(f"not a predicate: {predicate!r}")
+
+
+# -- inverting the calendar arithmetic -------------------------------------------------
+
+
+def latest_due_anchor(period: Period, latest_retain_until: date) -> date | None:
+    """The latest anchor date ``a`` with ``a + period <= latest_retain_until``.
+
+    ``a + period`` is monotone, so the answer is found by subtracting the period and
+    stepping over the few days that month-end clamping makes ambiguous.
+    """
+    try:
+        guess: date = latest_retain_until - period.delta
+    except (OverflowError, ValueError):
+        return None
+    while (after := _plus_days(guess, 1)) is not None and _ends_by(
+        period, after, latest_retain_until
+    ):
+        guess = after
+    while not _ends_by(period, guess, latest_retain_until):
+        before = _plus_days(guess, -1)
+        if before is None:
+            return None
+        guess = before
+    return guess
+
+
+def _plus_days(day: date, days: int) -> date | None:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _ends_by(period: Period, anchor: date, latest_retain_until: date) -> bool:
+    """``anchor + period <= latest_retain_until``; a sum past year 9999 is never due."""
+    try:
+        return period.add_to(anchor) <= latest_retain_until
+    except (OverflowError, ValueError):
+        return False
+
+
+def latest_due_event(anchor: Anchor, latest_anchor: date) -> date | None:
+    """The latest event date whose anchor date is on or before ``latest_anchor``."""
+    if isinstance(anchor, FieldAnchor):
+        return latest_anchor
+    assert isinstance(anchor, EndOf)
+    if anchor.kind is EndOfKind.MONTH:
+        last = calendar.monthrange(latest_anchor.year, latest_anchor.month)[1]
+        if latest_anchor.day == last:
+            return latest_anchor
+        return _minus_day(latest_anchor.replace(day=1))
+    if anchor.kind is EndOfKind.CALENDAR_YEAR:
+        year_end = date(latest_anchor.year, 12, 31)
+        return year_end if latest_anchor == year_end else _year_end(latest_anchor.year - 1)
+    fy_end = anchor.financial_year_end
+    assert fy_end is not None
+    this_year = fy_end.in_year(latest_anchor.year)
+    if this_year <= latest_anchor:
+        return this_year
+    return None if latest_anchor.year == 1 else fy_end.in_year(latest_anchor.year - 1)
+
+
+def _minus_day(day: date) -> date | None:
+    return _plus_days(day, -1)
+
+
+def _year_end(year: int) -> date | None:
+    return None if year < 1 else date(year, 12, 31)
+
+
+# -- from rules to predicates ----------------------------------------------------------
+
+
+def _has_date(term: Term) -> Predicate:
+    """The term has a retain-until date (no event it needs is missing)."""
+    if isinstance(term, Retain):
+        return Present(term.anchor.field)
+    if isinstance(term, EarliestOf):
+        return Any_(tuple(_has_date(p) for p in term.parts))
+    assert isinstance(term, LatestOf)
+    required = tuple(_has_date(p) for p in term.parts if not p.optional)
+    some = Any_(tuple(_has_date(p) for p in term.parts))
+    return All((*required, some))
+
+
+def _within(term: Term, latest_retain_until: date, zone: str) -> Predicate:
+    """The term has a retain-until date and it is on or before ``latest_retain_until``."""
+    if isinstance(term, Retain):
+        anchor = latest_due_anchor(term.period, latest_retain_until)
+        event = None if anchor is None else latest_due_event(term.anchor, anchor)
+        return Never() if event is None else OnOrBefore(term.anchor.field, event, zone)
+    assert isinstance(term, (LatestOf, EarliestOf))
+    parts = [_within(p, latest_retain_until, zone) for p in term.parts]
+    if isinstance(term, EarliestOf):
+        return Any_(tuple(parts))
+    assert isinstance(term, LatestOf)
+    conditions: list[Predicate] = []
+    for part, within in zip(term.parts, parts, strict=True):
+        if part.optional:
+            conditions.append(Any_((Not(_has_date(part)), within)))
+        else:
+            conditions.append(within)
+    conditions.append(Any_(tuple(_has_date(p) for p in term.parts)))
+    return All(tuple(conditions))
+
+
+def match_predicate(rule: RetentionRule) -> Predicate:
+    """The rule applies to the record (every ``applies_to`` and ``where`` equality)."""
+    return All(
+        tuple(
+            Equals(k, v)
+            for conditions in (rule.applies_to, rule.where)
+            for k, v in conditions.items()
+        )
+    )
+
+
+def rule_due_predicate(pack: RulePack, rule: RetentionRule, at: Instant) -> Predicate:
+    """The rule's term gives a disposal date on or before the date of ``at`` in the pack's zone."""
+    today = local_today(at, pack)
+    latest = today - timedelta(days=1) if rule.boundary is Boundary.AFTER else today
+    return _within(rule.retain, latest, pack.timezone)
+
+
+def due_predicate(rules: RuleSet, at: Instant) -> Predicate:
+    """Due: some rule matches, and every rule that matches is due (retention wins)."""
+    matches = [(match_predicate(rule), pack, rule) for pack, rule in rules]
+    some_match = Any_(tuple(m for m, _, _ in matches))
+    each_due = tuple(
+        Any_((Not(m), rule_due_predicate(pack, rule, at))) for m, pack, rule in matches
+    )
+    return All((some_match, *each_due))
