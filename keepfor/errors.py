@@ -3,6 +3,7 @@
     KeepforError                  base: one line, safe to show a user
     ├── RulePackError             a pack that does not load (file, rule, key, line, suggestion)
     ├── RecordError               a record that cannot be evaluated (file, record, field)
+    ├── SourceError               a record source that cannot be read (config, table, column)
     └── UsageError                a bad argument on the command line or to the library
 
 Each carries the place it is about, so a message can name the file, the rule and the
@@ -14,7 +15,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["KeepforError", "RecordError", "RulePackError", "UsageError", "suggest"]
+__all__ = [
+    "KeepforError",
+    "RecordError",
+    "RulePackError",
+    "SourceError",
+    "UsageError",
+    "suggest",
+]
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -125,6 +133,12 @@ class RecordError(KeepforError):
             if part
         ]
         return f"{', '.join(where)}: {self.detail}" if where else self.detail
+
+
+class SourceError(KeepforError):
+    """A source of records that cannot be used: a bad config, a missing table or column,
+    a database that does not answer. The message names the config file, the source,
+    the table and the column where there is one; passwords are never shown."""
 
 
 class UsageError(KeepforError):

@@ -151,3 +151,10 @@ class RuleSet:
 
     def __len__(self) -> int:
         return sum(len(pack.rules) for pack in self.packs)
+
+    def fields(self) -> tuple[str, ...]:
+        """Every record field any rule reads (to match or to anchor), without repeats."""
+        names: dict[str, None] = {}
+        for _, rule in self:
+            names.update(dict.fromkeys([*rule.applies_to, *rule.where, *rule.retain.fields()]))
+        return tuple(names)

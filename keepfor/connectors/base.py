@@ -1,0 +1,71 @@
+"""The one interface every source of records implements.
+
+A :class:`RecordSource` is where records live: a table in a user's database,
+keepfor's own store, later a CRM. The engine never sees it; the report, the sweep
+and the daemon talk to sources only through this interface:
+
+* ``test_connection()`` fails fast, with one line, when the source cannot be used;
+* ``check(rules)`` proves every field the rules need can be read;
+* ``select(predicate)`` streams the records for which a :mod:`keepfor.engine.cutoffs`
+  predicate holds, selected by the source itself (push-down), never by scanning;
+* ``count_by(predicate, field)`` counts without fetching (waiting, unmatched);
+* ``dry_run_query(predicate)`` shows what would run;
+* ``close()``.
+
+Records come out as mappings the engine understands: field name -> value, with
+dates as ``date`` and instants as aware ``datetime``, plus ``key``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
+
+from keepfor.engine import RuleSet
+from keepfor.engine.cutoffs import Predicate
+
+__all__ = ["KEY", "Record", "RecordSource"]
+
+KEY = "key"
+"""The field every record from a source carries: its key in that source."""
+
+Record = Mapping[str, Any]
+
+
+class RecordSource(ABC):
+    """A place records are read from (and, in later work, acted on)."""
+
+    name: str
+
+    @abstractmethod
+    def test_connection(self) -> None:
+        """Raise :class:`keepfor.errors.SourceError` unless the source answers."""
+
+    @abstractmethod
+    def check(self, rules: RuleSet) -> None:
+        """Raise :class:`keepfor.errors.SourceError` naming the first rule field that
+        this source cannot provide."""
+
+    @abstractmethod
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+        """Stream the records the predicate holds for, selected by the source, each with
+        ``key`` and the given fields (those the rules read)."""
+
+    @abstractmethod
+    def count_by(self, predicate: Predicate, field: str) -> dict[Any, int]:
+        """How many records the predicate holds for, per value of ``field``."""
+
+    @abstractmethod
+    def dry_run_query(self, predicate: Predicate) -> str:
+        """The query :meth:`select` would run, for humans."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> RecordSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

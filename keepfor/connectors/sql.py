@@ -1,0 +1,387 @@
+"""A user's own SQL table as a source of records, with exact push-down.
+
+The table is reflected once; every identifier a config names (table, key column,
+category column, field columns) is checked against it, and queries are built from
+the reflected ``Column`` objects only, never from strings.
+
+A :mod:`keepfor.engine.cutoffs` predicate compiles to a SQLAlchemy ``WHERE``:
+
+* ``OnOrBefore(field, cutoff, zone)`` on a ``DATE`` column is ``col <= cutoff``; on an
+  instant column (``timestamptz``) it is ``col < `` the first instant of the day
+  after the cutoff in the pack's zone; on a naive ``DATETIME`` column, whose values
+  are local times in the source's ``timezone`` (default UTC), it is ``col <`` that
+  instant as a local time of the source's zone;
+* ``Present`` is ``IS NOT NULL``; ``Equals`` is ``=`` (``IS NULL`` for null);
+* a field fixed by the config (``category = "order"``) folds to true or false.
+
+The database selects; Python only explains the rows it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
+
+from keepfor.connectors.base import KEY, Record, RecordSource
+from keepfor.engine import RuleSet
+from keepfor.engine.cutoffs import (
+    All,
+    Any_,
+    Equals,
+    Never,
+    Not,
+    OnOrBefore,
+    Predicate,
+    Present,
+    match_predicate,
+)
+from keepfor.engine.rules import field_equals
+from keepfor.errors import SourceError, suggest
+
+__all__ = ["ColumnKind", "SqlTableSource", "TableMapping", "compile_predicate", "safe_url"]
+
+BATCH = 10_000
+"""Rows fetched per round trip while streaming."""
+
+
+class ColumnKind(StrEnum):
+    """How a column holds a date, which decides how a cutoff compares with it."""
+
+    DATE = "date"
+    INSTANT = "instant"  # an aware timestamp (timestamptz)
+    LOCAL = "local"  # a naive datetime: local time in the source's zone
+    VALUE = "value"  # anything else: matched for equality only
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """Which table, and which of its columns, hold each rule field.
+
+    ``fields`` maps rule field names to column names; a field not listed is read
+    from the column of the same name, if there is one. ``constants`` fixes fields
+    for the whole table (``category = "order"`` for a table of orders).
+    """
+
+    table: str
+    key: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+    """The zone of naive datetime columns."""
+    kinds: Mapping[str, ColumnKind] = field(default_factory=dict)
+    """Overrides of the reflected kind, for typeless columns (SQLite TEXT dates)."""
+    source: str = "table"
+    """The source's name, for messages."""
+    origin: str | None = None
+    """The config file this mapping came from, for messages."""
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, fit for a message."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _connect_args(url: sa.URL) -> dict[str, Any]:
+    if url.get_backend_name() in {"mysql", "mariadb"}:
+        return {"init_command": "SET time_zone = '+00:00'"}
+    return {}
+
+
+def create_engine(url: str, *, where: str) -> sa.Engine:
+    """An engine for ``url``, with bad URLs and missing drivers as one-line errors."""
+    try:
+        parsed = make_url(url)
+        return sa.create_engine(parsed, connect_args=_connect_args(parsed))
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        raise SourceError(f"{where}: cannot use database URL {safe_url(url)}: {error}") from None
+
+
+def db_error(where: str, url: str, error: SQLAlchemyError) -> SourceError:
+    detail = " ".join(str(getattr(error, "orig", None) or error).split())
+    return SourceError(f"{where}: database {safe_url(url)} failed: {detail}")
+
+
+class SqlTableSource(RecordSource):
+    """Records in one table of any SQLAlchemy database."""
+
+    def __init__(self, url: str, mapping: TableMapping) -> None:
+        self.url = url
+        self.mapping = mapping
+        self.name = mapping.source
+        self._where = ", ".join(
+            part
+            for part in (mapping.origin, f"source '{mapping.source}'", f"table '{mapping.table}'")
+            if part
+        )
+        self.engine = create_engine(url, where=self._where)
+        self.zone = ZoneInfo(mapping.timezone)
+        self._table: sa.Table | None = None
+
+    # -- reflection and checks ---------------------------------------------------------
+
+    @property
+    def table(self) -> sa.Table:
+        if self._table is None:
+            self._table = self._reflect()
+        return self._table
+
+    def _reflect(self) -> sa.Table:
+        schema, _, name = self.mapping.table.rpartition(".")
+        try:
+            return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=self.engine)
+        except NoSuchTableError:
+            try:
+                names = sa.inspect(self.engine).get_table_names(schema=schema or None)
+            except SQLAlchemyError:
+                names = []
+            hint = suggest(name, names)
+            raise SourceError(
+                f"{self._where}: no such table" + (f" (did you mean '{hint}'?)" if hint else "")
+            ) from None
+        except SQLAlchemyError as error:
+            raise db_error(self._where, self.url, error) from None
+
+    def test_connection(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(sa.literal(1)))
+        except SQLAlchemyError as error:
+            raise db_error(self._where, self.url, error) from None
+        _ = self.table
+
+    def column(self, field_name: str, *, rule: str | None = None) -> sa.Column[Any]:
+        """The reflected column that holds a rule field, or a one-line error."""
+        name = self.mapping.fields.get(field_name, field_name)
+        if name in self.table.columns:
+            return self.table.columns[name]
+        hint = suggest(name, [c.name for c in self.table.columns])
+        used_by = f"rule '{rule}' uses field '{field_name}', but " if rule else ""
+        mapped = (
+            f"column '{name}' (mapped from field '{field_name}')"
+            if name != field_name
+            else (f"column '{name}'")
+        )
+        raise SourceError(
+            f"{self._where}: {used_by}the table has no {mapped}"
+            + (f" (did you mean '{hint}'?)" if hint else "")
+            + "; map it under [sources.NAME.fields] in keepfor.toml"
+        )
+
+    @property
+    def key_column(self) -> sa.Column[Any]:
+        if self.mapping.key:
+            return self.column(self.mapping.key)
+        primary = list(self.table.primary_key.columns)
+        if len(primary) != 1:
+            raise SourceError(
+                f"{self._where}: the table has no single-column primary key; name the key "
+                'column with --key COL or key = "COL"'
+            )
+        return primary[0]
+
+    def kind(self, column: sa.Column[Any]) -> ColumnKind:
+        override = self.mapping.kinds.get(column.name)
+        if override is not None:
+            return override
+        column_type = column.type
+        if isinstance(column_type, sa.DateTime):
+            return ColumnKind.INSTANT if column_type.timezone else ColumnKind.LOCAL
+        if isinstance(column_type, sa.Date):
+            return ColumnKind.DATE
+        return ColumnKind.VALUE
+
+    def check(self, rules: RuleSet) -> None:
+        for _pack, rule in rules:
+            if self._folds_false(match_predicate(rule)):
+                continue
+            for name in [*rule.applies_to, *rule.where]:
+                if name not in self.mapping.constants:
+                    self.column(name, rule=rule.id)
+            for name in rule.retain.fields():
+                column = self.column(name, rule=rule.id)
+                if self.kind(column) is ColumnKind.VALUE:
+                    raise SourceError(
+                        f"{self._where}: rule '{rule.id}' anchors on field '{name}', but column "
+                        f"'{column.name}' is {column.type}, not a date or datetime; declare it "
+                        f"DATE/DATETIME or set its kind under [sources.NAME.kinds]"
+                    )
+        _ = self.key_column
+
+    def _folds_false(self, predicate: Predicate) -> bool:
+        return _fold(predicate, self.mapping.constants) is False
+
+    # -- compiling ---------------------------------------------------------------------
+
+    def where(self, predicate: Predicate) -> sa.ColumnElement[bool]:
+        """The predicate as a SQL boolean over this table's columns."""
+        return compile_predicate(predicate, self)
+
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+        constants = dict(self.mapping.constants)
+        columns = [(KEY, self.key_column)] + [
+            (name, self.column(name)) for name in fields if name not in constants and name != KEY
+        ]
+        query = sa.select(*(column for _, column in columns)).where(self.where(predicate))
+        readers = [(name, self._reader(column)) for name, column in columns]
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+                for row in result:
+                    record = dict(constants)
+                    for (name, read), value in zip(readers, row, strict=True):
+                        record[name] = value if read is None or value is None else read(value)
+                    yield record
+        except SQLAlchemyError as error:
+            raise db_error(self._where, self.url, error) from None
+
+    def _reader(self, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+        """How a column's values become what the engine reads: dates, aware datetimes."""
+        kind = self.kind(column)
+        if kind is ColumnKind.DATE:
+            return _as_date
+        if kind is ColumnKind.INSTANT:
+            return _as_instant
+        if kind is ColumnKind.LOCAL:
+            zone = self.zone
+            return lambda value: _as_datetime(value).replace(tzinfo=zone)
+        return None
+
+    def count_by(self, predicate: Predicate, field_name: str) -> dict[Any, int]:
+        if field_name in self.mapping.constants:
+            group: sa.ColumnElement[Any] = sa.literal(self.mapping.constants[field_name])
+        else:
+            group = self.column(field_name)
+        query = (
+            sa.select(group.label("value"), sa.func.count().label("n"))
+            .select_from(self.table)
+            .where(self.where(predicate))
+            .group_by(group)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return {row.value: int(row.n) for row in conn.execute(query)}
+        except SQLAlchemyError as error:
+            raise db_error(self._where, self.url, error) from None
+
+    def dry_run_query(self, predicate: Predicate) -> str:
+        query = sa.select(self.key_column).where(self.where(predicate))
+        compiled = query.compile(self.engine, compile_kwargs={"literal_binds": True})
+        return str(compiled)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    return datetime.fromisoformat(str(value))
+
+
+def _as_instant(value: Any) -> datetime:
+    instant = _as_datetime(value)
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# -- predicate compilation -------------------------------------------------------------
+
+
+def _fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool:
+    """Fold the fields fixed by the config into true/false, simplifying as it goes."""
+    match predicate:
+        case Equals(name, value) if name in constants:
+            return field_equals(constants[name], value)
+        case Present(name) if name in constants:
+            return constants[name] is not None
+        case Never():
+            return False
+        case Not(part):
+            inner = _fold(part, constants)
+            return (not inner) if isinstance(inner, bool) else Not(inner)
+        case All(parts):
+            kept: list[Predicate] = []
+            for part in parts:
+                folded = _fold(part, constants)
+                if folded is False:
+                    return False
+                if folded is not True:
+                    kept.append(folded)
+            return All(tuple(kept)) if kept else True
+        case Any_(parts):
+            kept = []
+            for part in parts:
+                folded = _fold(part, constants)
+                if folded is True:
+                    return True
+                if folded is not False:
+                    kept.append(folded)
+            return Any_(tuple(kept)) if kept else False
+    return predicate
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day, in UTC (a midnight lost to DST starts it later)."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def compile_predicate(predicate: Predicate, source: SqlTableSource) -> sa.ColumnElement[bool]:
+    folded = _fold(predicate, source.mapping.constants)
+    if isinstance(folded, bool):
+        return sa.true() if folded else sa.false()
+    return _compile(folded, source)
+
+
+def _compile(predicate: Predicate, source: SqlTableSource) -> sa.ColumnElement[bool]:
+    match predicate:
+        case Present(name):
+            return source.column(name).is_not(None)
+        case Equals(name, value):
+            column = source.column(name)
+            return column.is_(None) if value is None else column == value
+        case OnOrBefore(name, cutoff, zone):
+            return _on_or_before(source, source.column(name), cutoff, ZoneInfo(zone))
+        case Not(part):
+            return sa.not_(_compile(part, source))
+        case All(parts):
+            return sa.and_(sa.true(), *(_compile(p, source) for p in parts))
+        case Any_(parts):
+            return sa.or_(sa.false(), *(_compile(p, source) for p in parts))
+        case Never():
+            return sa.false()
+    raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def _on_or_before(
+    source: SqlTableSource, column: sa.Column[Any], cutoff: date, zone: ZoneInfo
+) -> sa.ColumnElement[bool]:
+    kind = source.kind(column)
+    if kind is ColumnKind.DATE:
+        return column <= cutoff
+    if cutoff == date.max:
+        return column.is_not(None)
+    boundary = day_start(cutoff + timedelta(days=1), zone)
+    if kind is ColumnKind.INSTANT:
+        return column < boundary
+    local = boundary.astimezone(source.zone).replace(tzinfo=None)
+    return column < local

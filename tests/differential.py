@@ -1,0 +1,152 @@
+"""Hypothesis strategies for differential tests: rule sets and records over one fixed
+set of fields, so that the same cases run through the Python evaluator, the cutoff
+predicate and every database.
+
+Fields:
+  ``category`` text, ``flag`` boolean,
+  ``d1``, ``d2`` dates, ``t1`` an instant (aware datetime),
+  ``l1`` a naive local time in Europe/Paris (as a database DATETIME column holds it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from keepfor.engine import RuleSet, parse_pack
+
+CATEGORIES = ("a", "b", "c")
+DATE_FIELDS = ("d1", "d2")
+INSTANT_FIELDS = ("t1",)
+LOCAL_FIELDS = ("l1",)
+LOCAL_ZONE = ZoneInfo("Europe/Paris")
+ANCHOR_FIELDS = DATE_FIELDS + INSTANT_FIELDS + LOCAL_FIELDS
+PACK_ZONES = ("Europe/London", "UTC", "America/New_York", "Asia/Kolkata")
+
+_days = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
+_instants = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+)
+# whole seconds: every database keeps them exactly
+_instants = _instants.map(lambda t: t.replace(microsecond=0))
+_locals = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 12, 31)).map(
+    lambda t: t.replace(microsecond=0)
+)
+
+
+@st.composite
+def periods(draw: st.DrawFn) -> str:
+    years = draw(st.integers(0, 7))
+    months = draw(st.integers(0, 18))
+    days = draw(st.sampled_from([0, 0, 1, 30, 45]))
+    if not (years or months or days):
+        return "P0D"
+    return "P" + "".join(f"{n}{u}" for n, u in ((years, "Y"), (months, "M"), (days, "D")) if n)
+
+
+@st.composite
+def anchors(draw: st.DrawFn) -> Any:
+    field = draw(st.sampled_from(ANCHOR_FIELDS))
+    kind = draw(st.sampled_from([None, None, "financial_year", "calendar_year", "month"]))
+    return field if kind is None else {"end_of": kind, "of": field}
+
+
+def terms(depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
+    leaf = st.builds(lambda a, p: {"from": a, "for": p}, anchors(), periods())
+    if depth == 0:
+        return _maybe_optional(leaf)
+    composite = st.builds(
+        lambda kind, parts: {kind: parts},
+        st.sampled_from(["latest_of", "earliest_of"]),
+        st.lists(terms(depth - 1), min_size=1, max_size=3),
+    )
+    return _maybe_optional(st.one_of(leaf, leaf, composite))
+
+
+def _maybe_optional(strategy: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(
+        lambda term, optional: {**term, "optional": True} if optional else term,
+        strategy,
+        st.booleans(),
+    )
+
+
+@st.composite
+def rule_dicts(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "id": f"r{index}",
+        "applies_to": {"category": draw(st.sampled_from(CATEGORIES[:2]))},
+        "retain": draw(terms()),
+        "boundary": draw(st.sampled_from(["after", "on"])),
+        "then": draw(st.sampled_from(["flag", "anonymise", "purge", "review"])),
+    }
+    if draw(st.booleans()):
+        rule["where"] = {"flag": draw(st.booleans())}
+    if draw(st.booleans()):
+        rule["financial_year_end"] = draw(st.sampled_from(["03-31", "04-05", "12-31", "06-30"]))
+    return rule
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> RuleSet:
+    packs = []
+    count = 0
+    for p in range(draw(st.integers(1, 2))):
+        rules = []
+        for _ in range(draw(st.integers(1, 3))):
+            rules.append(draw(rule_dicts(count)))
+            count += 1
+        for rule in rules:
+            if "financial_year_end" in rule and "financial_year" not in repr(rule["retain"]):
+                del rule["financial_year_end"]
+        packs.append(
+            parse_pack(
+                {
+                    "pack": f"p{p}",
+                    "version": "1",
+                    "timezone": draw(st.sampled_from(PACK_ZONES)),
+                    "financial_year_end": draw(st.sampled_from(["03-31", "04-05"])),
+                    "rules": rules,
+                }
+            )
+        )
+    return RuleSet(tuple(packs))
+
+
+@st.composite
+def records(draw: st.DrawFn, key: int) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "key": f"k{key:04d}",
+        "category": draw(st.sampled_from(CATEGORIES)),
+        "flag": draw(st.booleans()),
+    }
+    for name in DATE_FIELDS:
+        record[name] = draw(st.none() | _days)
+    for name in INSTANT_FIELDS:
+        record[name] = draw(st.none() | _instants)
+    for name in LOCAL_FIELDS:
+        local = draw(st.none() | _locals)
+        record[name] = None if local is None else local.replace(tzinfo=LOCAL_ZONE)
+    return record
+
+
+@st.composite
+def record_lists(draw: st.DrawFn, max_size: int = 25) -> list[dict[str, Any]]:
+    size = draw(st.integers(0, max_size))
+    return [draw(records(i)) for i in range(size)]
+
+
+instants = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+)
+
+
+def near(day: date) -> st.SearchStrategy[datetime]:
+    """Instants within a day or two of midnight of ``day``, where off-by-one errors live."""
+    return st.integers(-48 * 60, 48 * 60).map(
+        lambda minutes: datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        + timedelta(minutes=minutes)
+    )

@@ -1,0 +1,97 @@
+"""Cutoffs invert the calendar arithmetic exactly: the predicate equals evaluation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keepfor.engine import EndOf, EndOfKind, FieldAnchor, MonthDay, Period, Status, evaluate
+from keepfor.engine.cutoffs import due_predicate, holds, latest_due_anchor, latest_due_event
+from tests.differential import instants, near, record_lists, rule_sets
+
+periods = st.builds(
+    Period,
+    years=st.integers(0, 30),
+    months=st.integers(0, 40),
+    weeks=st.integers(0, 5),
+    days=st.integers(0, 400),
+)
+days = st.dates(min_value=date(1901, 1, 1), max_value=date(2399, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("period", "latest", "expected"),
+    [
+        # 2024-02-29 + P1Y = 2025-02-28, and so do 02-28: the latest anchor is 02-29
+        ("P1Y", date(2025, 2, 28), date(2024, 2, 29)),
+        ("P1Y", date(2025, 3, 1), date(2024, 3, 1)),
+        # 08-29, 08-30, 08-31 + P6M all clamp to 2024-02-29
+        ("P6M", date(2024, 2, 29), date(2023, 8, 31)),
+        ("P6M", date(2024, 2, 28), date(2023, 8, 28)),
+        ("P1M", date(2023, 2, 28), date(2023, 1, 31)),
+        ("P0D", date(2020, 1, 1), date(2020, 1, 1)),
+        ("P2W", date(2020, 3, 1), date(2020, 2, 16)),
+    ],
+)
+def test_latest_due_anchor_table(period: str, latest: date, expected: date) -> None:
+    assert latest_due_anchor(Period.parse(period), latest) == expected
+
+
+@given(periods, days)
+@settings(max_examples=400)
+def test_latest_due_anchor_is_exact(period: Period, latest: date) -> None:
+    anchor = latest_due_anchor(period, latest)
+    assert anchor is not None
+    assert period.add_to(anchor) <= latest
+    assert period.add_to(anchor + timedelta(days=1)) > latest
+
+
+@pytest.mark.parametrize(
+    ("anchor", "latest", "expected"),
+    [
+        (EndOf(EndOfKind.MONTH, "x"), date(2024, 2, 29), date(2024, 2, 29)),
+        (EndOf(EndOfKind.MONTH, "x"), date(2024, 2, 28), date(2024, 1, 31)),
+        (EndOf(EndOfKind.CALENDAR_YEAR, "x"), date(2024, 12, 30), date(2023, 12, 31)),
+        (EndOf(EndOfKind.FINANCIAL_YEAR, "x", MonthDay(4, 5)), date(2022, 4, 5), date(2022, 4, 5)),
+        (EndOf(EndOfKind.FINANCIAL_YEAR, "x", MonthDay(4, 5)), date(2022, 4, 4), date(2021, 4, 5)),
+        (FieldAnchor("x"), date(2022, 4, 4), date(2022, 4, 4)),
+    ],
+)
+def test_latest_due_event_table(anchor: EndOf | FieldAnchor, latest: date, expected: date) -> None:
+    assert latest_due_event(anchor, latest) == expected
+
+
+anchor_kinds = st.one_of(
+    st.builds(FieldAnchor, st.just("x")),
+    st.builds(EndOf, st.sampled_from([EndOfKind.MONTH, EndOfKind.CALENDAR_YEAR]), st.just("x")),
+    st.builds(
+        lambda md: EndOf(EndOfKind.FINANCIAL_YEAR, "x", md),
+        st.builds(MonthDay, st.integers(1, 12), st.integers(1, 28)),
+    ),
+)
+
+
+@given(anchor_kinds, days)
+@settings(max_examples=400)
+def test_latest_due_event_is_exact(anchor: EndOf | FieldAnchor, latest: date) -> None:
+    event = latest_due_event(anchor, latest)
+    assert event is not None
+    assert anchor.anchor_date(event) <= latest
+    assert anchor.anchor_date(event + timedelta(days=1)) > latest
+
+
+at_instants = st.one_of(
+    instants, st.dates(min_value=date(2000, 1, 1), max_value=date(2039, 1, 1)).flatmap(near)
+)
+
+
+@given(rule_sets(), record_lists(), at_instants)
+@settings(max_examples=150, deadline=None)
+def test_predicate_equals_evaluation(rules, records, at) -> None:  # type: ignore[no-untyped-def]
+    predicate = due_predicate(rules, at)
+    for record in records:
+        expected = evaluate(rules, record, at).status is Status.DUE
+        assert holds(predicate, record) == expected, record
