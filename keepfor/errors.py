@@ -21,6 +21,7 @@ __all__ = [
     "RulePackError",
     "SourceError",
     "UsageError",
+    "did_you_mean",
     "suggest",
 ]
 
@@ -29,6 +30,12 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
     """The closest of ``choices`` to a misspelt ``word``, if one is close enough."""
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
+    found = suggest(word, choices)
+    return f" (did you mean '{found}'?)" if found else ""
 
 
 class KeepforError(Exception):

@@ -66,7 +66,9 @@ def terms(depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
     return _maybe_optional(st.one_of(leaf, leaf, composite))
 
 
-def _maybe_optional(strategy: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+def _maybe_optional(
+    strategy: st.SearchStrategy[dict[str, Any]],
+) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda term, optional: {**term, "optional": True} if optional else term,
         strategy,
@@ -147,6 +149,7 @@ instants = st.datetimes(
 def near(day: date) -> st.SearchStrategy[datetime]:
     """Instants within a day or two of midnight of ``day``, where off-by-one errors live."""
     return st.integers(-48 * 60, 48 * 60).map(
-        lambda minutes: datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-        + timedelta(minutes=minutes)
+        lambda minutes: (
+            datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(minutes=minutes)
+        )
     )

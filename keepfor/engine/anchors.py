@@ -91,7 +91,12 @@ def local_date(value: Any, zone: ZoneInfo, field: str) -> date | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.date()
-        return value.astimezone(zone).date()
+        try:
+            return value.astimezone(zone).date()
+        except OverflowError:
+            raise RecordError(
+                f"{value.isoformat()} is past the last date keepfor can represent", field=field
+            ) from None
     if isinstance(value, date):
         return value
     raise RecordError(f"{value!r} is not a date or datetime", field=field)

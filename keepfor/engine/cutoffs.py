@@ -50,7 +50,10 @@ __all__ = [
     "holds",
     "latest_due_anchor",
     "latest_due_event",
+    "match_predicate",
+    "matched_predicate",
     "rule_due_predicate",
+    "waiting_predicate",
 ]
 
 
@@ -250,6 +253,16 @@ def rule_due_predicate(pack: RulePack, rule: RetentionRule, at: Instant) -> Pred
     today = local_today(at, pack)
     latest = today - timedelta(days=1) if rule.boundary is Boundary.AFTER else today
     return _within(rule.retain, latest, pack.timezone)
+
+
+def waiting_predicate(rule: RetentionRule) -> Predicate:
+    """The rule applies but its term has no date yet (an event has not happened)."""
+    return All((match_predicate(rule), Not(_has_date(rule.retain))))
+
+
+def matched_predicate(rules: RuleSet) -> Predicate:
+    """Some rule applies to the record."""
+    return Any_(tuple(match_predicate(rule) for _, rule in rules))
 
 
 def due_predicate(rules: RuleSet, at: Instant) -> Predicate:

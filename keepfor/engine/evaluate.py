@@ -21,11 +21,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from keepfor.engine.anchors import local_date
 from keepfor.engine.rules import Action, RetentionRule, RulePack, RuleSet
 from keepfor.engine.terms import TermResult
 from keepfor.errors import RecordError, UsageError
 
-__all__ = ["Decision", "Instant", "RuleOutcome", "Status", "evaluate", "local_today"]
+__all__ = ["Decision", "Evaluator", "Instant", "RuleOutcome", "Status", "evaluate", "local_today"]
 
 Instant = datetime | date
 """When a record is evaluated: an aware datetime, or a date meaning that day in every zone."""
@@ -39,16 +40,22 @@ class Status(StrEnum):
     UNMATCHED = "unmatched"
 
 
-def local_today(at: Instant, pack: RulePack) -> date:
-    """The date of ``at`` in the pack's time zone."""
+def check_instant(at: Instant) -> None:
+    """Refuse an evaluation instant that is not a date or an aware datetime."""
     if isinstance(at, datetime):
         if at.tzinfo is None or at.utcoffset() is None:
             raise UsageError(
                 f"the evaluation instant {at.isoformat()} has no UTC offset; "
                 "give one, e.g. 2026-11-22T09:00:00Z"
             )
-        return at.astimezone(pack.zone).date()
-    return at
+    elif not isinstance(at, date):
+        raise UsageError(f"the evaluation instant must be a date or datetime, not {at!r}")
+
+
+def local_today(at: Instant, pack: RulePack) -> date:
+    """The date of ``at`` in the pack's time zone."""
+    check_instant(at)
+    return at.astimezone(pack.zone).date() if isinstance(at, datetime) else at
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +65,11 @@ class RuleOutcome:
     pack: RulePack
     rule: RetentionRule
     term: TermResult
+    disposal_date: date | None
 
     @property
     def retain_until(self) -> date | None:
         return self.term.retain_until
-
-    @property
-    def disposal_date(self) -> date | None:
-        until = self.term.retain_until
-        return None if until is None else self.rule.disposal_date(until)
 
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -138,9 +141,18 @@ def match(rules: RuleSet, record: Mapping[str, Any]) -> list[RuleOutcome]:
         if rule.matches(record):
             try:
                 term = rule.retain.evaluate(record, pack.zone)
+                until = term.retain_until
+                disposal = None if until is None else rule.disposal_date(until)
             except RecordError as error:
                 raise RecordError(error.detail, field=error.field, rule=rule.id) from None
-            outcomes.append(RuleOutcome(pack, rule, term))
+            except OverflowError:
+                field = ", ".join(rule.retain.fields())
+                raise RecordError(
+                    "the disposal date is past the last date keepfor can represent",
+                    field=field,
+                    rule=rule.id,
+                ) from None
+            outcomes.append(RuleOutcome(pack, rule, term, disposal))
     return outcomes
 
 
@@ -151,6 +163,7 @@ def evaluate(
 ) -> Decision:
     """Decide what the rules say about ``record`` at ``at``. Pure: no clock, no I/O."""
     ruleset = _packs(rules)
+    check_instant(at)
     outcomes = match(ruleset, record)
     if not outcomes:
         return Decision(Status.UNMATCHED, None, None, (), None, _unmatched_reason(ruleset, record))
@@ -206,3 +219,54 @@ def _won_reason(winner: RuleOutcome, outcomes: list[RuleOutcome]) -> str:
 
 def _dated(outcome: RuleOutcome) -> str:
     return f"'{outcome.rule.id}' {_iso(outcome.disposal_date)}"
+
+
+_MISSING = object()
+
+
+class Evaluator:
+    """:func:`evaluate` for a stream of records, remembering recent decisions.
+
+    A decision depends only on the values the rules read: the matched fields, and
+    the local date of each anchor field in each pack's zone. Records that agree on
+    those (most records of a large table share their category and dates with
+    others) share one decision, so a sweep evaluates each distinct case once. The
+    memory is bounded: at most ``size`` decisions are kept.
+    """
+
+    def __init__(self, rules: RuleSet | RulePack | Iterable[RulePack], size: int = 65_536) -> None:
+        self.rules = _packs(rules)
+        self.size = size
+        self._cache: dict[tuple[Any, ...], Decision] = {}
+        anchor_fields = {f for _, rule in self.rules for f in rule.retain.fields()}
+        match_fields = {f for _, rule in self.rules for f in (*rule.applies_to, *rule.where)}
+        self._zones = tuple(dict.fromkeys(pack.zone for pack in self.rules.packs))
+        self._anchor_fields = tuple(sorted(anchor_fields))
+        self._match_fields = tuple(sorted(match_fields - anchor_fields))
+        self._both = tuple(sorted(match_fields & anchor_fields))
+
+    def _key(self, record: Mapping[str, Any], at: Instant) -> tuple[Any, ...]:
+        key: list[Any] = [at]
+        for name in self._match_fields:
+            value = record.get(name, _MISSING)
+            key.append((type(value), value))
+        for name in self._both:
+            value = record.get(name, _MISSING)
+            key.append((type(value), value))
+        for name in self._anchor_fields:
+            value = record.get(name)
+            if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+                key.append(value)
+            else:
+                key.append(tuple(local_date(value, zone, name) for zone in self._zones))
+        return tuple(key)
+
+    def __call__(self, record: Mapping[str, Any], at: Instant) -> Decision:
+        key = self._key(record, at)
+        decision = self._cache.get(key)
+        if decision is None:
+            decision = evaluate(self.rules, record, at)
+            if len(self._cache) >= self.size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = decision
+        return decision

@@ -58,10 +58,15 @@ _E = TypeVar("_E", Boundary, Action)
 
 
 class _Located(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
+    """A YAML mapping that remembers the line of each key (1-based).
+
+    ``plain`` keeps the source text of each unquoted scalar value, so that a word
+    YAML 1.1 turns into a boolean (``boundary: on``) can be read as written.
+    """
 
     line: int | None = None
     key_lines: dict[str, int]
+    plain: dict[str, str]
 
 
 class _Loader(yaml.SafeLoader):
@@ -72,10 +77,13 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Located:
     out = _Located()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
+    out.plain = {}
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        if isinstance(key, bool) and isinstance(key_node, yaml.ScalarNode) and not key_node.style:
+            key = key_node.value  # YAML 1.1 reads a bare `on`, `off`, `yes`, `no` key as true/false
         if not isinstance(key, str):
             raise RulePackError(f"key {key!r} is not text", line=line)
         if key in out:
@@ -83,6 +91,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Located:
             raise RulePackError(f"key '{shown}' appears twice in one mapping", key=shown, line=line)
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = line
+        if isinstance(value_node, yaml.ScalarNode) and not value_node.style:
+            out.plain[key] = value_node.value
     return out
 
 
@@ -212,6 +222,15 @@ class _PackParser:
     def timezone(self, node: Mapping[str, Any], value: Any) -> str:
         zone = self.text(node, "timezone", "timezone", value)
         if zone not in _zones():
+            if zone.isalpha() and zone.isupper() and len(zone) <= 5:
+                # An abbreviation (BST, CEST): a close zone name would be a wrong guess.
+                self.fail(
+                    f"unknown IANA time zone {zone!r}: give a zone name such as "
+                    "'Europe/London', not an abbreviation",
+                    "timezone",
+                    node=node,
+                    line_key="timezone",
+                )
             self.fail(
                 f"unknown IANA time zone {zone!r}",
                 "timezone",
@@ -327,6 +346,9 @@ class _PackParser:
     def choice(self, node: Mapping[str, Any], key: str, enum: type[_E], default: _E | None) -> _E:
         value = node.get(key)
         allowed = [member.value for member in enum]
+        if isinstance(value, bool) and isinstance(node, _Located):
+            # YAML 1.1 reads a bare `on` as true: `boundary: on` means the word.
+            value = node.plain.get(key, value)
         if value is None:
             if default is None:
                 self.fail(f"a rule needs '{key}': one of {', '.join(allowed)}", key, node=node)

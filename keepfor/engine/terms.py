@@ -114,12 +114,13 @@ class Retain(Term):
         event = self.anchor.event_date(record, zone)
         if event is None:
             return TermResult(self, None)
-        anchor = self.anchor.anchor_date(event)
         try:
+            anchor = self.anchor.anchor_date(event)
             until = self.period.add_to(anchor)
         except (OverflowError, ValueError):
             raise RecordError(
-                f"{anchor.isoformat()} + {self.period} is past the last representable date",
+                f"{self.anchor.describe()} of {event.isoformat()} + {self.period} is past "
+                "the last date keepfor can represent",
                 field=self.anchor.field,
             ) from None
         return TermResult(self, until, anchor_date=anchor, event_date=event)
