@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -39,6 +39,12 @@ def parse_instant(text: str | None, clock: Clock) -> Instant:
             f"--at {text!r} has no UTC offset; add one (2026-11-22T09:00:00Z) "
             "or give a plain date (2026-11-22)"
         )
+    try:
+        utc_day = instant.astimezone(UTC).date()
+    except OverflowError:
+        utc_day = date.min
+    if not date.min < utc_day < date.max:  # a day's margin for any pack's time zone
+        raise UsageError(f"--at {text!r} is too close to the ends of the calendar (0001, 9999)")
     return instant
 
 
@@ -54,17 +60,20 @@ class KeepforGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("standalone_mode", True)
         try:
-            return super().main(*args, **{**kwargs, "standalone_mode": False})
+            result = super().main(*args, **{**kwargs, "standalone_mode": False})
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help(), err=True)  # the help as it is, not one line
+            sys.exit(EXIT_BAD_INPUT)
         except click.Abort:
             click.echo("keepfor: interrupted", err=True)
             sys.exit(130)
         except click.ClickException as error:
-            click.echo(f"keepfor: error: {_one_line(error.format_message())}", err=True)
+            click.echo(f"keepfor: error: {one_line(error.format_message())}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeepforError as error:
-            click.echo(f"keepfor: error: {_one_line(str(error))}", err=True)
+            click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except BrokenPipeError:
             sys.stderr.close()
@@ -73,14 +82,18 @@ class KeepforGroup(click.Group):
             if os.environ.get("KEEPFOR_DEBUG"):
                 raise
             click.echo(
-                f"keepfor: internal error: {type(error).__name__}: {_one_line(str(error))} "
+                f"keepfor: internal error: {type(error).__name__}: {one_line(str(error))} "
                 "(set KEEPFOR_DEBUG=1 for the traceback, and please report it)",
                 err=True,
             )
             sys.exit(EXIT_INTERNAL)
+        if isinstance(result, int) and result != EXIT_OK:
+            # not standalone, click returns the code of ctx.exit(code) instead of exiting
+            sys.exit(result)
+        return result
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
@@ -99,4 +112,4 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> No
     cli.main(args=list(argv) if argv is not None else None, prog_name="keepfor", obj=obj)
 
 
-__all__ = ["cli", "load_rule_paths", "main", "parse_instant"]
+__all__ = ["cli", "load_rule_paths", "main", "one_line", "parse_instant"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from keepfor.cli.app import EXIT_BAD_INPUT, cli
+from keepfor.cli.app import EXIT_BAD_INPUT, cli, one_line
 from keepfor.engine import load_pack, load_rules
 from keepfor.engine.loader import pack_files
 from keepfor.errors import RulePackError
@@ -23,14 +23,14 @@ def validate(paths: tuple[str, ...]) -> None:
         try:
             files = pack_files(path)
         except RulePackError as error:
-            click.echo(f"keepfor: error: {error}", err=True)
+            click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
             failed += 1
             continue
         for file in files:
             try:
                 pack = load_pack(file)
             except RulePackError as error:
-                click.echo(f"keepfor: error: {error}", err=True)
+                click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
                 failed += 1
                 continue
             click.echo(f"ok {file}: pack {pack.id} {pack.version}, {len(pack.rules)} rules")
@@ -38,7 +38,7 @@ def validate(paths: tuple[str, ...]) -> None:
         try:
             load_rules(*paths)  # what only shows when the packs are loaded together
         except RulePackError as error:
-            click.echo(f"keepfor: error: {error}", err=True)
+            click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
             failed += 1
     if failed:
         click.get_current_context().exit(EXIT_BAD_INPUT)
