@@ -1,0 +1,35 @@
+"""keepfor's own record store: SQLModel tables, Alembic migrations, a CSV/JSONL importer.
+
+``open_store(url)`` gives an engine on a migrated store; ``upgrade(url)`` creates or
+migrates one; ``import_records(engine, path)`` loads a file all or nothing.
+"""
+
+from keepfor.store.db import (
+    DEFAULT_URL,
+    StoreError,
+    current_revision,
+    head_revision,
+    open_store,
+    safe_url,
+    upgrade,
+)
+from keepfor.store.importer import ImportFailed, ImportProblem, ImportResult, import_records
+from keepfor.store.models import Customer, Record, RecordField, record_to_dict
+
+__all__ = [
+    "DEFAULT_URL",
+    "Customer",
+    "ImportFailed",
+    "ImportProblem",
+    "ImportResult",
+    "Record",
+    "RecordField",
+    "StoreError",
+    "current_revision",
+    "head_revision",
+    "import_records",
+    "open_store",
+    "record_to_dict",
+    "safe_url",
+    "upgrade",
+]

@@ -1,0 +1,281 @@
+"""Open keepfor's store, and migrate it with Alembic (configured here; no alembic.ini).
+
+* :func:`upgrade` creates or migrates a database to the newest revision
+  (``keepfor db init``);
+* :func:`open_store` gives an engine on a store that is at that revision, and refuses
+  anything else with a one-line :class:`StoreError` naming the URL (password hidden):
+  a bad URL, a database that cannot be reached, one that was never initialised, one
+  at an older or unknown revision.
+
+Alembic keeps its revision in ``keepfor_alembic_version`` (not ``alembic_version``), so
+the store may live in a database whose application uses Alembic itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, make_url
+from sqlmodel import SQLModel
+
+from keepfor.errors import KeepforError
+from keepfor.store import models as _models  # noqa: F401  (registers the tables)
+
+__all__ = [
+    "DEFAULT_URL",
+    "MIGRATIONS",
+    "VERSION_TABLE",
+    "StoreError",
+    "create_store_engine",
+    "current_revision",
+    "first_line",
+    "head_revision",
+    "open_store",
+    "safe_url",
+    "schema_differences",
+    "sqlite_path",
+    "upgrade",
+]
+
+DEFAULT_URL = "sqlite:///keepfor.db"
+"""The store used when neither ``--db`` nor ``KEEPFOR_DB`` names one."""
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""Alembic's script directory, shipped inside the package."""
+
+VERSION_TABLE = "keepfor_alembic_version"
+"""Where Alembic records the store's revision."""
+
+CONNECT_TIMEOUT = 10
+"""Seconds to wait for a database server before giving up (unless the URL says)."""
+
+
+class StoreError(KeepforError):
+    """The store cannot be used: bad URL, unreachable, not initialised, bad import."""
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", str(url))
+
+
+def _parse_url(url: str | URL) -> URL:
+    if isinstance(url, URL):
+        return url
+    try:
+        return make_url(url)
+    except Exception:
+        raise StoreError(
+            f"{safe_url(url)!r} is not a database URL "
+            "(e.g. sqlite:///keepfor.db or postgresql+psycopg://user@host/keepfor)"
+        ) from None
+
+
+def sqlite_path(parsed: URL) -> Path | None:
+    """The file of a file-based SQLite URL; None for memory databases and other backends."""
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a database error, for a one-line message."""
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).strip() or type(orig).__name__
+    return " ".join(text.splitlines()[0].split())
+
+
+def create_store_engine(url: str | URL) -> sa.Engine:
+    """An engine for ``url``: SQLite enforces foreign keys, servers time out after 10 s.
+
+    Raises :class:`StoreError` for a URL that does not parse or names no installed driver.
+    """
+    parsed = _parse_url(url)
+    backend = parsed.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
+    if backend in ("mysql", "mariadb"):
+        # TIMESTAMP columns read back in UTC, whatever the server's own zone
+        connect_args["init_command"] = "SET time_zone = '+00:00'"
+    try:
+        engine = sa.create_engine(parsed, connect_args=connect_args)
+    except ModuleNotFoundError as error:
+        raise StoreError(
+            f"{safe_url(parsed)}: the database driver {error.name!r} is not installed "
+            "(keepfor ships psycopg and PyMySQL: use postgresql+psycopg:// or mysql+pymysql://)"
+        ) from None
+    except Exception as error:
+        raise StoreError(f"{safe_url(parsed)}: cannot use this URL: {first_line(error)}") from None
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+    return engine
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@contextmanager
+def _connect(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection, or a one-line StoreError for a database that cannot be reached."""
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as error:
+        raise StoreError(f"cannot connect to {safe_url(engine.url)}: {first_line(error)}") from None
+    with conn:
+        yield conn
+
+
+def _config(connection: sa.Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("version_table", VERSION_TABLE)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this keepfor knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+
+
+def _revision_of(conn: sa.Connection) -> str | None:
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def current_revision(url: str | URL | sa.Engine) -> str | None:
+    """The store's revision, or None for a database keepfor has not initialised."""
+    engine = url if isinstance(url, sa.Engine) else create_store_engine(url)
+    try:
+        with _connect(engine) as conn:
+            return _revision_of(conn)
+    finally:
+        if engine is not url:
+            engine.dispose()
+
+
+def upgrade(url: str | URL, revision: str = "head") -> str:
+    """Create or migrate the store at ``url`` to ``revision``; return the revision reached.
+
+    A SQLite file is created if missing (its folder must exist).
+    """
+    engine = create_store_engine(url)
+    try:
+        with _connect(engine) as conn:
+            try:
+                command.upgrade(_config(conn), revision)
+                conn.commit()
+            except sa.exc.DBAPIError as error:
+                raise StoreError(
+                    f"{safe_url(engine.url)}: migration failed: {first_line(error)}"
+                ) from None
+            reached = _revision_of(conn)
+    finally:
+        engine.dispose()
+    assert reached is not None
+    return reached
+
+
+def _init_hint(engine: sa.Engine) -> str:
+    return f"run `keepfor db init --db {safe_url(engine.url)}`"
+
+
+def open_store(url: str | URL) -> sa.Engine:
+    """An engine on the store at ``url``, which must be at the head revision.
+
+    Raises :class:`StoreError` (one line, password hidden) otherwise.
+    """
+    parsed = _parse_url(url)
+    sqlite_file = sqlite_path(parsed)
+    engine = create_store_engine(parsed)
+    try:
+        if sqlite_file is not None and not sqlite_file.is_file():
+            raise StoreError(f"no keepfor store at {safe_url(parsed)}: {_init_hint(engine)}")
+        with _connect(engine) as conn:
+            try:
+                current = _revision_of(conn)
+            except sa.exc.DBAPIError as error:
+                raise StoreError(f"cannot read {safe_url(parsed)}: {first_line(error)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    head = head_revision()
+    if current == head:
+        return engine
+    engine.dispose()
+    if current is None:
+        raise StoreError(
+            f"{safe_url(parsed)} is not a keepfor store (no {VERSION_TABLE} table): "
+            f"{_init_hint(engine)}"
+        )
+    if current not in _known_revisions():
+        raise StoreError(
+            f"{safe_url(parsed)} is at revision {current}, which this keepfor does not know "
+            f"(its newest is {head}); upgrade keepfor"
+        )
+    raise StoreError(
+        f"{safe_url(parsed)} is at revision {current}, not {head}: {_init_hint(engine)} "
+        "to migrate it"
+    )
+
+
+def schema_differences(engine: sa.Engine) -> list[Any]:
+    """What Alembic's autogenerate sees between the database and the store's tables.
+
+    Empty when the migrations build exactly what :mod:`keepfor.store.models` declares.
+    Only ``keepfor_*`` tables are compared (the database may hold others).
+    """
+
+    def include_name(name: str | None, type_: str, _parent: Any) -> bool:
+        if type_ == "table":
+            return bool(name) and str(name).startswith("keepfor_") and name != VERSION_TABLE
+        return True
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, _reflected: bool, _other: Any
+    ) -> bool:
+        if type_ == "table":
+            return include_name(name, type_, None)
+        return True
+
+    with _connect(engine) as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "version_table": VERSION_TABLE,
+                "compare_type": True,
+                "compare_server_default": False,
+                "include_name": include_name,
+                "include_object": include_object,
+            },
+        )
+        return list(compare_metadata(context, SQLModel.metadata))

@@ -1,0 +1,1 @@
+"""Tests of keepfor's own record store."""
