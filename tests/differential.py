@@ -3,7 +3,7 @@ set of fields, so that the same cases run through the Python evaluator, the cuto
 predicate and every database.
 
 Fields:
-  ``category`` text, ``flag`` boolean,
+  ``category`` text, ``flag`` boolean (either may be null: SQL's three-valued logic),
   ``d1``, ``d2`` dates, ``t1`` an instant (aware datetime),
   ``l1`` a naive local time in Europe/Paris (as a database DATETIME column holds it).
 """
@@ -122,8 +122,8 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
 def records(draw: st.DrawFn, key: int) -> dict[str, Any]:
     record: dict[str, Any] = {
         "key": f"k{key:04d}",
-        "category": draw(st.sampled_from(CATEGORIES)),
-        "flag": draw(st.booleans()),
+        "category": draw(st.none() | st.sampled_from(CATEGORIES)),
+        "flag": draw(st.none() | st.booleans()),
     }
     for name in DATE_FIELDS:
         record[name] = draw(st.none() | _days)

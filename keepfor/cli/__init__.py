@@ -9,7 +9,7 @@ One module per command; each registers itself on :data:`keepfor.cli.app.cli`.
 
 from __future__ import annotations
 
-from keepfor.cli import explain, validate
+from keepfor.cli import db, explain, report, validate
 from keepfor.cli.app import cli, main
 
-__all__ = ["cli", "explain", "main", "validate"]
+__all__ = ["cli", "db", "explain", "main", "report", "validate"]

@@ -8,7 +8,8 @@ and the daemon talk to sources only through this interface:
 * ``check(rules)`` proves every field the rules need can be read;
 * ``select(predicate)`` streams the records for which a :mod:`keepfor.engine.cutoffs`
   predicate holds, selected by the source itself (push-down), never by scanning;
-* ``count_by(predicate, field)`` counts without fetching (waiting, unmatched);
+* ``count(predicates)`` and ``count_by(predicate, field)`` count without fetching
+  (forecasts, waiting, unmatched);
 * ``dry_run_query(predicate)`` shows what would run;
 * ``close()``.
 
@@ -51,6 +52,10 @@ class RecordSource(ABC):
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
         """Stream the records the predicate holds for, selected by the source, each with
         ``key`` and the given fields (those the rules read)."""
+
+    @abstractmethod
+    def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
+        """How many records each named predicate holds for (one pass, no rows fetched)."""
 
     @abstractmethod
     def count_by(self, predicate: Predicate, field: str) -> dict[Any, int]:

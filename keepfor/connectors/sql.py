@@ -21,32 +21,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource
+from keepfor.connectors.pushdown import compile_predicate, fold, instant_on_or_before
 from keepfor.engine import RuleSet
-from keepfor.engine.cutoffs import (
-    All,
-    Any_,
-    Equals,
-    Never,
-    Not,
-    OnOrBefore,
-    Predicate,
-    Present,
-    match_predicate,
-)
-from keepfor.engine.rules import field_equals
-from keepfor.errors import SourceError, suggest
+from keepfor.engine.cutoffs import Predicate, match_predicate
+from keepfor.errors import SourceError, did_you_mean
+from keepfor.store.db import StoreError, create_store_engine, first_line, safe_url, sqlite_path
 
-__all__ = ["ColumnKind", "SqlTableSource", "TableMapping", "compile_predicate", "safe_url"]
+__all__ = ["ColumnKind", "SqlTableSource", "TableMapping"]
 
 BATCH = 10_000
 """Rows fetched per round trip while streaming."""
@@ -58,6 +49,7 @@ class ColumnKind(StrEnum):
     DATE = "date"
     INSTANT = "instant"  # an aware timestamp (timestamptz)
     LOCAL = "local"  # a naive datetime: local time in the source's zone
+    BOOLEAN = "boolean"  # true/false, also MySQL's TINYINT(1)
     VALUE = "value"  # anything else: matched for equality only
 
 
@@ -76,6 +68,8 @@ class TableMapping:
     constants: Mapping[str, Any] = field(default_factory=dict)
     timezone: str = "UTC"
     """The zone of naive datetime columns."""
+    zones: Mapping[str, str] = field(default_factory=dict)
+    """Per-column overrides of ``timezone`` (column name -> IANA zone)."""
     kinds: Mapping[str, ColumnKind] = field(default_factory=dict)
     """Overrides of the reflected kind, for typeless columns (SQLite TEXT dates)."""
     source: str = "table"
@@ -84,32 +78,8 @@ class TableMapping:
     """The config file this mapping came from, for messages."""
 
 
-def safe_url(url: str) -> str:
-    """The URL with any password hidden, fit for a message."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
-
-
-def _connect_args(url: sa.URL) -> dict[str, Any]:
-    if url.get_backend_name() in {"mysql", "mariadb"}:
-        return {"init_command": "SET time_zone = '+00:00'"}
-    return {}
-
-
-def create_engine(url: str, *, where: str) -> sa.Engine:
-    """An engine for ``url``, with bad URLs and missing drivers as one-line errors."""
-    try:
-        parsed = make_url(url)
-        return sa.create_engine(parsed, connect_args=_connect_args(parsed))
-    except (ArgumentError, NoSuchModuleError, ValueError) as error:
-        raise SourceError(f"{where}: cannot use database URL {safe_url(url)}: {error}") from None
-
-
 def db_error(where: str, url: str, error: SQLAlchemyError) -> SourceError:
-    detail = " ".join(str(getattr(error, "orig", None) or error).split())
-    return SourceError(f"{where}: database {safe_url(url)} failed: {detail}")
+    return SourceError(f"{where}: database {safe_url(url)} failed: {first_line(error)}")
 
 
 class SqlTableSource(RecordSource):
@@ -124,7 +94,14 @@ class SqlTableSource(RecordSource):
             for part in (mapping.origin, f"source '{mapping.source}'", f"table '{mapping.table}'")
             if part
         )
-        self.engine = create_engine(url, where=self._where)
+        try:
+            self.engine = create_store_engine(url)
+        except StoreError as error:
+            raise SourceError(f"{self._where}: {error}") from None
+        database = sqlite_path(self.engine.url)
+        if database is not None and not database.exists():
+            # a dry run must not leave an empty database file behind
+            raise SourceError(f"{self._where}: no such SQLite database file: {database}")
         self.zone = ZoneInfo(mapping.timezone)
         self._table: sa.Table | None = None
 
@@ -145,10 +122,7 @@ class SqlTableSource(RecordSource):
                 names = sa.inspect(self.engine).get_table_names(schema=schema or None)
             except SQLAlchemyError:
                 names = []
-            hint = suggest(name, names)
-            raise SourceError(
-                f"{self._where}: no such table" + (f" (did you mean '{hint}'?)" if hint else "")
-            ) from None
+            raise SourceError(f"{self._where}: no such table{did_you_mean(name, names)}") from None
         except SQLAlchemyError as error:
             raise db_error(self._where, self.url, error) from None
 
@@ -165,7 +139,7 @@ class SqlTableSource(RecordSource):
         name = self.mapping.fields.get(field_name, field_name)
         if name in self.table.columns:
             return self.table.columns[name]
-        hint = suggest(name, [c.name for c in self.table.columns])
+        hint = did_you_mean(name, [c.name for c in self.table.columns])
         used_by = f"rule '{rule}' uses field '{field_name}', but " if rule else ""
         mapped = (
             f"column '{name}' (mapped from field '{field_name}')"
@@ -174,7 +148,7 @@ class SqlTableSource(RecordSource):
         )
         raise SourceError(
             f"{self._where}: {used_by}the table has no {mapped}"
-            + (f" (did you mean '{hint}'?)" if hint else "")
+            + hint
             + "; map it under [sources.NAME.fields] in keepfor.toml"
         )
 
@@ -190,6 +164,11 @@ class SqlTableSource(RecordSource):
             )
         return primary[0]
 
+    def zone_of(self, column: sa.Column[Any]) -> ZoneInfo:
+        """The zone a naive datetime column's values are local times of."""
+        name = self.mapping.zones.get(column.name)
+        return self.zone if name is None else ZoneInfo(name)
+
     def kind(self, column: sa.Column[Any]) -> ColumnKind:
         override = self.mapping.kinds.get(column.name)
         if override is not None:
@@ -199,6 +178,10 @@ class SqlTableSource(RecordSource):
             return ColumnKind.INSTANT if column_type.timezone else ColumnKind.LOCAL
         if isinstance(column_type, sa.Date):
             return ColumnKind.DATE
+        if isinstance(column_type, sa.Boolean) or (
+            isinstance(column_type, mysql.TINYINT) and column_type.display_width == 1
+        ):
+            return ColumnKind.BOOLEAN
         return ColumnKind.VALUE
 
     def check(self, rules: RuleSet) -> None:
@@ -210,7 +193,7 @@ class SqlTableSource(RecordSource):
                     self.column(name, rule=rule.id)
             for name in rule.retain.fields():
                 column = self.column(name, rule=rule.id)
-                if self.kind(column) is ColumnKind.VALUE:
+                if self.kind(column) not in (ColumnKind.DATE, ColumnKind.INSTANT, ColumnKind.LOCAL):
                     raise SourceError(
                         f"{self._where}: rule '{rule.id}' anchors on field '{name}', but column "
                         f"'{column.name}' is {column.type}, not a date or datetime; declare it "
@@ -219,7 +202,7 @@ class SqlTableSource(RecordSource):
         _ = self.key_column
 
     def _folds_false(self, predicate: Predicate) -> bool:
-        return _fold(predicate, self.mapping.constants) is False
+        return fold(predicate, self.mapping.constants) is False
 
     # -- compiling ---------------------------------------------------------------------
 
@@ -227,10 +210,43 @@ class SqlTableSource(RecordSource):
         """The predicate as a SQL boolean over this table's columns."""
         return compile_predicate(predicate, self)
 
+    # FieldSql: how the push-down compiler reads a field of this table
+
+    @property
+    def constants(self) -> Mapping[str, Any]:
+        return self.mapping.constants
+
+    def present(self, name: str) -> sa.ColumnElement[bool]:
+        return self.column(name).is_not(None)
+
+    def equals(self, name: str, value: Any) -> sa.ColumnElement[bool]:
+        column = self.column(name)
+        if value is None:
+            return column.is_(None)
+        return sa.and_(column.is_not(None), column == value)
+
+    def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        column = self.column(name)
+        kind = self.kind(column)
+        if kind is ColumnKind.DATE:
+            return sa.and_(column.is_not(None), column <= cutoff)
+        boundary = instant_on_or_before(cutoff, zone)
+        if boundary is None:
+            return column.is_not(None)
+        if kind is ColumnKind.LOCAL:
+            boundary = boundary.astimezone(self.zone_of(column)).replace(tzinfo=None)
+        return sa.and_(column.is_not(None), column < boundary)
+
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
         constants = dict(self.mapping.constants)
+        # a field read only by rules the constants fold away (a complaint's date in a table
+        # of orders) need not exist; every field the predicate reads is checked by where()
         columns = [(KEY, self.key_column)] + [
-            (name, self.column(name)) for name in fields if name not in constants and name != KEY
+            (name, self.column(name))
+            for name in fields
+            if name not in constants
+            and name != KEY
+            and self.mapping.fields.get(name, name) in self.table.columns
         ]
         query = sa.select(*(column for _, column in columns)).where(self.where(predicate))
         readers = [(name, self._reader(column)) for name, column in columns]
@@ -250,12 +266,30 @@ class SqlTableSource(RecordSource):
         kind = self.kind(column)
         if kind is ColumnKind.DATE:
             return _as_date
+        if kind is ColumnKind.BOOLEAN:
+            return bool
         if kind is ColumnKind.INSTANT:
             return _as_instant
         if kind is ColumnKind.LOCAL:
-            zone = self.zone
+            zone = self.zone_of(column)
             return lambda value: _as_datetime(value).replace(tzinfo=zone)
         return None
+
+    def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
+        """How many records each named predicate holds for, in one pass over the table."""
+        if not predicates:
+            return {}
+        sums = [
+            sa.func.coalesce(sa.func.sum(sa.case((self.where(p), 1), else_=0)), 0).label(f"c{i}")
+            for i, p in enumerate(predicates.values())
+        ]
+        query = sa.select(*sums).select_from(self.table)
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(query).one()
+        except SQLAlchemyError as error:
+            raise db_error(self._where, self.url, error) from None
+        return {name: int(value) for name, value in zip(predicates, row, strict=True)}
 
     def count_by(self, predicate: Predicate, field_name: str) -> dict[Any, int]:
         if field_name in self.mapping.constants:
@@ -302,86 +336,3 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
-
-
-# -- predicate compilation -------------------------------------------------------------
-
-
-def _fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool:
-    """Fold the fields fixed by the config into true/false, simplifying as it goes."""
-    match predicate:
-        case Equals(name, value) if name in constants:
-            return field_equals(constants[name], value)
-        case Present(name) if name in constants:
-            return constants[name] is not None
-        case Never():
-            return False
-        case Not(part):
-            inner = _fold(part, constants)
-            return (not inner) if isinstance(inner, bool) else Not(inner)
-        case All(parts):
-            kept: list[Predicate] = []
-            for part in parts:
-                folded = _fold(part, constants)
-                if folded is False:
-                    return False
-                if folded is not True:
-                    kept.append(folded)
-            return All(tuple(kept)) if kept else True
-        case Any_(parts):
-            kept = []
-            for part in parts:
-                folded = _fold(part, constants)
-                if folded is True:
-                    return True
-                if folded is not False:
-                    kept.append(folded)
-            return Any_(tuple(kept)) if kept else False
-    return predicate
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a local day, in UTC (a midnight lost to DST starts it later)."""
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
-
-
-def compile_predicate(predicate: Predicate, source: SqlTableSource) -> sa.ColumnElement[bool]:
-    folded = _fold(predicate, source.mapping.constants)
-    if isinstance(folded, bool):
-        return sa.true() if folded else sa.false()
-    return _compile(folded, source)
-
-
-def _compile(predicate: Predicate, source: SqlTableSource) -> sa.ColumnElement[bool]:
-    match predicate:
-        case Present(name):
-            return source.column(name).is_not(None)
-        case Equals(name, value):
-            column = source.column(name)
-            return column.is_(None) if value is None else column == value
-        case OnOrBefore(name, cutoff, zone):
-            return _on_or_before(source, source.column(name), cutoff, ZoneInfo(zone))
-        case Not(part):
-            return sa.not_(_compile(part, source))
-        case All(parts):
-            return sa.and_(sa.true(), *(_compile(p, source) for p in parts))
-        case Any_(parts):
-            return sa.or_(sa.false(), *(_compile(p, source) for p in parts))
-        case Never():
-            return sa.false()
-    raise TypeError(f"not a predicate: {predicate!r}")
-
-
-def _on_or_before(
-    source: SqlTableSource, column: sa.Column[Any], cutoff: date, zone: ZoneInfo
-) -> sa.ColumnElement[bool]:
-    kind = source.kind(column)
-    if kind is ColumnKind.DATE:
-        return column <= cutoff
-    if cutoff == date.max:
-        return column.is_not(None)
-    boundary = day_start(cutoff + timedelta(days=1), zone)
-    if kind is ColumnKind.INSTANT:
-        return column < boundary
-    local = boundary.astimezone(source.zone).replace(tzinfo=None)
-    return column < local

@@ -1,0 +1,158 @@
+"""``keepfor report``: a dry run over real records. Reads; never changes anything."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from keepfor.cli.app import cli, load_rule_paths, parse_instant
+from keepfor.connectors.base import RecordSource
+from keepfor.connectors.config import load_config, source_from_args
+from keepfor.connectors.store import StoreSource
+from keepfor.errors import UsageError
+from keepfor.report import build_report
+from keepfor.report.formats import FORMATS
+
+
+def open_sources(
+    config: str | None, names: tuple[str, ...], db: str | None, table: str | None, key: str | None
+) -> list[RecordSource]:
+    """The sources a command line names: ``--config`` (all or ``--source``) or ``--db``."""
+    if config and db:
+        raise UsageError("give --config or --db, not both")
+    if db:
+        if not table:
+            if key:
+                raise UsageError("--key goes with --table")
+            return [StoreSource(db)]  # keepfor's own store (keepfor db init / import)
+        return [source_from_args(db, table, key)]
+    if table or key:
+        raise UsageError("--table and --key go with --db")
+    if not config:
+        raise UsageError(
+            "say where the records are: --config keepfor.toml, --db URL --table NAME "
+            "(your table), or --db URL (keepfor's store)"
+        )
+    configured = load_config(config)
+    if names:
+        known = {s.name for s in configured}
+        for name in names:
+            if name not in known:
+                raise UsageError(f"{config}: no source '{name}'; it has {', '.join(sorted(known))}")
+        configured = [s for s in configured if s.name in names]
+    return [s.open() for s in configured]
+
+
+@contextlib.contextmanager
+def output_file(path: str | None) -> Iterator[TextIO]:
+    """Standard output, or a file that appears whole or not at all."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    target = Path(path)
+    if not target.parent.exists():
+        raise UsageError(f"--output {path}: no such folder {target.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@cli.command()
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="A rule pack file or a folder of packs; repeat for more.",
+)
+@click.option("--config", metavar="keepfor.toml", help="Sources of records (see docs).")
+@click.option(
+    "--source",
+    "source_names",
+    multiple=True,
+    metavar="NAME",
+    help="With --config: only these sources (default: all).",
+)
+@click.option("--db", metavar="URL", help="A database URL (SQLAlchemy form).")
+@click.option(
+    "--table", metavar="NAME", help="With --db: the table of records (default: keepfor's store)."
+)
+@click.option("--key", metavar="COL", help="With --db: the key column (default: primary key).")
+@click.option("--at", "at_text", metavar="ISO", help="Evaluation instant (default: now, UTC).")
+@click.option(
+    "--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True
+)
+@click.option("--output", metavar="FILE", help="Write to FILE (default: standard output).")
+@click.option(
+    "--show-query", is_flag=True, help="Print the SQL that selects due records, and stop."
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    rule_paths: tuple[str, ...],
+    config: str | None,
+    source_names: tuple[str, ...],
+    db: str | None,
+    table: str | None,
+    key: str | None,
+    at_text: str | None,
+    fmt: str,
+    output: str | None,
+    show_query: bool,
+) -> None:
+    """Dry run: what is due, why, and what falls due next. Changes nothing."""
+    at = parse_instant(at_text, ctx.obj["clock"])
+    rules = load_rule_paths(rule_paths)
+    sources = open_sources(config, source_names, db, table, key)
+    try:
+        for source in sources:
+            source.test_connection()
+            source.check(rules)
+        if show_query:
+            from keepfor.engine.cutoffs import due_predicate
+
+            for source in sources:
+                click.echo(f"-- {source.name}\n{source.dry_run_query(due_predicate(rules, at))};")
+            return
+        with output_file(output) as out, _progress() as advance:
+            build_report(rules, sources, at, FORMATS[fmt](out), progress=advance)
+    finally:
+        for source in sources:
+            source.close()
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[int], None] | None]:
+    """A live count of due records on a terminal; nothing when stderr is not one."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed} due records"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("report", total=None)
+        yield lambda n: progress.advance(task, n)

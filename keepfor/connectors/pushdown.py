@@ -1,0 +1,111 @@
+"""Push-down: a :mod:`keepfor.engine.cutoffs` predicate as a SQL ``WHERE``.
+
+One compiler for every SQL source. A source says how to read one field (its
+:class:`FieldSql`): whether it is present, whether it equals a value, whether its
+date is on or before a cutoff. The compiler does the rest: folds fields the config
+fixes to constants, and builds AND/OR/NOT.
+
+Every leaf is two-valued (never SQL ``NULL``): ``col = v`` alone is NULL for a NULL
+column, and ``NOT NULL`` is NULL too, which would drop a record that Python keeps.
+Leaves are therefore ``col IS NOT NULL AND col = v``, which is FALSE, not NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from keepfor.engine.cutoffs import All, Any_, Equals, Never, Not, OnOrBefore, Predicate, Present
+from keepfor.engine.rules import field_equals
+
+__all__ = ["FieldSql", "compile_predicate", "day_start", "fold", "instant_on_or_before"]
+
+
+class FieldSql(Protocol):
+    """How one SQL source reads rule fields."""
+
+    @property
+    def constants(self) -> Mapping[str, Any]:
+        """Fields fixed for the whole source (``category = "order"``)."""
+
+    def present(self, name: str) -> sa.ColumnElement[bool]: ...
+
+    def equals(self, name: str, value: Any) -> sa.ColumnElement[bool]: ...
+
+    def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]: ...
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day, in UTC (a midnight lost to DST starts it later)."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def instant_on_or_before(cutoff: date, zone: ZoneInfo) -> datetime | None:
+    """The first instant that is *after* local day ``cutoff``: an instant is on or before
+    the cutoff day exactly when it is earlier than this. None: every instant is."""
+    if cutoff == date.max:
+        return None
+    return day_start(cutoff + timedelta(days=1), zone)
+
+
+def compile_predicate(predicate: Predicate, fields: FieldSql) -> sa.ColumnElement[bool]:
+    folded = fold(predicate, fields.constants)
+    if isinstance(folded, bool):
+        return sa.true() if folded else sa.false()
+    return _compile(folded, fields)
+
+
+def _compile(predicate: Predicate, fields: FieldSql) -> sa.ColumnElement[bool]:
+    match predicate:
+        case Present(name):
+            return fields.present(name)
+        case Equals(name, value):
+            return fields.equals(name, value)
+        case OnOrBefore(name, cutoff, zone):
+            return fields.on_or_before(name, cutoff, ZoneInfo(zone))
+        case Not(part):
+            return sa.not_(_compile(part, fields))
+        case All(parts):
+            return sa.and_(sa.true(), *(_compile(p, fields) for p in parts))
+        case Any_(parts):
+            return sa.or_(sa.false(), *(_compile(p, fields) for p in parts))
+        case Never():
+            return sa.false()
+    raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool:
+    """Fold the fields fixed by the config into true/false, simplifying as it goes."""
+    match predicate:
+        case Equals(name, value) if name in constants:
+            return field_equals(constants[name], value)
+        case Present(name) if name in constants:
+            return constants[name] is not None
+        case Never():
+            return False
+        case Not(part):
+            inner = fold(part, constants)
+            return (not inner) if isinstance(inner, bool) else Not(inner)
+        case All(parts):
+            kept: list[Predicate] = []
+            for part in parts:
+                folded = fold(part, constants)
+                if folded is False:
+                    return False
+                if folded is not True:
+                    kept.append(folded)
+            return All(tuple(kept)) if kept else True
+        case Any_(parts):
+            kept = []
+            for part in parts:
+                folded = fold(part, constants)
+                if folded is True:
+                    return True
+                if folded is not False:
+                    kept.append(folded)
+            return Any_(tuple(kept)) if kept else False
+    return predicate

@@ -1,0 +1,214 @@
+"""keepfor's own record store (:mod:`keepfor.store`) as a source of records.
+
+The store keeps one row per record and one row per field value
+(``keepfor_record_fields``, typed columns). A query joins, for each rule field it
+needs, that field's row (``LEFT JOIN ... ON record_id = id AND name = 'placed_at'``,
+a primary-key lookup), so the same push-down compiler that serves users' tables
+serves the store: a date field is due when ``value_date <= cutoff`` or
+``value_instant <`` the first instant after the cutoff day in the pack's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from keepfor.connectors.base import KEY, Record, RecordSource
+from keepfor.connectors.pushdown import compile_predicate, instant_on_or_before
+from keepfor.connectors.sql import BATCH
+from keepfor.engine import RuleSet
+from keepfor.engine.cutoffs import Predicate
+from keepfor.errors import SourceError
+from keepfor.store.db import first_line, open_store, safe_url
+from keepfor.store.models import Record as RecordRow
+from keepfor.store.models import RecordField, field_value
+
+__all__ = ["StoreSource"]
+
+_RECORDS = RecordRow.__table__  # type: ignore[attr-defined]
+_FIELDS = RecordField.__table__  # type: ignore[attr-defined]
+_RECORD_COLUMNS = {KEY: "key", "category": "category", "customer": "customer_key"}
+"""Fields kept on the record row itself rather than as field rows."""
+
+
+class _Query:
+    """One query over the store: the record table and a join per field it touches."""
+
+    constants: Mapping[str, Any] = {}
+
+    def __init__(self) -> None:
+        self.joins: dict[str, sa.Alias] = {}
+
+    def field(self, name: str) -> sa.Alias:
+        if name not in self.joins:
+            self.joins[name] = _FIELDS.alias(f"f{len(self.joins)}")
+        return self.joins[name]
+
+    def from_clause(self) -> sa.FromClause:
+        joined: sa.FromClause = _RECORDS
+        for name, alias in self.joins.items():
+            joined = joined.outerjoin(
+                alias, sa.and_(alias.c.record_id == _RECORDS.c.id, alias.c.name == name)
+            )
+        return joined
+
+    # FieldSql
+
+    def present(self, name: str) -> sa.ColumnElement[bool]:
+        column: sa.ColumnElement[Any] = (
+            _RECORDS.c[_RECORD_COLUMNS[name]]
+            if name in _RECORD_COLUMNS
+            else self.field(name).c.record_id
+        )
+        return column.is_not(None)
+
+    def equals(self, name: str, value: Any) -> sa.ColumnElement[bool]:
+        column: sa.ColumnElement[Any]
+        if name in _RECORD_COLUMNS:
+            column = _RECORDS.c[_RECORD_COLUMNS[name]]
+            if value is None:
+                return column.is_(None)
+            return sa.and_(column.is_not(None), column == value)
+        if value is None:
+            return sa.false()  # the store keeps no null values: a null field is absent
+        alias = self.field(name)
+        if isinstance(value, bool):
+            column = alias.c.value_bool
+        elif isinstance(value, (int, float)):
+            column = alias.c.value_number
+        else:
+            column = alias.c.value_text
+        return sa.and_(column.is_not(None), column == value)
+
+    def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        alias = self.field(name)
+        on_date = sa.and_(alias.c.value_date.is_not(None), alias.c.value_date <= cutoff)
+        boundary = instant_on_or_before(cutoff, zone)
+        instant = alias.c.value_instant
+        by_instant = (
+            instant.is_not(None)
+            if boundary is None
+            else sa.and_(instant.is_not(None), instant < boundary)
+        )
+        return sa.or_(on_date, by_instant)
+
+
+class StoreSource(RecordSource):
+    """Records in keepfor's own store (``keepfor db init`` / ``keepfor db import``)."""
+
+    def __init__(self, url: str, name: str = "store") -> None:
+        self.url = url
+        self.name = name
+        self.engine = open_store(url)
+
+    def test_connection(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(sa.literal(1)))
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+
+    def check(self, rules: RuleSet) -> None:
+        """Every field can be read: the store holds any field a record was imported with."""
+
+    def _error(self, error: SQLAlchemyError) -> SourceError:
+        return SourceError(f"store {safe_url(self.url)} failed: {first_line(error)}")
+
+    def _where(self, query: _Query, predicate: Predicate) -> sa.ColumnElement[bool]:
+        return compile_predicate(predicate, query)
+
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+        query = _Query()
+        where = self._where(query, predicate)
+        names = [f for f in dict.fromkeys(fields) if f not in _RECORD_COLUMNS]
+        aliases = [query.field(name) for name in names]
+        values = [
+            alias.c[column]
+            for alias in aliases
+            for column in (
+                "value_text",
+                "value_number",
+                "value_bool",
+                "value_date",
+                "value_instant",
+            )
+        ]
+        statement = (
+            sa.select(_RECORDS.c.key, _RECORDS.c.customer_key, _RECORDS.c.category, *values)
+            .select_from(query.from_clause())
+            .where(where)
+        )
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=BATCH)
+                for row in result.execute(statement):
+                    record: dict[str, Any] = {KEY: row[0], "customer": row[1], "category": row[2]}
+                    for i, name in enumerate(names):
+                        cells = row[3 + 5 * i : 8 + 5 * i]
+                        if any(cell is not None for cell in cells):
+                            record[name] = field_value(_Cells(*cells))
+                    yield record
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+
+    def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
+        if not predicates:
+            return {}
+        query = _Query()
+        sums = [
+            sa.func.coalesce(sa.func.sum(sa.case((self._where(query, p), 1), else_=0)), 0)
+            for p in predicates.values()
+        ]
+        statement = sa.select(*sums).select_from(query.from_clause())
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(statement).one()
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+        return {name: int(value) for name, value in zip(predicates, row, strict=True)}
+
+    def count_by(self, predicate: Predicate, field_name: str) -> dict[Any, int]:
+        query = _Query()
+        where = self._where(query, predicate)
+        if field_name in _RECORD_COLUMNS:
+            group: sa.ColumnElement[Any] = _RECORDS.c[_RECORD_COLUMNS[field_name]]
+        else:
+            group = query.field(field_name).c.value_text
+        statement = (
+            sa.select(group.label("value"), sa.func.count().label("n"))
+            .select_from(query.from_clause())
+            .where(where)
+            .group_by(group)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return {row.value: int(row.n) for row in conn.execute(statement)}
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+
+    def dry_run_query(self, predicate: Predicate) -> str:
+        query = _Query()
+        where = self._where(query, predicate)
+        statement = sa.select(_RECORDS.c.key).select_from(query.from_clause()).where(where)
+        return str(statement.compile(self.engine, compile_kwargs={"literal_binds": True}))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class _Cells:
+    """A field row's typed values, as :func:`keepfor.store.models.field_value` reads them."""
+
+    __slots__ = ("value_bool", "value_date", "value_instant", "value_number", "value_text")
+
+    def __init__(self, text: Any, number: Any, flag: Any, day: Any, instant: Any) -> None:
+        self.value_text = text
+        self.value_number = number
+        self.value_bool = flag
+        self.value_date = day
+        self.value_instant = instant
