@@ -1,4 +1,4 @@
-"""``keepfor explain``: the public contract of /work/shared/spec/rule-pack.md, through the CLI."""
+"""``keepfor explain``: the public contract of the rule-pack spec, through the CLI."""
 
 from __future__ import annotations
 
