@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ import click
 from keepfor import __version__
 from keepfor.clock import Clock, SystemClock
 from keepfor.engine import Instant, RuleSet, load_rules
-from keepfor.errors import KeepforError, UsageError
+from keepfor.errors import KeepforError, UsageError, did_you_mean
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -54,8 +55,38 @@ def load_rule_paths(paths: Sequence[str]) -> RuleSet:
     return load_rules(*paths)
 
 
+COMMANDS = {
+    "db": "keepfor.cli.db:db",
+    "explain": "keepfor.cli.explain:explain",
+    "report": "keepfor.cli.report:report",
+    "validate": "keepfor.cli.validate:validate",
+}
+"""Each command and where it lives; a command's module is imported when it runs."""
+
+
 class KeepforGroup(click.Group):
-    """A click group that turns keepfor's errors into one line and exit code 2."""
+    """A click group that loads commands lazily and turns keepfor's errors into one line
+    and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        known = self.list_commands(ctx)
+        if name and not name.startswith("-") and name not in known:
+            ctx.fail(f"No such command '{name}'{did_you_mean(name, known)}.")
+        return super().resolve_command(ctx, args)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("standalone_mode", True)

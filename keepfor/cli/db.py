@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from keepfor.cli.app import EXIT_BAD_INPUT, cli
+from keepfor.cli.app import EXIT_BAD_INPUT
 from keepfor.store import (
     DEFAULT_URL,
     ImportFailed,
@@ -26,7 +26,7 @@ db_option = click.option(
 )
 
 
-@cli.group()
+@click.group()
 def db() -> None:
     """keepfor's own record store: create it, import records into it."""
 

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from keepfor.cli.app import cli, load_rule_paths, parse_instant
+from keepfor.cli.app import load_rule_paths, parse_instant
 from keepfor.engine import Decision, Retain, Status, TermResult, evaluate
 from keepfor.engine.evaluate import RuleOutcome
 from keepfor.errors import RecordError
@@ -39,7 +39,7 @@ def read_record(path: str) -> dict[str, Any]:
     return data
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--rules",
     "rule_paths",

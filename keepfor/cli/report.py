@@ -14,10 +14,9 @@ import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from keepfor.cli.app import cli, load_rule_paths, parse_instant
+from keepfor.cli.app import load_rule_paths, parse_instant
 from keepfor.connectors.base import RecordSource
 from keepfor.connectors.config import load_config, source_from_args
-from keepfor.connectors.store import StoreSource
 from keepfor.errors import UsageError
 from keepfor.report import build_report
 from keepfor.report.formats import FORMATS
@@ -33,6 +32,8 @@ def open_sources(
         if not table:
             if key:
                 raise UsageError("--key goes with --table")
+            from keepfor.connectors.store import StoreSource  # the store's models load slowly
+
             return [StoreSource(db)]  # keepfor's own store (keepfor db init / import)
         return [source_from_args(db, table, key)]
     if table or key:
@@ -75,7 +76,7 @@ def output_file(path: str | None) -> Iterator[TextIO]:
         raise
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--rules",
     "rule_paths",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from keepfor.cli.app import EXIT_BAD_INPUT, cli, one_line
+from keepfor.cli.app import EXIT_BAD_INPUT, one_line
 from keepfor.engine import load_pack, load_rules
 from keepfor.engine.loader import pack_files
 from keepfor.errors import RulePackError
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def validate(paths: tuple[str, ...]) -> None:
     """Check rule packs (files or folders) without evaluating anything.

@@ -35,9 +35,8 @@ from sqlalchemy.exc import ArgumentError
 
 from keepfor.connectors.base import RecordSource
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
-from keepfor.connectors.store import StoreSource
+from keepfor.database import safe_url, sqlite_path
 from keepfor.errors import SourceError, did_you_mean
-from keepfor.store.db import sqlite_path
 
 __all__ = ["SourceConfig", "load_config", "source_from_args"]
 
@@ -66,6 +65,8 @@ class SourceConfig:
 
     def open(self) -> RecordSource:
         if self.mapping is None:
+            from keepfor.connectors.store import StoreSource  # the store's models load slowly
+
             return StoreSource(self.url, self.name)
         return SqlTableSource(self.url, self.mapping)
 
@@ -171,8 +172,8 @@ def _resolve_url(where: str, url: str, base: Path) -> str:
     """Read a relative SQLite path from the config file's folder."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise SourceError(f"{where}: '{url}' is not a database URL") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise SourceError(f"{where}: '{safe_url(url)}' is not a database URL") from None
     database = sqlite_path(parsed)
     if database is not None and not database.is_absolute():
         parsed = parsed.set(database=str((base / database).resolve()))
@@ -183,6 +184,6 @@ def source_from_args(url: str, table: str, key: str | None) -> SqlTableSource:
     """``--db URL --table NAME [--key COL]``: a table whose columns carry the rule field names."""
     try:
         make_url(url)
-    except ArgumentError:
-        raise SourceError(f"--db '{url}' is not a database URL") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise SourceError(f"--db '{safe_url(url)}' is not a database URL") from None
     return SqlTableSource(url, TableMapping(table=table, key=key, source=table, origin="--db"))

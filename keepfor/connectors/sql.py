@@ -32,10 +32,10 @@ from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource
 from keepfor.connectors.pushdown import compile_predicate, fold, instant_on_or_before
+from keepfor.database import create_engine, first_line, safe_url, sqlite_path
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
 from keepfor.errors import SourceError, did_you_mean
-from keepfor.store.db import StoreError, create_store_engine, first_line, safe_url, sqlite_path
 
 __all__ = ["ColumnKind", "SqlTableSource", "TableMapping"]
 
@@ -95,8 +95,8 @@ class SqlTableSource(RecordSource):
             if part
         )
         try:
-            self.engine = create_store_engine(url)
-        except StoreError as error:
+            self.engine = create_engine(url)
+        except SourceError as error:
             raise SourceError(f"{self._where}: {error}") from None
         database = sqlite_path(self.engine.url)
         if database is not None and not database.exists():

@@ -21,10 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from keepfor.connectors.base import KEY, Record, RecordSource
 from keepfor.connectors.pushdown import compile_predicate, instant_on_or_before
 from keepfor.connectors.sql import BATCH
+from keepfor.database import first_line, safe_url
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import SourceError
-from keepfor.store.db import first_line, open_store, safe_url
+from keepfor.store.db import open_store
 from keepfor.store.models import Record as RecordRow
 from keepfor.store.models import RecordField, field_value
 

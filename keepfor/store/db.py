@@ -13,7 +13,6 @@ the store may live in a database whose application uses Alembic itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,9 +24,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
 
+from keepfor.database import create_engine, first_line, parse_url, safe_url, sqlite_path
 from keepfor.errors import KeepforError
 from keepfor.store import models as _models  # noqa: F401  (registers the tables)
 
@@ -56,84 +56,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "keepfor_alembic_version"
 """Where Alembic records the store's revision."""
 
-CONNECT_TIMEOUT = 10
-"""Seconds to wait for a database server before giving up (unless the URL says)."""
-
 
 class StoreError(KeepforError):
     """The store cannot be used: bad URL, unreachable, not initialised, bad import."""
 
 
-def safe_url(url: str | URL) -> str:
-    """The URL with its password hidden, for messages."""
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", str(url))
-
-
-def _parse_url(url: str | URL) -> URL:
-    if isinstance(url, URL):
-        return url
-    try:
-        return make_url(url)
-    except Exception:
-        raise StoreError(
-            f"{safe_url(url)!r} is not a database URL "
-            "(e.g. sqlite:///keepfor.db or postgresql+psycopg://user@host/keepfor)"
-        ) from None
-
-
-def sqlite_path(parsed: URL) -> Path | None:
-    """The file of a file-based SQLite URL; None for memory databases and other backends."""
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of a database error, for a one-line message."""
-    orig = getattr(error, "orig", None) or error
-    text = str(orig).strip() or type(orig).__name__
-    return " ".join(text.splitlines()[0].split())
-
-
 def create_store_engine(url: str | URL) -> sa.Engine:
-    """An engine for ``url``: SQLite enforces foreign keys, servers time out after 10 s.
-
-    Raises :class:`StoreError` for a URL that does not parse or names no installed driver.
-    """
-    parsed = _parse_url(url)
-    backend = parsed.get_backend_name()
-    connect_args: dict[str, Any] = {}
-    if backend in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in parsed.query:
-        connect_args["connect_timeout"] = CONNECT_TIMEOUT
-    if backend in ("mysql", "mariadb"):
-        # TIMESTAMP columns read back in UTC, whatever the server's own zone
-        connect_args["init_command"] = "SET time_zone = '+00:00'"
-    try:
-        engine = sa.create_engine(parsed, connect_args=connect_args)
-    except ModuleNotFoundError as error:
-        raise StoreError(
-            f"{safe_url(parsed)}: the database driver {error.name!r} is not installed "
-            "(keepfor ships psycopg and PyMySQL: use postgresql+psycopg:// or mysql+pymysql://)"
-        ) from None
-    except Exception as error:
-        raise StoreError(f"{safe_url(parsed)}: cannot use this URL: {first_line(error)}") from None
-    if backend == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_foreign_keys)
-    return engine
-
-
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    """An engine for ``url`` (see :func:`keepfor.database.create_engine`); StoreError if not."""
+    return create_engine(url, error=StoreError)
 
 
 @contextmanager
@@ -214,7 +144,7 @@ def open_store(url: str | URL) -> sa.Engine:
 
     Raises :class:`StoreError` (one line, password hidden) otherwise.
     """
-    parsed = _parse_url(url)
+    parsed = parse_url(url, error=StoreError)
     sqlite_file = sqlite_path(parsed)
     engine = create_store_engine(parsed)
     try:
