@@ -87,3 +87,28 @@ def test_every_example_script_runs(script: str, tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip()
+
+
+def test_example_config_reports_the_same_as_the_store_url() -> None:
+    def csv_of(*args: str) -> str:
+        return subprocess.run(
+            [
+                str(BIN / "keepfor"),
+                "report",
+                "--rules",
+                "rules/",
+                *args,
+                "--at",
+                "2026-11-22",
+                "--format",
+                "csv",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    by_config = csv_of("--config", "examples/keepfor.toml")
+    assert by_config == csv_of("--db", "sqlite:///examples/shop.db")
+    assert by_config.count("\n") == 17  # the header and 16 due records
