@@ -5,9 +5,11 @@ One compiler for every SQL source. A source says how to read one field (its
 date is on or before a cutoff. The compiler does the rest: folds fields the config
 fixes to constants, and builds AND/OR/NOT.
 
-Every leaf is two-valued (never SQL ``NULL``): ``col = v`` alone is NULL for a NULL
-column, and ``NOT NULL`` is NULL too, which would drop a record that Python keeps.
-Leaves are therefore ``col IS NOT NULL AND col = v``, which is FALSE, not NULL.
+SQL's NULL: a source's leaves may be NULL where a column is (``col = v``). Where a
+leaf stands under no NOT, NULL acts as false, which is what Python means (a missing
+field matches nothing); under a NOT, ``NOT NULL`` would be NULL too and drop a record
+Python keeps, so there the compiler makes the leaf two-valued: ``COALESCE(leaf, false)``.
+Positive leaves stay bare, so indexes serve them.
 """
 
 from __future__ import annotations
@@ -56,26 +58,30 @@ def compile_predicate(predicate: Predicate, fields: FieldSql) -> sa.ColumnElemen
     folded = fold(predicate, fields.constants)
     if isinstance(folded, bool):
         return sa.true() if folded else sa.false()
-    return _compile(folded, fields)
+    return _compile(folded, fields, negated=False)
 
 
-def _compile(predicate: Predicate, fields: FieldSql) -> sa.ColumnElement[bool]:
+def _compile(predicate: Predicate, fields: FieldSql, *, negated: bool) -> sa.ColumnElement[bool]:
     match predicate:
         case Present(name):
-            return fields.present(name)
+            return fields.present(name)  # IS NOT NULL: never NULL itself
         case Equals(name, value):
-            return fields.equals(name, value)
+            return _leaf(fields.equals(name, value), negated)
         case OnOrBefore(name, cutoff, zone):
-            return fields.on_or_before(name, cutoff, ZoneInfo(zone))
+            return _leaf(fields.on_or_before(name, cutoff, ZoneInfo(zone)), negated)
         case Not(part):
-            return sa.not_(_compile(part, fields))
+            return sa.not_(_compile(part, fields, negated=not negated))
         case All(parts):
-            return sa.and_(sa.true(), *(_compile(p, fields) for p in parts))
+            return sa.and_(sa.true(), *(_compile(p, fields, negated=negated) for p in parts))
         case Any_(parts):
-            return sa.or_(sa.false(), *(_compile(p, fields) for p in parts))
+            return sa.or_(sa.false(), *(_compile(p, fields, negated=negated) for p in parts))
         case Never():
             return sa.false()
     raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def _leaf(expression: sa.ColumnElement[bool], negated: bool) -> sa.ColumnElement[bool]:
+    return sa.func.coalesce(expression, sa.false()) if negated else expression
 
 
 def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool:

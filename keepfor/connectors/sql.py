@@ -221,21 +221,19 @@ class SqlTableSource(RecordSource):
 
     def equals(self, name: str, value: Any) -> sa.ColumnElement[bool]:
         column = self.column(name)
-        if value is None:
-            return column.is_(None)
-        return sa.and_(column.is_not(None), column == value)
+        return column.is_(None) if value is None else column == value
 
     def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
         column = self.column(name)
         kind = self.kind(column)
         if kind is ColumnKind.DATE:
-            return sa.and_(column.is_not(None), column <= cutoff)
+            return column <= cutoff
         boundary = instant_on_or_before(cutoff, zone)
         if boundary is None:
             return column.is_not(None)
         if kind is ColumnKind.LOCAL:
             boundary = boundary.astimezone(self.zone_of(column)).replace(tzinfo=None)
-        return sa.and_(column.is_not(None), column < boundary)
+        return column < boundary
 
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
         constants = dict(self.mapping.constants)
@@ -249,14 +247,21 @@ class SqlTableSource(RecordSource):
             and self.mapping.fields.get(name, name) in self.table.columns
         ]
         query = sa.select(*(column for _, column in columns)).where(self.where(predicate))
-        readers = [(name, self._reader(column)) for name, column in columns]
+        names = [name for name, _ in columns]
+        readers = [
+            (i, read) for i, (_, column) in enumerate(columns) if (read := self._reader(column))
+        ]
         try:
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
                 for row in result:
-                    record = dict(constants)
-                    for (name, read), value in zip(readers, row, strict=True):
-                        record[name] = value if read is None or value is None else read(value)
+                    values = list(row)
+                    for i, read in readers:
+                        if values[i] is not None:
+                            values[i] = read(values[i])
+                    record = dict(zip(names, values, strict=True))
+                    if constants:
+                        record.update(constants)
                     yield record
         except SQLAlchemyError as error:
             raise db_error(self._where, self.url, error) from None
@@ -264,10 +269,11 @@ class SqlTableSource(RecordSource):
     def _reader(self, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
         """How a column's values become what the engine reads: dates, aware datetimes."""
         kind = self.kind(column)
-        if kind is ColumnKind.DATE:
-            return _as_date
-        if kind is ColumnKind.BOOLEAN:
-            return bool
+        if kind is ColumnKind.DATE:  # a DATE column already reads as a date
+            declared = isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime)
+            return None if declared and column.name not in self.mapping.kinds else _as_date
+        if kind is ColumnKind.BOOLEAN:  # MySQL's TINYINT(1) reads as 0/1
+            return None if isinstance(column.type, sa.Boolean) else bool
         if kind is ColumnKind.INSTANT:
             return _as_instant
         if kind is ColumnKind.LOCAL:

@@ -72,9 +72,7 @@ class _Query:
         column: sa.ColumnElement[Any]
         if name in _RECORD_COLUMNS:
             column = _RECORDS.c[_RECORD_COLUMNS[name]]
-            if value is None:
-                return column.is_(None)
-            return sa.and_(column.is_not(None), column == value)
+            return column.is_(None) if value is None else column == value
         if value is None:
             return sa.false()  # the store keeps no null values: a null field is absent
         alias = self.field(name)
@@ -84,19 +82,15 @@ class _Query:
             column = alias.c.value_number
         else:
             column = alias.c.value_text
-        return sa.and_(column.is_not(None), column == value)
+        matches: sa.ColumnElement[bool] = column == value
+        return matches
 
     def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
         alias = self.field(name)
-        on_date = sa.and_(alias.c.value_date.is_not(None), alias.c.value_date <= cutoff)
         boundary = instant_on_or_before(cutoff, zone)
         instant = alias.c.value_instant
-        by_instant = (
-            instant.is_not(None)
-            if boundary is None
-            else sa.and_(instant.is_not(None), instant < boundary)
-        )
-        return sa.or_(on_date, by_instant)
+        by_instant = instant.is_not(None) if boundary is None else instant < boundary
+        return sa.or_(alias.c.value_date <= cutoff, by_instant)
 
 
 class StoreSource(RecordSource):

@@ -265,11 +265,30 @@ def matched_predicate(rules: RuleSet) -> Predicate:
     return Any_(tuple(match_predicate(rule) for _, rule in rules))
 
 
-def due_predicate(rules: RuleSet, at: Instant) -> Predicate:
-    """Due: some rule matches, and every rule that matches is due (retention wins)."""
-    matches = [(match_predicate(rule), pack, rule) for pack, rule in rules]
-    some_match = Any_(tuple(m for m, _, _ in matches))
-    each_due = tuple(
-        Any_((Not(m), rule_due_predicate(pack, rule, at))) for m, pack, rule in matches
+def exclusive(first: RetentionRule, second: RetentionRule) -> bool:
+    """No record can match both rules: they require different values of one field."""
+    required = {**first.applies_to, **first.where}
+    return any(
+        name in required and not field_equals(required[name], value)
+        for name, value in (*second.applies_to.items(), *second.where.items())
     )
-    return All((some_match, *each_due))
+
+
+def due_predicate(rules: RuleSet, at: Instant) -> Predicate:
+    """Due: some rule matches, and every rule that matches is due (retention wins).
+
+    Written as "rule i matches and is due, and so is every other rule that also
+    matches"; rules that cannot match the same record (``category: order`` and
+    ``category: cv``) are left out of each other's terms, which keeps the SQL small.
+    """
+    pairs = list(rules)
+    due = {id(rule): rule_due_predicate(pack, rule, at) for pack, rule in pairs}
+    terms: list[Predicate] = []
+    for _, rule in pairs:
+        others = tuple(
+            Any_((Not(match_predicate(other)), due[id(other)]))
+            for _, other in pairs
+            if other is not rule and not exclusive(rule, other)
+        )
+        terms.append(All((match_predicate(rule), due[id(rule)], *others)))
+    return Any_(tuple(terms))

@@ -241,24 +241,25 @@ class Evaluator:
         anchor_fields = {f for _, rule in self.rules for f in rule.retain.fields()}
         match_fields = {f for _, rule in self.rules for f in (*rule.applies_to, *rule.where)}
         self._zones = tuple(dict.fromkeys(pack.zone for pack in self.rules.packs))
+        self._exact = tuple(sorted(match_fields))
         self._anchor_fields = tuple(sorted(anchor_fields))
-        self._match_fields = tuple(sorted(match_fields - anchor_fields))
-        self._both = tuple(sorted(match_fields & anchor_fields))
 
     def _key(self, record: Mapping[str, Any], at: Instant) -> tuple[Any, ...]:
+        get = record.get
         key: list[Any] = [at]
-        for name in self._match_fields:
-            value = record.get(name, _MISSING)
-            key.append((type(value), value))
-        for name in self._both:
-            value = record.get(name, _MISSING)
-            key.append((type(value), value))
-        for name in self._anchor_fields:
-            value = record.get(name)
-            if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        for name in self._exact:  # matched by equality: the exact value, and its type
+            value = get(name, _MISSING)  # (true and 1 are equal in Python, not in a rule)
+            key.append(type(value))
+            key.append(value)
+        zones = self._zones
+        for name in self._anchor_fields:  # anchored on: only the local date counts
+            value = get(name)
+            if value is None or type(value) is date:
                 key.append(value)
+            elif len(zones) == 1:
+                key.append(local_date(value, zones[0], name))
             else:
-                key.append(tuple(local_date(value, zone, name) for zone in self._zones))
+                key.append(tuple(local_date(value, zone, name) for zone in zones))
         return tuple(key)
 
     def __call__(self, record: Mapping[str, Any], at: Instant) -> Decision:

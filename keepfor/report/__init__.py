@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -29,19 +30,43 @@ from keepfor.engine.cutoffs import (
 )
 from keepfor.engine.evaluate import Evaluator
 
-__all__ = ["FORECAST_DAYS", "DueRow", "Report", "ReportWriter", "build_report"]
+__all__ = ["FORECAST_DAYS", "DueRow", "Report", "ReportWriter", "RowLabel", "build_report"]
 
 FORECAST_DAYS = (30, 90, 365)
 CHART_MONTHS = 24
 
 
 @dataclass(frozen=True, slots=True)
-class DueRow:
-    """One record that may be disposed of now, with the decision that says so."""
+class RowLabel:
+    """What a report prints of a due decision; shared by every record with that decision."""
+
+    pack: str
+    rule: str
+    disposal_date: str
+    action: str
+
+    @classmethod
+    def of(cls, decision: Decision) -> RowLabel:
+        winner = decision.winner
+        assert winner is not None
+        assert decision.disposal_date is not None
+        return cls(
+            winner.pack.id,
+            winner.rule.id,
+            decision.disposal_date.isoformat(),
+            winner.rule.action.value,
+        )
+
+
+class DueRow(NamedTuple):
+    """One record that may be disposed of now, with the decision that says so.
+
+    A named tuple, not a dataclass: one is made per due record, and tuples are cheap."""
 
     source: str
     key: str
     decision: Decision
+    label: RowLabel
 
 
 @dataclass
@@ -115,16 +140,31 @@ def build_report(
     evaluator = Evaluator(rules)
     due = due_predicate(rules, at)
     fields = rules.fields()
+    # per distinct decision: [decision (kept alive, so its id stays its own), label, count]
+    labels: dict[int, list[Any]] = {}
+
+    def tally() -> None:
+        for _, label, n in labels.values():
+            report.due[(label.pack, label.rule, label.action)] += n
+        labels.clear()
+
+    row = writer.row
     for source in sources:
+        name = source.name
         for record in source.select(due, fields):
             decision = evaluator(record, at)
-            if decision.status is not Status.DUE or decision.winner is None:
-                continue  # the predicate is proven equal to evaluation; this is a guard
-            winner = decision.winner
-            report.due[(winner.pack.id, winner.rule.id, winner.rule.action.value)] += 1
-            writer.row(DueRow(source.name, str(record[KEY]), decision))
+            known = labels.get(id(decision))
+            if known is None or known[0] is not decision:
+                if decision.status is not Status.DUE:
+                    continue  # the predicate is proven equal to evaluation; this is a guard
+                if len(labels) >= evaluator.size:
+                    tally()
+                known = labels[id(decision)] = [decision, RowLabel.of(decision), 0]
+            known[2] += 1
+            row(DueRow(name, str(record[KEY]), decision, known[1]))
             if progress is not None:
                 progress(1)
+    tally()
     if writer.wants_aggregates:
         for source in sources:
             _count(report, rules, source, at)

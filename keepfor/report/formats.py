@@ -33,11 +33,8 @@ def _iso(at: Instant) -> str:
 
 
 def _fields(row: DueRow) -> tuple[str, str, str, str]:
-    decision = row.decision
-    winner = decision.winner
-    assert winner is not None
-    assert decision.disposal_date is not None
-    return (row.key, winner.rule.id, decision.disposal_date.isoformat(), winner.rule.action.value)
+    label = row.label
+    return (row.key, label.rule, label.disposal_date, label.action)
 
 
 class CsvWriter(ReportWriter):
@@ -48,9 +45,11 @@ class CsvWriter(ReportWriter):
     def __init__(self, out: TextIO) -> None:
         self._csv = csv.writer(out, lineterminator="\n")
         self._csv.writerow(CSV_HEADER)
+        self._write = self._csv.writerow
 
     def row(self, row: DueRow) -> None:
-        self._csv.writerow(_fields(row))
+        label = row.label
+        self._write((row.key, label.rule, label.disposal_date, label.action))
 
     def finish(self, report: Report) -> None:
         pass
