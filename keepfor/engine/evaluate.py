@@ -238,11 +238,10 @@ class Evaluator:
         self.rules = _packs(rules)
         self.size = size
         self._cache: dict[tuple[Any, ...], Decision] = {}
-        anchor_fields = {f for _, rule in self.rules for f in rule.retain.fields()}
         match_fields = {f for _, rule in self.rules for f in (*rule.applies_to, *rule.where)}
         self._zones = tuple(dict.fromkeys(pack.zone for pack in self.rules.packs))
         self._exact = tuple(sorted(match_fields))
-        self._anchor_fields = tuple(sorted(anchor_fields))
+        self._anchors: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
     def _key(self, record: Mapping[str, Any], at: Instant) -> tuple[Any, ...]:
         get = record.get
@@ -251,8 +250,19 @@ class Evaluator:
             value = get(name, _MISSING)  # (true and 1 are equal in Python, not in a rule)
             key.append(type(value))
             key.append(value)
+        # the matched values decide which rules apply, and so which anchors count
+        anchors = self._anchors.get(tuple(key))
+        if anchors is None:
+            anchors = tuple(
+                dict.fromkeys(
+                    f for _, r in self.rules if r.matches(record) for f in r.retain.fields()
+                )
+            )
+            if len(self._anchors) >= self.size:
+                self._anchors.clear()
+            self._anchors[tuple(key)] = anchors
         zones = self._zones
-        for name in self._anchor_fields:  # anchored on: only the local date counts
+        for name in anchors:  # anchored on: only the local date counts
             value = get(name)
             if value is None or type(value) is date:
                 key.append(value)
