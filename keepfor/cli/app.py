@@ -49,6 +49,19 @@ def parse_instant(text: str | None, clock: Clock) -> Instant:
     return instant
 
 
+rules_option = click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="A rule pack file or a folder of packs; repeat for more.",
+)
+at_option = click.option(
+    "--at", "at_text", metavar="ISO", help="Evaluation instant (default: now, UTC)."
+)
+
+
 def load_rule_paths(paths: Sequence[str]) -> RuleSet:
     if not paths:
         raise UsageError("give at least one --rules PATH (a pack file or a folder of packs)")

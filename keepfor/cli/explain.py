@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from keepfor.cli.app import load_rule_paths, parse_instant
+from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.engine import Decision, Retain, Status, TermResult, evaluate
 from keepfor.engine.evaluate import RuleOutcome
 from keepfor.errors import RecordError
@@ -40,14 +40,7 @@ def read_record(path: str) -> dict[str, Any]:
 
 
 @click.command()
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    help="A rule pack file or a folder of packs; repeat for more.",
-)
+@rules_option
 @click.option(
     "--record",
     "record_path",
@@ -55,7 +48,7 @@ def read_record(path: str) -> dict[str, Any]:
     metavar="FILE.json",
     help="One record as a JSON object ('-' reads standard input).",
 )
-@click.option("--at", "at_text", metavar="ISO", help="Evaluation instant (default: now, UTC).")
+@at_option
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
 @click.option(
     "--detail", is_flag=True, help="With --json: add the working (anchors, periods, reason)."

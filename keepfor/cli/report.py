@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from keepfor.cli.app import load_rule_paths, parse_instant
+from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.connectors.base import RecordSource
 from keepfor.connectors.config import load_config, source_from_args
 from keepfor.errors import UsageError
@@ -77,14 +77,7 @@ def output_file(path: str | None) -> Iterator[TextIO]:
 
 
 @click.command()
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    help="A rule pack file or a folder of packs; repeat for more.",
-)
+@rules_option
 @click.option("--config", metavar="keepfor.toml", help="Sources of records (see docs).")
 @click.option(
     "--source",
@@ -98,7 +91,7 @@ def output_file(path: str | None) -> Iterator[TextIO]:
     "--table", metavar="NAME", help="With --db: the table of records (default: keepfor's store)."
 )
 @click.option("--key", metavar="COL", help="With --db: the key column (default: primary key).")
-@click.option("--at", "at_text", metavar="ISO", help="Evaluation instant (default: now, UTC).")
+@at_option
 @click.option(
     "--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True
 )

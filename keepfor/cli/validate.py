@@ -19,26 +19,29 @@ def validate(paths: tuple[str, ...]) -> None:
     with its file, line, rule and key, and the exit code is 2.
     """
     failed = 0
+
+    def report(error: RulePackError) -> None:
+        nonlocal failed
+        click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
+        failed += 1
+
     for path in paths:
         try:
             files = pack_files(path)
         except RulePackError as error:
-            click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
-            failed += 1
+            report(error)
             continue
         for file in files:
             try:
                 pack = load_pack(file)
             except RulePackError as error:
-                click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
-                failed += 1
+                report(error)
                 continue
             click.echo(f"ok {file}: pack {pack.id} {pack.version}, {len(pack.rules)} rules")
     if not failed:
         try:
             load_rules(*paths)  # what only shows when the packs are loaded together
         except RulePackError as error:
-            click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
-            failed += 1
+            report(error)
     if failed:
         click.get_current_context().exit(EXIT_BAD_INPUT)
