@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import TextIO
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.connectors.base import RecordSource
@@ -140,6 +138,9 @@ def _progress() -> Iterator[Callable[[int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(),

@@ -27,7 +27,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource
@@ -178,9 +177,7 @@ class SqlTableSource(RecordSource):
             return ColumnKind.INSTANT if column_type.timezone else ColumnKind.LOCAL
         if isinstance(column_type, sa.Date):
             return ColumnKind.DATE
-        if isinstance(column_type, sa.Boolean) or (
-            isinstance(column_type, mysql.TINYINT) and column_type.display_width == 1
-        ):
+        if isinstance(column_type, sa.Boolean) or _is_mysql_bool(column_type):
             return ColumnKind.BOOLEAN
         return ColumnKind.VALUE
 
@@ -321,6 +318,12 @@ class SqlTableSource(RecordSource):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _is_mysql_bool(column_type: Any) -> bool:
+    """MySQL/MariaDB's BOOLEAN, which reflects as TINYINT(1) (checked by name: importing
+    the MySQL dialect would slow every start-up)."""
+    return type(column_type).__name__ == "TINYINT" and getattr(column_type, "display_width", 0) == 1
 
 
 def _as_datetime(value: Any) -> datetime:

@@ -17,9 +17,6 @@ import tempfile
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 from keepfor.engine import Instant
 from keepfor.report import FORECAST_DAYS, DueRow, Report, ReportWriter
 
@@ -111,6 +108,8 @@ class TableWriter(ReportWriter):
     """Readable text: due rows as aligned lines, then the summary tables."""
 
     def __init__(self, out: TextIO) -> None:
+        from rich.console import Console  # only this format needs rich: keep csv start-up fast
+
         self.console = Console(file=out, highlight=False, soft_wrap=True)
         self.count = 0
 
@@ -122,6 +121,8 @@ class TableWriter(ReportWriter):
         self.count += 1
 
     def finish(self, report: Report) -> None:
+        from rich.table import Table
+
         c = self.console
         if self.count == 0:
             c.print("Nothing is due.")
