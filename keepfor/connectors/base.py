@@ -20,18 +20,40 @@ dates as ``date`` and instants as aware ``datetime``, plus ``key``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping
-from typing import Any
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate
 
-__all__ = ["KEY", "Record", "RecordSource"]
+__all__ = ["KEY", "Record", "RecordSource", "Rows"]
 
 KEY = "key"
 """The field every record from a source carries: its key in that source."""
 
 Record = Mapping[str, Any]
+
+
+class Rows(NamedTuple):
+    """Records as tuples, for streams of millions where a mapping per record costs.
+
+    ``rows[i][j]`` is field ``names[j]`` (``names[0]`` is ``key``), already as the
+    engine reads it; ``constants`` are fields fixed for every row. ``volatile`` are
+    the positions whose values can differ within one day (datetimes): two rows that
+    agree everywhere else and have None there are the same case to the rules.
+    """
+
+    names: tuple[str, ...]
+    rows: Iterator[Sequence[Any]]
+    constants: Mapping[str, Any]
+    volatile: tuple[int, ...]
+
+    def record(self, row: Sequence[Any]) -> dict[str, Any]:
+        """One row as the mapping the engine evaluates."""
+        record = dict(zip(self.names, row, strict=True))
+        if self.constants:
+            record.update(self.constants)
+        return record
 
 
 class RecordSource(ABC):
@@ -52,6 +74,10 @@ class RecordSource(ABC):
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
         """Stream the records the predicate holds for, selected by the source, each with
         ``key`` and the given fields (those the rules read)."""
+
+    def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows | None:
+        """:meth:`select` as :class:`Rows`, where the source can give them (None if not)."""
+        return None
 
     @abstractmethod
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:

@@ -19,7 +19,7 @@ The database selects; Python only explains the rows it returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
-from keepfor.connectors.base import KEY, Record, RecordSource
+from keepfor.connectors.base import KEY, Record, RecordSource, Rows
 from keepfor.connectors.pushdown import compile_predicate, fold, instant_on_or_before
 from keepfor.database import create_engine, first_line, safe_url, sqlite_path
 from keepfor.engine import RuleSet
@@ -233,6 +233,11 @@ class SqlTableSource(RecordSource):
         return column < boundary
 
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+        rows = self.select_rows(predicate, fields)
+        for row in rows.rows:
+            yield rows.record(row)
+
+    def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows:
         constants = dict(self.mapping.constants)
         # a field read only by rules the constants fold away (a complaint's date in a table
         # of orders) need not exist; every field the predicate reads is checked by where()
@@ -244,22 +249,35 @@ class SqlTableSource(RecordSource):
             and self.mapping.fields.get(name, name) in self.table.columns
         ]
         query = sa.select(*(column for _, column in columns)).where(self.where(predicate))
-        names = [name for name, _ in columns]
+        volatile = tuple(
+            i
+            for i, (_, column) in enumerate(columns)
+            if i and self.kind(column) in (ColumnKind.INSTANT, ColumnKind.LOCAL)
+        )
+        return Rows(
+            tuple(name for name, _ in columns), self._stream(query, columns), constants, volatile
+        )
+
+    def _stream(
+        self, query: sa.Select[Any], columns: list[tuple[str, sa.Column[Any]]]
+    ) -> Iterator[Sequence[Any]]:
         readers = [
             (i, read) for i, (_, column) in enumerate(columns) if (read := self._reader(column))
         ]
         try:
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+                if not readers:
+                    yield from result
+                    return
                 for row in result:
-                    values = list(row)
+                    values: list[Any] | None = None
                     for i, read in readers:
-                        if values[i] is not None:
-                            values[i] = read(values[i])
-                    record = dict(zip(names, values, strict=True))
-                    if constants:
-                        record.update(constants)
-                    yield record
+                        if row[i] is not None:
+                            if values is None:
+                                values = list(row)
+                            values[i] = read(row[i])
+                    yield row if values is None else tuple(values)
         except SQLAlchemyError as error:
             raise db_error(self._where, self.url, error) from None
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
@@ -31,6 +32,8 @@ from keepfor.engine.cutoffs import (
 from keepfor.engine.evaluate import Evaluator
 
 __all__ = ["FORECAST_DAYS", "DueRow", "Report", "ReportWriter", "RowLabel", "build_report"]
+
+_T = TypeVar("_T")
 
 FORECAST_DAYS = (30, 90, 365)
 CHART_MONTHS = 24
@@ -142,34 +145,81 @@ def build_report(
     fields = rules.fields()
     # per distinct decision: [decision (kept alive, so its id stays its own), label, count]
     labels: dict[int, list[Any]] = {}
+    # Rows that agree on every value but the key are one case to the rules, when they
+    # hold no datetime (which may differ within a day): cases are remembered by values.
+    cases: dict[Any, list[Any] | None] = {}
 
     def tally() -> None:
         for _, label, n in labels.values():
             report.due[(label.pack, label.rule, label.action)] += n
         labels.clear()
+        cases.clear()  # its entries count into the labels just tallied
 
-    row = writer.row
+    def entry(decision: Decision) -> list[Any] | None:
+        known = labels.get(id(decision))
+        if known is None or known[0] is not decision:
+            if decision.status is not Status.DUE:
+                return None  # the predicate is proven equal to evaluation; this is a guard
+            if len(labels) >= evaluator.size:
+                tally()
+            known = labels[id(decision)] = [decision, RowLabel.of(decision), 0]
+        return known
+
+    write = writer.row
     for source in sources:
         name = source.name
-        for record in source.select(due, fields):
-            decision = evaluator(record, at)
-            known = labels.get(id(decision))
-            if known is None or known[0] is not decision:
-                if decision.status is not Status.DUE:
-                    continue  # the predicate is proven equal to evaluation; this is a guard
-                if len(labels) >= evaluator.size:
-                    tally()
-                known = labels[id(decision)] = [decision, RowLabel.of(decision), 0]
-            known[2] += 1
-            row(DueRow(name, str(record[KEY]), decision, known[1]))
-            if progress is not None:
-                progress(1)
+        rows = source.select_rows(due, fields)
+        if rows is None:
+            with _closing(source.select(due, fields)) as records:
+                for record in records:
+                    known = entry(evaluator(record, at))
+                    if known is not None:
+                        known[2] += 1
+                        write(DueRow(name, str(record[KEY]), known[0], known[1]))
+                        if progress is not None:
+                            progress(1)
+            continue
+        cases.clear()  # another source's rows have other fields
+        volatile = rows.volatile
+        with _closing(rows.rows) as stream:
+            for row in stream:
+                case: Sequence[Any] | None = row[1:]
+                for i in volatile:
+                    if row[i] is not None:
+                        case = None
+                        break
+                if case is not None and case in cases:
+                    known = cases[case]
+                else:
+                    known = entry(evaluator(rows.record(row), at))
+                    if case is not None:
+                        if len(cases) >= evaluator.size:
+                            cases.clear()
+                        cases[case] = known  # (entry() may have tallied and cleared: fine)
+                if known is None:
+                    continue
+                known[2] += 1
+                write(DueRow(name, str(row[0]), known[0], known[1]))
+                if progress is not None:
+                    progress(1)
     tally()
     if writer.wants_aggregates:
         for source in sources:
             _count(report, rules, source, at)
     writer.finish(report)
     return report
+
+
+@contextmanager
+def _closing(stream: Iterator[_T]) -> Iterator[Iterator[_T]]:
+    """Close a source's stream however the loop over it ends, so that its connection
+    (and any lock its open transaction holds) is released at once, not at exit."""
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _count(report: Report, rules: RuleSet, source: RecordSource, at: Instant) -> None:

@@ -1,0 +1,95 @@
+"""A whole report equals the Python evaluator record for record, on every backend:
+the rows it prints (rule, disposal date, action) and its summary by rule."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keepfor.connectors.sql import SqlTableSource, TableMapping
+from keepfor.engine import RuleSet, Status, evaluate
+from keepfor.report import DueRow, Report, ReportWriter, build_report
+from tests.connectors.test_sql_pushdown import TABLE, _load, _table
+from tests.differential import LOCAL_ZONE, instants, record_lists, rule_sets
+
+
+class Collect(ReportWriter):
+    wants_aggregates = False
+
+    def __init__(self) -> None:
+        self.rows: list[DueRow] = []
+
+    def row(self, row: DueRow) -> None:
+        self.rows.append(row)
+
+    def finish(self, report: Report) -> None:
+        pass
+
+
+@pytest.fixture
+def source(db_url: str) -> Iterator[SqlTableSource]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    meta = sa.MetaData()
+    _table(meta)
+    meta.create_all(engine)
+    engine.dispose()
+    src = SqlTableSource(
+        db_url, TableMapping(table=TABLE, key="key", zones={"l1": LOCAL_ZONE.key}, source="t")
+    )
+    yield src
+    src.close()
+
+
+@st.composite
+def with_repeats(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Records, and copies of some under new keys: the report's cases repeat."""
+    records = draw(record_lists(max_size=20))
+    copies = [
+        dict(r, key=f"{r['key']}-{n}")
+        for n, r in enumerate(
+            draw(st.lists(st.sampled_from(records), max_size=20)) if records else []
+        )
+    ]
+    return records + copies
+
+
+@given(rules=rule_sets(), records=with_repeats(), at=instants)
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_report_rows_equal_evaluation(
+    source: SqlTableSource, rules: RuleSet, records: list[dict[str, Any]], at: datetime
+) -> None:
+    _load(source, records)
+    writer = Collect()
+    report = build_report(rules, [source], at, writer)
+    printed = {
+        row.key: (row.label.rule, row.label.disposal_date, row.label.action) for row in writer.rows
+    }
+    expected = {}
+    summary: Counter[tuple[str, str, str]] = Counter()
+    for record in records:
+        decision = evaluate(rules, record, at)
+        if decision.status is Status.DUE:
+            assert decision.winner is not None
+            assert decision.disposal_date is not None
+            winner = decision.winner
+            expected[record["key"]] = (
+                winner.rule.id,
+                decision.disposal_date.isoformat(),
+                winner.rule.action.value,
+            )
+            summary[(winner.pack.id, winner.rule.id, winner.rule.action.value)] += 1
+    assert printed == expected
+    assert len(writer.rows) == len(printed)  # no record printed twice
+    assert report.due == summary
