@@ -188,7 +188,11 @@ def build_report(
                     if row[i] is not None:
                         case = None
                         break
-                if case is not None and case in cases:
+                try:
+                    seen = case is not None and case in cases
+                except TypeError:  # a value that cannot be a key (a JSON column): no cache
+                    seen, case = False, None
+                if seen:
                     known = cases[case]
                 else:
                     known = entry(evaluator(rows.record(row), at))

@@ -1,0 +1,118 @@
+"""The report's row path: cases remembered by value, and values that cannot be keys."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from keepfor.connectors.base import Record, RecordSource, Rows
+from keepfor.engine import RuleSet, parse_pack
+from keepfor.engine.cutoffs import Predicate
+from keepfor.errors import RecordError
+from keepfor.report import DueRow, Report, ReportWriter, build_report
+
+PACK = parse_pack(
+    {
+        "pack": "p",
+        "version": "1",
+        "timezone": "Europe/London",
+        "rules": [
+            {
+                "id": "orders",
+                "applies_to": {"category": "order"},
+                "retain": {"from": "placed_at", "for": "P1Y"},
+                "then": "purge",
+            }
+        ],
+    }
+)
+
+
+class ListSource(RecordSource):
+    """Rows from a list; selects everything (the report re-checks each decision)."""
+
+    name = "list"
+
+    def __init__(self, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        self.names = names
+        self.rows = rows
+        self.closed = False
+
+    def test_connection(self) -> None: ...
+
+    def check(self, rules: RuleSet) -> None: ...
+
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+        raise AssertionError("the row path is used")
+
+    def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows:
+        def stream() -> Iterator[tuple[Any, ...]]:
+            try:
+                yield from self.rows
+            finally:
+                self.closed = True
+
+        return Rows(self.names, stream(), {}, (3,))
+
+    def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
+        return dict.fromkeys(predicates, 0)
+
+    def count_by(self, predicate: Predicate, field: str) -> dict[Any, int]:
+        return {}
+
+    def dry_run_query(self, predicate: Predicate) -> str:
+        return ""
+
+    def close(self) -> None: ...
+
+
+class Collect(ReportWriter):
+    wants_aggregates = False
+
+    def __init__(self) -> None:
+        self.rows: list[DueRow] = []
+
+    def row(self, row: DueRow) -> None:
+        self.rows.append(row)
+
+    def finish(self, report: Report) -> None: ...
+
+
+AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
+
+
+def test_rows_with_the_same_values_share_one_case_and_count_each() -> None:
+    names = ("key", "category", "placed_at", "stamp")
+    rows = [
+        (1, "order", date(2020, 1, 1), None),
+        (2, "order", date(2020, 1, 1), None),
+        (3, "order", date(2026, 1, 1), None),  # retained
+        (4, "enquiry", date(2020, 1, 1), None),  # unmatched
+        (5, "order", date(2020, 1, 1), datetime(2020, 1, 1, tzinfo=UTC)),  # volatile
+        (6, "order", ["not", "hashable"], None),  # a value that cannot be a dict key
+    ]
+    source = ListSource(names, rows)
+    writer = Collect()
+    # a list is not a date: the engine says so for row 6, naming the field, and the
+    # stream is closed, releasing its connection
+    with pytest.raises(RecordError, match="placed_at"):
+        build_report(RuleSet((PACK,)), [source], AT, writer)
+    assert source.closed
+    assert [row.key for row in writer.rows] == ["1", "2", "5"]
+
+
+def test_report_counts_rows_sharing_a_case() -> None:
+    names = ("key", "category", "placed_at", "stamp")
+    rows = [(i, "order", date(2020, 1, 1), None) for i in range(5)] + [
+        (9, "order", date(2020, 1, 1), datetime(2020, 1, 1, tzinfo=UTC))
+    ]
+    source = ListSource(names, rows)
+    writer = Collect()
+    report = build_report(RuleSet((PACK,)), [source], AT, writer)
+    assert [row.key for row in writer.rows] == ["0", "1", "2", "3", "4", "9"]
+    assert {row.label.disposal_date for row in writer.rows} == {"2021-01-02"}
+    assert report.due == {("p", "orders", "purge"): 6}
+    assert source.closed
