@@ -10,12 +10,16 @@ Fields:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from hypothesis import strategies as st
 
+from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
 
 CATEGORIES = ("a", "b", "c")
@@ -153,3 +157,61 @@ def near(day: date) -> st.SearchStrategy[datetime]:
             datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(minutes=minutes)
         )
     )
+
+
+# -- the records in a database table ---------------------------------------------------
+
+TABLE = "kf_diff_records"
+
+
+def records_table(meta: sa.MetaData) -> sa.Table:
+    """A table with a column per field of the generated records."""
+    return sa.Table(
+        TABLE,
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("key", sa.String(16), nullable=False, unique=True),
+        sa.Column("category", sa.String(8)),
+        sa.Column("flag", sa.Boolean),
+        sa.Column("d1", sa.Date),
+        sa.Column("d2", sa.Date),
+        sa.Column("t1", sa.DateTime(timezone=True)),
+        sa.Column("l1", sa.DateTime),
+    )
+
+
+@contextmanager
+def table_source(db_url: str) -> Iterator[SqlTableSource]:
+    """The generated records' table in the database at ``db_url``, as a source."""
+    engine = sa.create_engine(db_url)
+    meta = sa.MetaData()
+    records_table(meta)
+    meta.create_all(engine)
+    engine.dispose()
+    mapping = TableMapping(
+        table=TABLE, key="key", timezone="UTC", zones={"l1": LOCAL_ZONE.key}, source="diff"
+    )
+    source = SqlTableSource(db_url, mapping)
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+def _row(index: int, record: dict[str, Any], dialect: str) -> dict[str, Any]:
+    row = dict(record, id=index)
+    if row["t1"] is not None and dialect != "postgresql":
+        row["t1"] = row["t1"].astimezone(UTC).replace(tzinfo=None)
+    if row["l1"] is not None:
+        row["l1"] = row["l1"].replace(tzinfo=None)
+    return row
+
+
+def load_records(src: SqlTableSource, records: list[dict[str, Any]]) -> None:
+    """Replace the table's rows with these records."""
+    table = src.table
+    with src.engine.begin() as conn:
+        conn.execute(table.delete())
+        if records:
+            dialect = src.engine.dialect.name
+            conn.execute(table.insert(), [_row(i, r, dialect) for i, r in enumerate(records)])

@@ -7,67 +7,22 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 
-from keepfor.connectors.sql import SqlTableSource, TableMapping
+from keepfor.connectors.sql import SqlTableSource
 from keepfor.engine import RuleSet, Status, evaluate
 from keepfor.engine.cutoffs import due_predicate
-from tests.differential import LOCAL_ZONE, instants, record_lists, rule_sets
-
-TABLE = "kf_diff_records"
-
-
-def _table(meta: sa.MetaData) -> sa.Table:
-    return sa.Table(
-        TABLE,
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("key", sa.String(16), nullable=False, unique=True),
-        sa.Column("category", sa.String(8)),
-        sa.Column("flag", sa.Boolean),
-        sa.Column("d1", sa.Date),
-        sa.Column("d2", sa.Date),
-        sa.Column("t1", sa.DateTime(timezone=True)),
-        sa.Column("l1", sa.DateTime),
-    )
-
-
-@pytest.fixture
-def source(db_url: str) -> Iterator[SqlTableSource]:
-    engine = sa.create_engine(db_url)
-    meta = sa.MetaData()
-    _table(meta)
-    meta.create_all(engine)
-    engine.dispose()
-    mapping = TableMapping(
-        table=TABLE, key="key", timezone="UTC", zones={"l1": LOCAL_ZONE.key}, source="diff"
-    )
-    src = SqlTableSource(db_url, mapping)
-    yield src
-    src.close()
-
-
-def _row(index: int, record: dict[str, Any], dialect: str) -> dict[str, Any]:
-    row = dict(record, id=index)
-    if row["t1"] is not None and dialect != "postgresql":
-        row["t1"] = row["t1"].astimezone(UTC).replace(tzinfo=None)
-    if row["l1"] is not None:
-        row["l1"] = row["l1"].replace(tzinfo=None)
-    return row
-
-
-def _load(src: SqlTableSource, records: list[dict[str, Any]]) -> None:
-    table = src.table
-    with src.engine.begin() as conn:
-        conn.execute(table.delete())
-        if records:
-            dialect = src.engine.dialect.name
-            conn.execute(table.insert(), [_row(i, r, dialect) for i, r in enumerate(records)])
+from tests.differential import instants, load_records, record_lists, rule_sets, table_source
 
 
 def _due_keys(rules: RuleSet, records: list[dict[str, Any]], at: datetime | date) -> set[str]:
     return {r["key"] for r in records if evaluate(rules, r, at).status is Status.DUE}
+
+
+@pytest.fixture
+def source(db_url: str) -> Iterator[SqlTableSource]:
+    with table_source(db_url) as src:
+        yield src
 
 
 @given(rules=rule_sets(), records=record_lists(), at=instants)
@@ -79,7 +34,7 @@ def _due_keys(rules: RuleSet, records: list[dict[str, Any]], at: datetime | date
 def test_push_down_selects_exactly_the_due_records(
     source: SqlTableSource, rules: RuleSet, records: list[dict[str, Any]], at: datetime
 ) -> None:
-    _load(source, records)
+    load_records(source, records)
     source.check(rules)
     selected = list(source.select(due_predicate(rules, at), rules.fields()))
     assert {r["key"] for r in selected} == _due_keys(rules, records, at)
@@ -117,7 +72,7 @@ def test_push_down_on_a_plain_date(source: SqlTableSource) -> None:
         {**base, "key": "late", "t1": datetime(2019, 3, 31, 23, 30, tzinfo=UTC)},
         {**base, "key": "early", "t1": datetime(2019, 3, 31, 22, 30, tzinfo=UTC)},
     ]
-    _load(source, records)
+    load_records(source, records)
     for day, expected in [
         (date(2020, 4, 1), {"early"}),
         (date(2020, 4, 2), {"early", "late"}),

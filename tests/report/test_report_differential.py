@@ -12,11 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keepfor.connectors.sql import SqlTableSource, TableMapping
+from keepfor.connectors.sql import SqlTableSource
 from keepfor.engine import RuleSet, Status, evaluate
 from keepfor.report import DueRow, Report, ReportWriter, build_report
-from tests.connectors.test_sql_pushdown import TABLE, _load, _table
-from tests.differential import LOCAL_ZONE, instants, record_lists, rule_sets
+from tests.differential import instants, load_records, record_lists, rule_sets, table_source
 
 
 class Collect(ReportWriter):
@@ -34,18 +33,8 @@ class Collect(ReportWriter):
 
 @pytest.fixture
 def source(db_url: str) -> Iterator[SqlTableSource]:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(db_url)
-    meta = sa.MetaData()
-    _table(meta)
-    meta.create_all(engine)
-    engine.dispose()
-    src = SqlTableSource(
-        db_url, TableMapping(table=TABLE, key="key", zones={"l1": LOCAL_ZONE.key}, source="t")
-    )
-    yield src
-    src.close()
+    with table_source(db_url) as src:
+        yield src
 
 
 @st.composite
@@ -70,7 +59,7 @@ def with_repeats(draw: st.DrawFn) -> list[dict[str, Any]]:
 def test_report_rows_equal_evaluation(
     source: SqlTableSource, rules: RuleSet, records: list[dict[str, Any]], at: datetime
 ) -> None:
-    _load(source, records)
+    load_records(source, records)
     writer = Collect()
     report = build_report(rules, [source], at, writer)
     printed = {
