@@ -195,6 +195,8 @@ def month_chart(by_month: list[tuple[str, int]]) -> str:
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    if not rows:
+        return '<p class="muted">None.</p>'
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>"
