@@ -39,6 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keepfor.clock import Clock, SystemClock
 from keepfor.store.db import StoreError, safe_url
 from keepfor.store.models import KEY_LENGTH, VALUE_COLUMNS, Customer, Record, RecordField
 
@@ -409,11 +410,10 @@ def _check(conn: sa.Connection, path: Path, name: str) -> None:
         raise ImportFailed(name, problems, count)
 
 
-def _insert(conn: sa.Connection, path: Path, name: str) -> ImportResult:
+def _insert(conn: sa.Connection, path: Path, name: str, now: datetime) -> ImportResult:
     records = Record.__table__  # type: ignore[attr-defined]
     fields = RecordField.__table__  # type: ignore[attr-defined]
     customers = Customer.__table__  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
     count = created = 0
     for batch in _batches(_read(path, name), BATCH_SIZE):
         rows: list[_Row] = []
@@ -468,8 +468,12 @@ def _insert(conn: sa.Connection, path: Path, name: str) -> ImportResult:
     return ImportResult(count=count, customers_created=created)
 
 
-def import_records(engine: sa.Engine, path: str | Path) -> ImportResult:
+def import_records(
+    engine: sa.Engine, path: str | Path, *, clock: Clock | None = None
+) -> ImportResult:
     """Import every record of a ``.csv`` or ``.jsonl`` file into the store, or none.
+
+    ``clock`` says when the import happens (``imported_at``; default: the system clock).
 
     Raises :class:`ImportFailed` (a :class:`~keepfor.store.db.StoreError`) listing every
     bad row when any row is bad, and :class:`StoreError` for a file that cannot be read;
@@ -480,7 +484,7 @@ def import_records(engine: sa.Engine, path: str | Path) -> ImportResult:
     try:
         with engine.begin() as conn:
             _check(conn, file, name)
-            return _insert(conn, file, name)
+            return _insert(conn, file, name, (clock or SystemClock()).now())
     except sa.exc.IntegrityError as error:
         raise StoreError(
             f"{name}: the store refused a row ({_reason(error)}); another import may have "

@@ -355,3 +355,14 @@ def test_keys_and_values_compare_like_python_on_every_backend(
         ).all()
     assert [row[0] for row in found] == ["r1"]
     assert records(store)["r1"]["note"] == "😀 café"
+
+
+def test_the_import_time_comes_from_the_clock(store: sa.Engine, tmp_path: Path) -> None:
+    from keepfor.clock import FixedClock
+
+    when = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    path = write(tmp_path, "r.jsonl", jsonl({"key": "r1", "category": "order"}))
+    import_records(store, path, clock=FixedClock(when))
+    with Session(store) as session:
+        (record,) = session.exec(select(Record)).all()
+    assert record.imported_at == when
