@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
 from keepfor.connectors.base import KEY, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet, Status
+from keepfor.engine.anchors import local_date
 from keepfor.engine.cutoffs import (
     Any_,
     Not,
@@ -30,6 +32,7 @@ from keepfor.engine.cutoffs import (
     waiting_predicate,
 )
 from keepfor.engine.evaluate import Evaluator
+from keepfor.errors import RecordError
 
 __all__ = ["FORECAST_DAYS", "DueRow", "Report", "ReportWriter", "RowLabel", "build_report"]
 
@@ -145,8 +148,8 @@ def build_report(
     fields = rules.fields()
     # per distinct decision: [decision (kept alive, so its id stays its own), label, count]
     labels: dict[int, list[Any]] = {}
-    # Rows that agree on every value but the key are one case to the rules, when they
-    # hold no datetime (which may differ within a day): cases are remembered by values.
+    # Rows that agree on every value but the key are one case to the rules (a datetime
+    # counts by its local dates): each case is evaluated once, then remembered.
     cases: dict[Any, list[Any] | None] = {}
 
     def tally() -> None:
@@ -166,6 +169,7 @@ def build_report(
         return known
 
     write = writer.row
+    zones = tuple(dict.fromkeys(pack.zone for pack in rules.packs))
     for source in sources:
         name = source.name
         rows = source.select_rows(due, fields)
@@ -185,8 +189,8 @@ def build_report(
             for row in stream:
                 case: Sequence[Any] | None = row[1:]
                 for i in volatile:
-                    if row[i] is not None:
-                        case = None
+                    if row[i] is not None:  # a datetime counts by its local date(s) only
+                        case = _dated(row, volatile, zones)
                         break
                 try:
                     seen = case is not None and case in cases
@@ -212,6 +216,21 @@ def build_report(
             _count(report, rules, source, at)
     writer.finish(report)
     return report
+
+
+def _dated(row: Sequence[Any], volatile: tuple[int, ...], zones: tuple[ZoneInfo, ...]) -> Any:
+    """The row's case with each datetime replaced by its date in every pack's zone, which
+    is all the rules can see of it (they match datetimes by no value); None if a value
+    is not a date at all (the engine will say so)."""
+    values = list(row[1:])
+    try:
+        for i in volatile:
+            value = row[i]
+            if value is not None:
+                values[i - 1] = tuple(local_date(value, zone, "") for zone in zones)
+    except RecordError:
+        return None
+    return tuple(values)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,14 +39,20 @@ def source(db_url: str) -> Iterator[SqlTableSource]:
 
 @st.composite
 def with_repeats(draw: st.DrawFn) -> list[dict[str, Any]]:
-    """Records, and copies of some under new keys: the report's cases repeat."""
+    """Records, and copies of some under new keys, their datetimes moved by a few
+    minutes or hours: the report's remembered cases must tell same day from next."""
     records = draw(record_lists(max_size=20))
-    copies = [
-        dict(r, key=f"{r['key']}-{n}")
-        for n, r in enumerate(
-            draw(st.lists(st.sampled_from(records), max_size=20)) if records else []
-        )
-    ]
+    if not records:
+        return records
+    again = draw(st.lists(st.sampled_from(records), max_size=20))
+    copies = []
+    for n, record in enumerate(again):
+        minutes = draw(st.sampled_from([0, 0, 1, -1, 59, 600, -600]))
+        copy = dict(record, key=f"{record['key']}-{n}")
+        for name in ("t1", "l1"):
+            if copy[name] is not None:
+                copy[name] = (copy[name] + timedelta(minutes=minutes)).replace(microsecond=0)
+        copies.append(copy)
     return records + copies
 
 

@@ -116,3 +116,35 @@ def test_report_counts_rows_sharing_a_case() -> None:
     assert {row.label.disposal_date for row in writer.rows} == {"2021-01-02"}
     assert report.due == {("p", "orders", "purge"): 6}
     assert source.closed
+
+
+def test_a_datetime_counts_by_its_local_date_in_the_packs_zone() -> None:
+    """Two instants on one UTC day but on two New York days are two cases."""
+    pack = parse_pack(
+        {
+            "pack": "ny",
+            "version": "1",
+            "timezone": "America/New_York",
+            "rules": [
+                {
+                    "id": "r",
+                    "applies_to": {"category": "order"},
+                    "retain": {"from": "stamp", "for": "P0D"},
+                    "then": "purge",
+                }
+            ],
+        }
+    )
+    names = ("key", "category", "placed_at", "stamp")
+    rows = [
+        (1, "order", None, datetime(2020, 1, 1, 3, tzinfo=UTC)),  # 31 Dec in New York
+        (2, "order", None, datetime(2020, 1, 1, 6, tzinfo=UTC)),  # 1 Jan in New York
+        (3, "order", None, datetime(2020, 1, 1, 4, tzinfo=UTC)),  # 31 Dec again
+    ]
+    writer = Collect()
+    build_report(RuleSet((pack,)), [ListSource(names, rows)], date(2020, 1, 1), writer)
+    # kept through 31 Dec, disposable on 1 Jan; the 1 Jan one only on 2 Jan
+    assert [(row.key, row.label.disposal_date) for row in writer.rows] == [
+        ("1", "2020-01-01"),
+        ("3", "2020-01-01"),
+    ]
