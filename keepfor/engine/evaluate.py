@@ -174,8 +174,9 @@ def evaluate(
         today = local_today(at, first.pack)
         return Decision(Status.WAITING, None, None, matched, today, _waiting_reason(waiting))
     dated = [(o.disposal_date, o) for o in outcomes if o.disposal_date is not None]
-    disposal, winner = max(
-        dated, key=lambda pair: (pair[0], -pair[1].rule.action.severity, -outcomes.index(pair[1]))
+    # latest date, then gentlest action, then first loaded (``-order``: max prefers it)
+    disposal, _, _, winner = max(
+        (d, -o.rule.action.severity, -order, o) for order, (d, o) in enumerate(dated)
     )
     today = local_today(at, winner.pack)
     # Due once every matching rule's date has come in its own pack's zone (the

@@ -278,17 +278,7 @@ class _PackParser:
         )
         boundary = self.choice(node, "boundary", Boundary, default=Boundary.AFTER)
         action = self.choice(node, "then", Action, default=None)
-        if fy_override is not None and not any(
-            isinstance(leaf.anchor, EndOf) and leaf.anchor.kind is EndOfKind.FINANCIAL_YEAR
-            for leaf in term.retains()
-        ):
-            self.fail(
-                "financial_year_end is set but no anchor uses 'end_of: financial_year'",
-                "financial_year_end",
-                node=node,
-                line_key="financial_year_end",
-            )
-        return RetentionRule(
+        rule = RetentionRule(
             id=rule_id,
             retain=term,
             applies_to=applies_to,
@@ -299,6 +289,14 @@ class _PackParser:
             source=self.optional_text(node, "source", "source"),
             financial_year_end=fy_override,
         )
+        if fy_override is not None and not rule.uses_financial_year():
+            self.fail(
+                "financial_year_end is set but no anchor uses 'end_of: financial_year'",
+                "financial_year_end",
+                node=node,
+                line_key="financial_year_end",
+            )
+        return rule
 
     def conditions(self, node: Mapping[str, Any], key: str, *, required: bool) -> dict[str, Scalar]:
         value = node.get(key)

@@ -82,6 +82,7 @@ class RetentionRule:
         return retain_until + timedelta(days=1) if self.boundary is Boundary.AFTER else retain_until
 
     def uses_financial_year(self) -> bool:
+        """Some anchor of the term is ``end_of: financial_year``."""
         return any(
             isinstance(leaf.anchor, EndOf) and leaf.anchor.financial_year_end is not None
             for leaf in self.retain.retains()
@@ -121,12 +122,6 @@ class RulePack:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    def rule(self, rule_id: str) -> RetentionRule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"pack": self.id, "version": self.version}
