@@ -240,7 +240,8 @@ class Evaluator:
         self.size = size
         self._cache: dict[tuple[Any, ...], Decision] = {}
         match_fields = {f for _, rule in self.rules for f in (*rule.applies_to, *rule.where)}
-        self._zones = tuple(dict.fromkeys(pack.zone for pack in self.rules.packs))
+        self.zones = tuple(dict.fromkeys(pack.zone for pack in self.rules.packs))
+        """The packs' distinct time zones, in load order."""
         self._exact = tuple(sorted(match_fields))
         self._anchors: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
@@ -262,7 +263,7 @@ class Evaluator:
             if len(self._anchors) >= self.size:
                 self._anchors.clear()
             self._anchors[tuple(key)] = anchors
-        zones = self._zones
+        zones = self.zones
         for name in anchors:  # anchored on: only the local date counts
             value = get(name)
             if value is None or type(value) is date:

@@ -168,8 +168,12 @@ def build_report(
             known = labels[id(decision)] = [decision, RowLabel.of(decision), 0]
         return known
 
-    write = writer.row
-    zones = tuple(dict.fromkeys(pack.zone for pack in rules.packs))
+    def emit(source: str, key: str, known: list[Any]) -> None:
+        known[2] += 1
+        writer.row(DueRow(source, key, known[0], known[1]))
+        if progress is not None:
+            progress(1)
+
     for source in sources:
         name = source.name
         rows = source.select_rows(due, fields)
@@ -178,10 +182,7 @@ def build_report(
                 for record in records:
                     known = entry(evaluator(record, at))
                     if known is not None:
-                        known[2] += 1
-                        write(DueRow(name, str(record[KEY]), known[0], known[1]))
-                        if progress is not None:
-                            progress(1)
+                        emit(name, str(record[KEY]), known)
             continue
         cases.clear()  # another source's rows have other fields
         volatile = rows.volatile
@@ -190,7 +191,7 @@ def build_report(
                 case: Sequence[Any] | None = row[1:]
                 for i in volatile:
                     if row[i] is not None:  # a datetime counts by its local date(s) only
-                        case = _dated(row, volatile, zones)
+                        case = _dated(row, volatile, evaluator.zones)
                         break
                 try:
                     seen = case is not None and case in cases
@@ -204,12 +205,8 @@ def build_report(
                         if len(cases) >= evaluator.size:
                             cases.clear()
                         cases[case] = known  # (entry() may have tallied and cleared: fine)
-                if known is None:
-                    continue
-                known[2] += 1
-                write(DueRow(name, str(row[0]), known[0], known[1]))
-                if progress is not None:
-                    progress(1)
+                if known is not None:
+                    emit(name, str(row[0]), known)
     tally()
     if writer.wants_aggregates:
         for source in sources:
