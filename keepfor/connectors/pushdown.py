@@ -14,7 +14,7 @@ Positive leaves stay bare, so indexes serve them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -24,7 +24,15 @@ import sqlalchemy as sa
 from keepfor.engine.cutoffs import All, Any_, Equals, Never, Not, OnOrBefore, Predicate, Present
 from keepfor.engine.rules import field_equals
 
-__all__ = ["FieldSql", "compile_predicate", "day_start", "fold", "instant_on_or_before"]
+__all__ = [
+    "FieldSql",
+    "compile_predicate",
+    "count_by_query",
+    "counts_query",
+    "day_start",
+    "fold",
+    "instant_on_or_before",
+]
 
 
 class FieldSql(Protocol):
@@ -115,3 +123,24 @@ def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool
                     kept.append(folded)
             return Any_(tuple(kept)) if kept else False
     return predicate
+
+
+def counts_query(
+    conditions: Sequence[sa.ColumnElement[bool]], source: sa.FromClause
+) -> sa.Select[Any]:
+    """One row: how many rows of ``source`` each condition holds for, in one pass."""
+    return sa.select(
+        *(sa.func.coalesce(sa.func.sum(sa.case((c, 1), else_=0)), 0) for c in conditions)
+    ).select_from(source)
+
+
+def count_by_query(
+    group: sa.ColumnElement[Any], source: sa.FromClause, where: sa.ColumnElement[bool]
+) -> sa.Select[Any]:
+    """Rows ``(value, n)``: how many rows of ``source`` the condition holds for, per value."""
+    return (
+        sa.select(group.label("value"), sa.func.count().label("n"))
+        .select_from(source)
+        .where(where)
+        .group_by(group)
+    )

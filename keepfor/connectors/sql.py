@@ -30,7 +30,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource, Rows
-from keepfor.connectors.pushdown import compile_predicate, fold, instant_on_or_before
+from keepfor.connectors.pushdown import (
+    compile_predicate,
+    count_by_query,
+    counts_query,
+    fold,
+    instant_on_or_before,
+)
 from keepfor.database import create_engine, first_line, safe_url, sqlite_path
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
@@ -300,11 +306,7 @@ class SqlTableSource(RecordSource):
         """How many records each named predicate holds for, in one pass over the table."""
         if not predicates:
             return {}
-        sums = [
-            sa.func.coalesce(sa.func.sum(sa.case((self.where(p), 1), else_=0)), 0).label(f"c{i}")
-            for i, p in enumerate(predicates.values())
-        ]
-        query = sa.select(*sums).select_from(self.table)
+        query = counts_query([self.where(p) for p in predicates.values()], self.table)
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(query).one()
@@ -317,12 +319,7 @@ class SqlTableSource(RecordSource):
             group: sa.ColumnElement[Any] = sa.literal(self.mapping.constants[field_name])
         else:
             group = self.column(field_name)
-        query = (
-            sa.select(group.label("value"), sa.func.count().label("n"))
-            .select_from(self.table)
-            .where(self.where(predicate))
-            .group_by(group)
-        )
+        query = count_by_query(group, self.table, self.where(predicate))
         try:
             with self.engine.connect() as conn:
                 return {row.value: int(row.n) for row in conn.execute(query)}

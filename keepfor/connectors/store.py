@@ -19,7 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource
-from keepfor.connectors.pushdown import compile_predicate, instant_on_or_before
+from keepfor.connectors.pushdown import (
+    compile_predicate,
+    count_by_query,
+    counts_query,
+    instant_on_or_before,
+)
 from keepfor.connectors.sql import BATCH
 from keepfor.database import first_line, safe_url
 from keepfor.engine import RuleSet
@@ -155,11 +160,8 @@ class StoreSource(RecordSource):
         if not predicates:
             return {}
         query = _Query()
-        sums = [
-            sa.func.coalesce(sa.func.sum(sa.case((self._where(query, p), 1), else_=0)), 0)
-            for p in predicates.values()
-        ]
-        statement = sa.select(*sums).select_from(query.from_clause())
+        conditions = [self._where(query, p) for p in predicates.values()]
+        statement = counts_query(conditions, query.from_clause())
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(statement).one()
@@ -174,12 +176,7 @@ class StoreSource(RecordSource):
             group: sa.ColumnElement[Any] = _RECORDS.c[_RECORD_COLUMNS[field_name]]
         else:
             group = query.field(field_name).c.value_text
-        statement = (
-            sa.select(group.label("value"), sa.func.count().label("n"))
-            .select_from(query.from_clause())
-            .where(where)
-            .group_by(group)
-        )
+        statement = count_by_query(group, query.from_clause(), where)
         try:
             with self.engine.connect() as conn:
                 return {row.value: int(row.n) for row in conn.execute(statement)}
