@@ -30,12 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from keepfor.connectors.base import RecordSource
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
-from keepfor.database import safe_url, sqlite_path
+from keepfor.database import parse_url, sqlite_path
 from keepfor.errors import SourceError, did_you_mean
 
 __all__ = ["SourceConfig", "load_config", "source_from_args"]
@@ -171,9 +168,9 @@ def _table(where: str, body: Mapping[str, Any], key: str) -> dict[str, str]:
 def _resolve_url(where: str, url: str, base: Path) -> str:
     """Read a relative SQLite path from the config file's folder."""
     try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise SourceError(f"{where}: '{safe_url(url)}' is not a database URL") from None
+        parsed = parse_url(url)
+    except SourceError as error:
+        raise SourceError(f"{where}: {error}") from None
     database = sqlite_path(parsed)
     if database is not None and not database.is_absolute():
         parsed = parsed.set(database=str((base / database).resolve()))
@@ -182,8 +179,4 @@ def _resolve_url(where: str, url: str, base: Path) -> str:
 
 def source_from_args(url: str, table: str, key: str | None) -> SqlTableSource:
     """``--db URL --table NAME [--key COL]``: a table whose columns carry the rule field names."""
-    try:
-        make_url(url)
-    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise SourceError(f"--db '{safe_url(url)}' is not a database URL") from None
     return SqlTableSource(url, TableMapping(table=table, key=key, source=table, origin="--db"))
