@@ -102,7 +102,6 @@ class KeepforGroup(click.Group):
         return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("standalone_mode", True)
         try:
             result = super().main(*args, **{**kwargs, "standalone_mode": False})
         except click.exceptions.Exit as done:
@@ -156,4 +155,12 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> No
     cli.main(args=list(argv) if argv is not None else None, prog_name="keepfor", obj=obj)
 
 
-__all__ = ["cli", "load_rule_paths", "main", "one_line", "parse_instant"]
+__all__ = [
+    "at_option",
+    "cli",
+    "load_rule_paths",
+    "main",
+    "one_line",
+    "parse_instant",
+    "rules_option",
+]
