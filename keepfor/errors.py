@@ -22,8 +22,39 @@ __all__ = [
     "SourceError",
     "UsageError",
     "did_you_mean",
+    "quoted",
     "suggest",
 ]
+
+QUOTE_LIMIT = 80
+"""Characters of a value a message quotes before cutting it short."""
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for a message, cut short: a message never carries a huge value."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value)} characters)"
+    text = repr(value) if not isinstance(value, (dict, list, tuple, set)) or _small(value) else ""
+    if not text:
+        size = len(value)  # type: ignore[arg-type]
+        text = f"<{type(value).__name__} of {size} {'item' if size == 1 else 'items'}>"
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+def _small(value: object, budget: int = 50) -> bool:
+    """True when a container holds few enough items to print (nested ones counted)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            budget -= len(item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            budget -= len(item)
+            stack.extend(item)
+        if budget < 0:
+            return False
+    return True
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
