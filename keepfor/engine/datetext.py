@@ -65,15 +65,19 @@ def parse_date_text(text: str) -> date | datetime:
         int(found["minute"]),
         int(found["second"] or 0),
         int(fraction),
+        tzinfo=_zone(found["zone"]),
     )
-    zone = found["zone"]
-    if zone is None:
-        return moment
-    if zone == "Z":
-        return moment.replace(tzinfo=UTC)
-    sign = -1 if zone[0] == "-" else 1
-    offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return moment.replace(tzinfo=timezone(sign * offset))
+    return moment
+
+
+def _zone(text: str | None) -> timezone | None:
+    """The fixed offset of ``Z``/``+HH:MM``/``-HH:MM``; None for a wall-clock time."""
+    if text is None:
+        return None
+    if text == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
 
 
 def is_date_text(text: str) -> bool:
