@@ -122,13 +122,40 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     return RuleSet(tuple(packs))
 
 
+BAD_DATE_TEXTS = (
+    "31/12/2015",
+    "05/01/2015",
+    "2019-5-1",
+    "20150105",
+    "2019-02-30",
+    "n/a",
+    " 2019-05-01",
+    "2019-05-01T24:00",
+    "2019-05-01T10:00+15:00",
+    "0000-01-01",
+)
+"""Texts that are not dates: day-first, unpadded, compact, impossible, padded, words."""
+
+BAD_BOOLEANS = (0, 1, 2, -1, "yes", "true", "", 1.0)
+"""Values where a condition needs true or false (0 and 1 too: a rule's true is no 1)."""
+
+_UNHASHABLE = st.sampled_from(([1], {"a": 1}, []))
+
+
 @st.composite
-def records(draw: st.DrawFn, key: int) -> dict[str, Any]:
+def records(draw: st.DrawFn, key: int, bad: bool = False) -> dict[str, Any]:
+    """A generated record; with ``bad``, some values are of the wrong kind for the rules
+    (texts that are not dates, non-booleans where a condition needs one, lists)."""
+    wrong = st.booleans() if bad else st.just(False)
     record: dict[str, Any] = {
         "key": f"k{key:04d}",
         "category": draw(st.none() | st.sampled_from(CATEGORIES)),
         "flag": draw(st.none() | st.booleans()),
     }
+    if draw(wrong):
+        record["flag"] = draw(st.sampled_from(BAD_BOOLEANS) | _UNHASHABLE)
+    if draw(wrong):
+        record["category"] = draw(_UNHASHABLE | st.just(1))
     for name in DATE_FIELDS:
         record[name] = draw(st.none() | _days)
     for name in INSTANT_FIELDS:
@@ -136,13 +163,18 @@ def records(draw: st.DrawFn, key: int) -> dict[str, Any]:
     for name in LOCAL_FIELDS:
         local = draw(st.none() | _locals)
         record[name] = None if local is None else local.replace(tzinfo=LOCAL_ZONE)
+    for name in ANCHOR_FIELDS:
+        if draw(wrong):
+            record[name] = draw(st.sampled_from(BAD_DATE_TEXTS) | st.just("") | _UNHASHABLE)
     return record
 
 
 @st.composite
-def record_lists(draw: st.DrawFn, max_size: int = 25) -> list[dict[str, Any]]:
+def record_lists(
+    draw: st.DrawFn, max_size: int = 25, bad: bool = False
+) -> list[dict[str, Any]]:
     size = draw(st.integers(0, max_size))
-    return [draw(records(i)) for i in range(size)]
+    return [draw(records(i, bad)) for i in range(size)]
 
 
 instants = st.datetimes(

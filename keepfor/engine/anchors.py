@@ -24,9 +24,10 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from keepfor.errors import RecordError
+from keepfor.engine.datetext import DATE_TEXT_EXAMPLE, DateTextError, parse_date_text
+from keepfor.errors import RecordError, quoted
 
-__all__ = ["Anchor", "EndOf", "EndOfKind", "FieldAnchor", "MonthDay", "local_date"]
+__all__ = ["Anchor", "EndOf", "EndOfKind", "FieldAnchor", "MonthDay", "is_missing", "local_date"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -60,9 +61,12 @@ class MonthDay:
         return date(year, self.month, self.day)
 
     def end_of_year_containing(self, day: date) -> date:
-        """The first date on or after ``day`` that falls on this month-day."""
+        """The first date on or after ``day`` that falls on this month-day (in year 9999,
+        past the last one: 9999-12-31, the calendar's end)."""
         this_year = self.in_year(day.year)
-        return this_year if day <= this_year else self.in_year(day.year + 1)
+        if day <= this_year:
+            return this_year
+        return date.max if day.year == date.max.year else self.in_year(day.year + 1)
 
     def __str__(self) -> str:
         return f"{self.month:02d}-{self.day:02d}"
@@ -71,35 +75,36 @@ class MonthDay:
 def local_date(value: Any, zone: ZoneInfo, field: str) -> date | None:
     """The date of a record value in ``zone``; None for a missing value.
 
-    Accepts a ``date``, a ``datetime`` or an ISO 8601 string of either. Anything else
-    raises :class:`RecordError` naming the field.
+    Accepts a ``date``, a ``datetime`` or a text of the one date grammar
+    (:mod:`keepfor.engine.datetext`); the empty text is a missing value. Anything else
+    raises :class:`RecordError` naming the field and the value. An instant whose local
+    date lies past either end of the calendar reads as that end (9999-12-31 or
+    0001-01-01): far enough that no period from it ever falls due, or always has.
     """
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
+        if value == "":
             return None
         try:
-            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
-        except ValueError:
-            raise RecordError(
-                f"{value!r} is not an ISO 8601 date or datetime "
-                "(e.g. '2024-03-31' or '2024-03-31T23:30:00Z')",
-                field=field,
-            ) from None
+            value = parse_date_text(value)
+        except DateTextError as error:
+            raise RecordError(f"{error} (e.g. {DATE_TEXT_EXAMPLE})", field=field) from None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.date()
         try:
             return value.astimezone(zone).date()
         except OverflowError:
-            raise RecordError(
-                f"{value.isoformat()} is past the last date keepfor can represent", field=field
-            ) from None
+            return date.max if value.year > 1 else date.min
     if isinstance(value, date):
         return value
-    raise RecordError(f"{value!r} is not a date or datetime", field=field)
+    raise RecordError(f"{quoted(value)} is not a date or datetime", field=field)
+
+
+def is_missing(value: Any) -> bool:
+    """No value at all: the event a date field names has not happened."""
+    return value is None or value == ""
 
 
 class Anchor(ABC):

@@ -28,31 +28,45 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, local_date
+from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, is_missing, local_date
 from keepfor.engine.evaluate import Instant, local_today
 from keepfor.engine.periods import Period
-from keepfor.engine.rules import Boundary, RetentionRule, RulePack, RuleSet, Scalar, field_equals
+from keepfor.engine.rules import (
+    Boundary,
+    RetentionRule,
+    RulePack,
+    RuleSet,
+    Scalar,
+    field_equals,
+    not_boolean,
+)
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
+from keepfor.errors import RecordError
 
 __all__ = [
     "All",
     "Any_",
+    "BadValue",
     "Equals",
     "Never",
     "Not",
     "OnOrBefore",
     "Predicate",
     "Present",
+    "ValueKind",
     "due_predicate",
     "holds",
     "latest_due_anchor",
     "latest_due_event",
     "match_predicate",
     "matched_predicate",
+    "readable_predicate",
     "rule_due_predicate",
+    "unreadable_predicate",
     "waiting_predicate",
 ]
 
@@ -84,6 +98,21 @@ class Equals:
     value: Scalar
 
 
+class ValueKind(StrEnum):
+    """What a rule needs a field's value to be."""
+
+    DATE = "date"  # an anchor: a date, a datetime or a date text
+    BOOLEAN = "boolean"  # compared with true or false
+
+
+@dataclass(frozen=True, slots=True)
+class BadValue:
+    """The field holds a value, and it is not of the kind the rules need."""
+
+    field: str
+    kind: ValueKind
+
+
 @dataclass(frozen=True, slots=True)
 class Not:
     part: Predicate
@@ -108,19 +137,25 @@ class Never:
     """Holds for no record (a cutoff before any representable date)."""
 
 
-Predicate = Present | OnOrBefore | Equals | Not | All | Any_ | Never
+Predicate = Present | OnOrBefore | Equals | BadValue | Not | All | Any_ | Never
 
 
 def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
-    """Evaluate a predicate on one record, as a database would."""
+    """Evaluate a predicate on one record, as a database would. Total: a value of the
+    wrong kind is present, is no date on or before any cutoff, and equals nothing."""
     match predicate:
         case Present(field):
-            return local_date(record.get(field), ZoneInfo("UTC"), field) is not None
+            return not is_missing(record.get(field))
         case OnOrBefore(field, cutoff, zone):
-            day = local_date(record.get(field), ZoneInfo(zone), field)
+            day = _date_or_none(record.get(field), ZoneInfo(zone), field)
             return day is not None and day <= cutoff
         case Equals(field, value):
             return field in record and field_equals(record[field], value)
+        case BadValue(field, ValueKind.BOOLEAN):
+            return not_boolean(record.get(field))
+        case BadValue(field, ValueKind.DATE):
+            value = record.get(field)
+            return not is_missing(value) and _date_or_none(value, _UTC, field) is None
         case Not(part):
             return not holds(part, record)
         case All(parts):
@@ -130,6 +165,17 @@ def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
         case Never():
             return False
     raise TypeError(f"not a predicate: {predicate!r}")
+
+
+_UTC = ZoneInfo("UTC")
+
+
+def _date_or_none(value: Any, zone: ZoneInfo, field: str) -> date | None:
+    """The local date of a value, None when it is missing or not a date at all."""
+    try:
+        return local_date(value, zone, field)
+    except RecordError:
+        return None
 
 
 # -- inverting the calendar arithmetic -------------------------------------------------
@@ -239,13 +285,7 @@ def _within(term: Term, latest_retain_until: date, zone: str) -> Predicate:
 
 def match_predicate(rule: RetentionRule) -> Predicate:
     """The rule applies to the record (every ``applies_to`` and ``where`` equality)."""
-    return All(
-        tuple(
-            Equals(k, v)
-            for conditions in (rule.applies_to, rule.where)
-            for k, v in conditions.items()
-        )
-    )
+    return All(tuple(Equals(k, v) for k, v in rule.conditions()))
 
 
 def rule_due_predicate(pack: RulePack, rule: RetentionRule, at: Instant) -> Predicate:
@@ -292,3 +332,32 @@ def due_predicate(rules: RuleSet, at: Instant) -> Predicate:
         )
         terms.append(All((match_predicate(rule), due[id(rule)], *others)))
     return Any_(tuple(terms))
+
+
+def unreadable_predicate(rules: RuleSet) -> Predicate:
+    """Some rule needs a value it cannot read (see :func:`keepfor.evaluate`).
+
+    Rule by rule: every condition holds or meets a non-boolean where it needs one,
+    and some such condition, or some anchor of the rule, holds a value of the wrong
+    kind. A bad value in a rule the record plainly does not match does not count.
+    """
+    terms: list[Predicate] = []
+    for _, rule in rules:
+        conditions: list[Predicate] = []
+        bad: list[Predicate] = []
+        for name, value in rule.conditions():
+            if isinstance(value, bool):
+                wrong = BadValue(name, ValueKind.BOOLEAN)
+                conditions.append(Any_((Equals(name, value), wrong)))
+                bad.append(wrong)
+            else:
+                conditions.append(Equals(name, value))
+        bad.extend(BadValue(name, ValueKind.DATE) for name in rule.retain.fields())
+        terms.append(All((*conditions, Any_(tuple(bad)))))
+    return Any_(tuple(terms))
+
+
+def readable_predicate(rules: RuleSet) -> Predicate:
+    """Every value the rules need can be read: the record gets a status other than
+    ``unreadable``, and every other predicate here means what it says."""
+    return Not(unreadable_predicate(rules))

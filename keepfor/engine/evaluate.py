@@ -10,7 +10,11 @@ Every rule of every pack is tried. Of the rules that match:
 
 The record is ``due`` when that date is on or before the date of ``at`` in the
 winning pack's time zone, ``retained`` when it is later, and ``unmatched`` when
-no rule matches. ``at`` is passed in: the engine never reads the clock.
+no rule matches. It is ``unreadable`` when a value the rules need is not what they
+need (a date field holding ``31/12/2015``, a ``vip: true`` condition meeting ``"yes"``):
+such a record is shown with the field and value, and never acted on. Evaluation is
+total: every record gets exactly one status. ``at`` is passed in: the engine never
+reads the clock.
 """
 
 from __future__ import annotations
@@ -24,9 +28,18 @@ from typing import Any
 from keepfor.engine.anchors import local_date
 from keepfor.engine.rules import Action, RetentionRule, RulePack, RuleSet
 from keepfor.engine.terms import TermResult
-from keepfor.errors import RecordError, UsageError
+from keepfor.errors import RecordError, UsageError, quoted
 
-__all__ = ["Decision", "Evaluator", "Instant", "RuleOutcome", "Status", "evaluate", "local_today"]
+__all__ = [
+    "Decision",
+    "Evaluator",
+    "Instant",
+    "RuleOutcome",
+    "Status",
+    "Unreadable",
+    "evaluate",
+    "local_today",
+]
 
 Instant = datetime | date
 """When a record is evaluated: an aware datetime, or a date meaning that day in every zone."""
@@ -38,6 +51,21 @@ class Status(StrEnum):
     WAITING = "waiting"
     HELD = "held"
     UNMATCHED = "unmatched"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Why a record cannot be evaluated: the field, its value, and what is wrong."""
+
+    field: str
+    value: Any
+    reason: str
+    rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        shown = self.value if isinstance(self.value, (str, int, float, bool)) else repr(self.value)
+        return {"field": self.field, "value": shown, "reason": self.reason, "rule": self.rule}
 
 
 def check_instant(at: Instant) -> None:
@@ -97,6 +125,8 @@ class Decision:
     matched: tuple[RuleOutcome, ...]
     today: date | None
     reason: str
+    problem: Unreadable | None = None
+    """What makes the record unreadable (status ``unreadable`` only)."""
 
     @property
     def rule(self) -> RetentionRule | None:
@@ -115,6 +145,8 @@ class Decision:
             "status": self.status.value,
             "matched": [outcome.to_dict(detail=detail) for outcome in self.matched],
         }
+        if self.problem is not None:
+            out["unreadable"] = self.problem.to_dict()
         if detail:
             out["pack"] = None if self.winner is None else self.winner.pack.id
             out["today"] = _iso(self.today)
@@ -134,25 +166,26 @@ def _packs(rules: RuleSet | RulePack | Iterable[RulePack]) -> RuleSet:
     return RuleSet(tuple(rules))
 
 
-def match(rules: RuleSet, record: Mapping[str, Any]) -> list[RuleOutcome]:
-    """Every rule that matches the record, with its worked-out term."""
+def match(rules: RuleSet, record: Mapping[str, Any]) -> list[RuleOutcome] | Unreadable:
+    """Every rule that matches the record, with its worked-out term; or, where a value
+    the rules need cannot be read, the first such value."""
     outcomes = []
     for pack, rule in rules:
-        if rule.matches(record):
-            try:
-                term = rule.retain.evaluate(record, pack.zone)
-                until = term.retain_until
-                disposal = None if until is None else rule.disposal_date(until)
-            except RecordError as error:
-                raise RecordError(error.detail, field=error.field, rule=rule.id) from None
-            except OverflowError:
-                field = ", ".join(rule.retain.fields())
-                raise RecordError(
-                    "the disposal date is past the last date keepfor can represent",
-                    field=field,
-                    rule=rule.id,
-                ) from None
-            outcomes.append(RuleOutcome(pack, rule, term, disposal))
+        if not rule.matches(record):
+            name = rule.unreadable_field(record)
+            if name is not None:
+                value = record.get(name)
+                reason = f"{quoted(value)} is not true or false"
+                return Unreadable(name, value, reason, rule.id)
+            continue
+        try:
+            term = rule.retain.evaluate(record, pack.zone)
+        except RecordError as error:
+            name = error.field or ""
+            return Unreadable(name, record.get(name), error.detail, rule.id)
+        until = term.retain_until
+        disposal = None if until is None else rule.disposal_date(until)
+        outcomes.append(RuleOutcome(pack, rule, term, disposal))
     return outcomes
 
 
@@ -161,10 +194,16 @@ def evaluate(
     record: Mapping[str, Any],
     at: Instant,
 ) -> Decision:
-    """Decide what the rules say about ``record`` at ``at``. Pure: no clock, no I/O."""
+    """Decide what the rules say about ``record`` at ``at``. Pure: no clock, no I/O.
+
+    Total: a value the rules cannot read gives status ``unreadable``, not an exception.
+    """
     ruleset = _packs(rules)
     check_instant(at)
     outcomes = match(ruleset, record)
+    if isinstance(outcomes, Unreadable):
+        reason = f"field '{outcomes.field}' (rule '{outcomes.rule}'): {outcomes.reason}"
+        return Decision(Status.UNREADABLE, None, None, (), None, reason, outcomes)
     if not outcomes:
         return Decision(Status.UNMATCHED, None, None, (), None, _unmatched_reason(ruleset, record))
     matched = tuple(outcomes)
@@ -223,6 +262,16 @@ def _dated(outcome: RuleOutcome) -> str:
 
 
 _MISSING = object()
+_OPAQUE = object()
+"""Stands for every unhashable value (a list, a dict) in a case key."""
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 class Evaluator:
@@ -253,7 +302,11 @@ class Evaluator:
             key.append(type(value))
             key.append(value)
         # the matched values decide which rules apply, and so which anchors count
-        anchors = self._anchors.get(tuple(key))
+        try:
+            anchors = self._anchors.get(tuple(key))
+        except TypeError:  # a list or dict matches no rule's value: all are one case
+            key = [k if _hashable(k) else _OPAQUE for k in key]
+            anchors = self._anchors.get(tuple(key))
         if anchors is None:
             anchors = tuple(
                 dict.fromkeys(
@@ -275,10 +328,15 @@ class Evaluator:
         return tuple(key)
 
     def __call__(self, record: Mapping[str, Any], at: Instant) -> Decision:
-        key = self._key(record, at)
+        try:
+            key = self._key(record, at)
+        except RecordError:  # an anchor value that is not a date: unreadable, not shared
+            return evaluate(self.rules, record, at)
         decision = self._cache.get(key)
         if decision is None:
             decision = evaluate(self.rules, record, at)
+            if decision.status is Status.UNREADABLE:
+                return decision  # it names this record's own value
             if len(self._cache) >= self.size:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = decision

@@ -17,7 +17,16 @@ from zoneinfo import ZoneInfo
 from keepfor.engine.anchors import EndOf, MonthDay
 from keepfor.engine.terms import Term
 
-__all__ = ["Action", "Boundary", "RetentionRule", "RulePack", "RuleSet", "Scalar"]
+__all__ = [
+    "Action",
+    "Boundary",
+    "RetentionRule",
+    "RulePack",
+    "RuleSet",
+    "Scalar",
+    "field_equals",
+    "not_boolean",
+]
 
 Scalar = str | int | float | bool | None
 """A value a rule can match a record field against."""
@@ -47,6 +56,11 @@ class Action(StrEnum):
         return list(Action).index(self)
 
 
+def not_boolean(value: Any) -> bool:
+    """A value where a condition needs true or false: anything but a bool or None."""
+    return value is not None and not isinstance(value, bool)
+
+
 def field_equals(value: Any, expected: Scalar) -> bool:
     """Equality as a rule means it: ``true`` does not match ``1``, nor ``"1"``."""
     if isinstance(expected, bool) or isinstance(value, bool):
@@ -69,17 +83,42 @@ class RetentionRule:
     financial_year_end: MonthDay | None = None
     """This rule's own financial-year end, where it overrides the pack's."""
 
+    def conditions(self) -> Iterator[tuple[str, Scalar]]:
+        """Every ``applies_to`` and then ``where`` condition, as (field, value)."""
+        yield from self.applies_to.items()
+        yield from self.where.items()
+
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Every ``applies_to`` and ``where`` condition holds for the record."""
-        for conditions in (self.applies_to, self.where):
-            for name, expected in conditions.items():
-                if name not in record or not field_equals(record[name], expected):
-                    return False
+        for name, expected in self.conditions():
+            if name not in record or not field_equals(record[name], expected):
+                return False
         return True
 
+    def unreadable_field(self, record: Mapping[str, Any]) -> str | None:
+        """The field that keeps this rule from being matched at all, or None.
+
+        A condition ``vip: true`` needs a boolean: a record whose ``vip`` holds ``"yes"``
+        or ``2`` can be said neither to match nor not to match, unless another condition
+        plainly fails (a quote rule's ``accepted: false`` does not care about an order's
+        ``accepted``). The first such field is returned.
+        """
+        found = None
+        for name, expected in self.conditions():
+            value = record.get(name)
+            if isinstance(expected, bool) and not_boolean(value):
+                found = found or name
+            elif name not in record or not field_equals(value, expected):
+                return None
+        return found
+
     def disposal_date(self, retain_until: date) -> date:
-        """The first day on which the record may be disposed of."""
-        return retain_until + timedelta(days=1) if self.boundary is Boundary.AFTER else retain_until
+        """The first day on which the record may be disposed of (never past 9999-12-31:
+        a record kept to the calendar's end is disposed of on its last day at the earliest).
+        """
+        if self.boundary is Boundary.ON or retain_until == date.max:
+            return retain_until
+        return retain_until + timedelta(days=1)
 
     def uses_financial_year(self) -> bool:
         """Some anchor of the term is ``end_of: financial_year``."""

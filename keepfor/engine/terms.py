@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 from keepfor.engine.anchors import Anchor
 from keepfor.engine.periods import Period
-from keepfor.errors import RecordError
 
 __all__ = ["EarliestOf", "LatestOf", "Retain", "Term", "TermResult"]
 
@@ -114,15 +113,11 @@ class Retain(Term):
         event = self.anchor.event_date(record, zone)
         if event is None:
             return TermResult(self, None)
+        anchor = self.anchor.anchor_date(event)
         try:
-            anchor = self.anchor.anchor_date(event)
             until = self.period.add_to(anchor)
-        except (OverflowError, ValueError):
-            raise RecordError(
-                f"{self.anchor.describe()} of {event.isoformat()} + {self.period} is past "
-                "the last date keepfor can represent",
-                field=self.anchor.field,
-            ) from None
+        except (OverflowError, ValueError):  # past 9999-12-31: kept to the calendar's end
+            until = date.max
         return TermResult(self, until, anchor_date=anchor, event_date=event)
 
     def to_dict(self) -> dict[str, Any]:

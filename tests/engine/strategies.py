@@ -330,10 +330,35 @@ def date_values(min_value: date = MIN_DATE, max_value: date = MAX_DATE) -> st.Se
         dates(min_value, max_value),
         dates(min_value, max_value).map(date.isoformat),
         aware,
-        aware.map(datetime.isoformat),
+        date_texts(aware),
         naive,
-        naive.map(datetime.isoformat),
+        date_texts(naive),
     )
+
+
+@st.composite
+def date_texts(draw: st.DrawFn, values: st.SearchStrategy[datetime]) -> str:
+    """A datetime written in one of the forms of keepfor's date grammar: ``T`` or a
+    space, with or without seconds and fraction, ``Z`` or ``+HH:MM`` (an offset with
+    seconds, as old local mean times have, is written as the same instant in UTC)."""
+    value = draw(values)
+    offset = value.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        value = value.astimezone(UTC)
+    if draw(st.booleans()):
+        value = value.replace(microsecond=0)
+        if draw(st.booleans()):
+            value = value.replace(second=0)
+    body = value.replace(tzinfo=None).isoformat(sep=draw(st.sampled_from("T ")))
+    if value.second == 0 and value.microsecond == 0:
+        body = body[:16]  # HH:MM
+    elif value.microsecond:
+        body = body[: draw(st.integers(min_value=21, max_value=26))]  # 1 to 6 digits
+    if offset is None:
+        return body
+    if value.utcoffset() == timedelta(0) and draw(st.booleans()):
+        return body + "Z"
+    return body + value.isoformat()[-6:]
 
 
 @st.composite

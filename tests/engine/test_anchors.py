@@ -189,17 +189,63 @@ LOCAL_DATES = [
     ("2019-03-31", "Europe/London", "2019-03-31", "date-string"),
     ("2019-03-31", "Pacific/Kiritimati", "2019-03-31", "date-string-plus-14"),
     ("2019-03-31", "Pacific/Pago_Pago", "2019-03-31", "date-string-minus-11"),
-    (" 2019-03-31 ", "Europe/London", "2019-03-31", "date-string-with-spaces"),
+    ("2019-03-31 23:30", "Europe/London", "2019-03-31", "space-no-seconds"),
+    ("2019-03-31T23:30Z", "Europe/London", "2019-04-01", "t-no-seconds-z"),
+    ("2019-03-31 23:30:00+00:00", "Europe/London", "2019-04-01", "space-offset"),
+    ("2019-03-31T23:59:59.9Z", "UTC", "2019-03-31", "one-fraction-digit"),
+    ("2019-04-01T04:59+14:00", "Europe/London", "2019-03-31", "offset-plus-14"),
+    ("", "Europe/London", None, "empty-is-missing"),
     ("2019-03-31T23:30:00.123456Z", "Europe/London", "2019-04-01", "fractional-seconds"),
 ]
 
 
 @pytest.mark.parametrize(
     ("value", "zone", "expected"),
-    [pytest.param(v, z, D(x), id=i) for v, z, x, i in LOCAL_DATES],
+    [pytest.param(v, z, x and D(x), id=i) for v, z, x, i in LOCAL_DATES],
 )
-def test_local_date_of_text(value: str, zone: str, expected: date) -> None:
+def test_local_date_of_text(value: str, zone: str, expected: date | None) -> None:
     assert local_date(value, ZoneInfo(zone), "resolved_at") == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        " 2019-03-31 ",
+        "31/12/2015",
+        "2019-5-1",
+        "20190501",
+        "2019-W13-1",
+        "2019-02-29",
+        "0000-01-01",
+        "2019-03-31T24:00",
+        "2019-03-31T23:30:00+15:00",
+        "2019-03-31T23:30:00+0100",
+        "2019-03-31T23",
+        "2019-03-31T23:30:00.1234567",
+        "2019-03-31t23:30",
+        "2019-03-31T23:30z",
+        "\uff12019-03-31",
+        "n/a",
+    ],
+)
+def test_text_outside_the_grammar_is_a_record_error(value: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        local_date(value, LONDON, "resolved_at")
+    assert caught.value.field == "resolved_at"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(datetime(9999, 12, 31, 23, tzinfo=UTC), date.max, id="past-the-end"),
+        pytest.param(datetime(1, 1, 1, 1, tzinfo=UTC), date.min, id="before-the-start"),
+    ],
+)
+def test_an_instant_past_either_end_in_the_zone_reads_as_that_end(
+    value: datetime, expected: date
+) -> None:
+    zone = "Asia/Kolkata" if expected == date.max else "America/New_York"
+    assert local_date(value, ZoneInfo(zone), "d") == expected
 
 
 @pytest.mark.parametrize(

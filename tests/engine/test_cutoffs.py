@@ -9,7 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepfor.engine import EndOf, EndOfKind, FieldAnchor, MonthDay, Period, Status, evaluate
-from keepfor.engine.cutoffs import due_predicate, holds, latest_due_anchor, latest_due_event
+from keepfor.engine.cutoffs import (
+    All,
+    Any_,
+    Not,
+    due_predicate,
+    holds,
+    latest_due_anchor,
+    latest_due_event,
+    matched_predicate,
+    readable_predicate,
+    unreadable_predicate,
+    waiting_predicate,
+)
 from tests.differential import instants, near, record_lists, rule_sets
 
 periods = st.builds(
@@ -88,10 +100,47 @@ at_instants = st.one_of(
 )
 
 
-@given(rule_sets(), record_lists(), at_instants)
+@given(rule_sets(), record_lists(bad=True), at_instants)
 @settings(max_examples=150, deadline=None)
 def test_predicate_equals_evaluation(rules, records, at) -> None:  # type: ignore[no-untyped-def]
-    predicate = due_predicate(rules, at)
+    due = due_predicate(rules, at)
+    readable = readable_predicate(rules)
     for record in records:
         expected = evaluate(rules, record, at).status is Status.DUE
-        assert holds(predicate, record) == expected, record
+        assert (holds(readable, record) and holds(due, record)) == expected, record
+
+
+def buckets(rules, at):  # type: ignore[no-untyped-def]
+    """Each status as a predicate, the way a database counts them."""
+    readable = readable_predicate(rules)
+    due = due_predicate(rules, at)
+    matched = matched_predicate(rules)
+    waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
+    return {
+        Status.UNREADABLE: unreadable_predicate(rules),
+        Status.UNMATCHED: All((readable, Not(matched))),
+        Status.WAITING: All((readable, waiting)),
+        Status.DUE: All((readable, due)),
+        Status.RETAINED: All((readable, matched, Not(waiting), Not(due))),
+    }
+
+
+@given(rule_sets(), record_lists(bad=True), at_instants)
+@settings(max_examples=150, deadline=None)
+def test_every_record_is_in_exactly_one_bucket_the_one_evaluation_gives(  # type: ignore[no-untyped-def]
+    rules, records, at
+) -> None:
+    predicates = buckets(rules, at)
+    for record in records:
+        status = evaluate(rules, record, at).status
+        found = [s for s, predicate in predicates.items() if holds(predicate, record)]
+        assert found == [status], record
+
+
+@given(rule_sets(), record_lists(bad=True), at_instants, st.integers(1, 4000))
+@settings(max_examples=100, deadline=None)
+def test_due_only_grows_with_time(rules, records, at, days) -> None:  # type: ignore[no-untyped-def]
+    later = at + timedelta(days=days)
+    for record in records:
+        if evaluate(rules, record, at).status is Status.DUE:
+            assert evaluate(rules, record, later).status is Status.DUE, record

@@ -10,7 +10,6 @@ import pytest
 
 from keepfor import (
     Action,
-    RecordError,
     RulePack,
     RulePackError,
     RuleSet,
@@ -479,9 +478,6 @@ def test_latest_of_with_all_optional_parts_missing_has_no_date() -> None:
         pytest.param({"accepted": False}, {"accepted": False}, True, id="false-false"),
         pytest.param({"accepted": False}, {"accepted": True}, False, id="false-true"),
         pytest.param({"accepted": False}, {}, False, id="false-missing"),
-        pytest.param({"accepted": False}, {"accepted": 0}, False, id="false-vs-0"),
-        pytest.param({"accepted": True}, {"accepted": 1}, False, id="true-vs-1"),
-        pytest.param({"accepted": True}, {"accepted": "true"}, False, id="true-vs-text"),
         pytest.param({"count": 1}, {"count": True}, False, id="1-vs-true"),
         pytest.param({"count": 0}, {"count": False}, False, id="0-vs-false"),
         pytest.param({"count": 1}, {"count": 1}, True, id="1-vs-1"),
@@ -511,20 +507,68 @@ def test_where_conditions(
     assert (decision.status is not Status.UNMATCHED) is matches
 
 
+@pytest.mark.parametrize(
+    ("conditions", "value"),
+    [
+        pytest.param({"accepted": False}, 0, id="false-vs-0"),
+        pytest.param({"accepted": True}, 1, id="true-vs-1"),
+        pytest.param({"accepted": True}, "true", id="true-vs-text"),
+        pytest.param({"accepted": True}, "", id="true-vs-empty"),
+        pytest.param({"accepted": True}, [1], id="true-vs-list"),
+        pytest.param({"accepted": True}, {"a": 1}, id="true-vs-object"),
+    ],
+)
+def test_a_non_boolean_where_a_rule_needs_one_is_unreadable(
+    conditions: dict[str, Any], value: Any
+) -> None:
+    rules = pack(rule("r", since("placed_at", "P1Y"), where=conditions))
+    decision = evaluate(rules, {**ORDER, "accepted": value}, LATER)
+    assert decision.status is Status.UNREADABLE
+    assert decision.problem is not None
+    assert (decision.problem.field, decision.problem.rule) == ("accepted", "r")
+    assert decision.problem.value == value
+    assert decision.to_dict()["unreadable"]["field"] == "accepted"
+
+
+def test_a_bad_boolean_in_a_rule_that_plainly_does_not_apply_is_not_unreadable() -> None:
+    rules = pack(rule("quotes", since("placed_at", "P1Y"), applies_to={"category": "quote"},
+                      where={"accepted": False}))
+    decision = evaluate(rules, {**ORDER, "accepted": "n/a"}, LATER)
+    assert decision.status is Status.UNMATCHED
+
+
 def test_applies_to_bool_does_not_match_int() -> None:
     rules = pack(rule("r", since("placed_at", "P1Y"), applies_to={"active": True}))
-    assert evaluate(rules, {**ORDER, "active": 1}, LATER).status is Status.UNMATCHED
+    assert evaluate(rules, {**ORDER, "active": 1}, LATER).status is Status.UNREADABLE
+    assert evaluate(rules, {**ORDER, "active": False}, LATER).status is Status.UNMATCHED
+    assert evaluate(rules, {**ORDER, "active": None}, LATER).status is Status.UNMATCHED
     assert evaluate(rules, {**ORDER, "active": True}, LATER).status is Status.DUE
 
 
-def test_bad_record_value_names_rule_and_field() -> None:
+@pytest.mark.parametrize(
+    "value", ["01/05/2019", "2019-5-1", "20190501", "2019-02-30", " 2019-05-01", "n/a", 20190501]
+)
+def test_bad_record_value_is_unreadable_naming_rule_field_and_value(value: Any) -> None:
     rules = pack(rule("orders", since("placed_at", "P1Y")))
-    with pytest.raises(RecordError) as caught:
-        evaluate(rules, {"category": "order", "placed_at": "01/05/2019"}, LATER)
-    assert caught.value.rule == "orders"
-    assert caught.value.field == "placed_at"
-    assert "orders" in str(caught.value)
-    assert "placed_at" in str(caught.value)
+    decision = evaluate(rules, {"category": "order", "placed_at": value}, LATER)
+    assert decision.status is Status.UNREADABLE
+    assert decision.disposal_date is None
+    assert decision.problem is not None
+    assert decision.problem.rule == "orders"
+    assert decision.problem.field == "placed_at"
+    assert decision.problem.value == value
+    assert "placed_at" in decision.reason
+    assert "orders" in decision.reason
+
+
+def test_a_bad_date_in_a_rule_that_does_not_apply_is_not_read() -> None:
+    rules = pack(
+        rule("orders", since("placed_at", "P1Y")),
+        rule("enquiries", since("resolved_at", "P1Y"), applies_to={"category": "enquiry"}),
+    )
+    decision = evaluate(rules, {"category": "order", "placed_at": "2019-05-01",
+                                "resolved_at": "garbage"}, LATER)
+    assert decision.status is Status.DUE
 
 
 def test_rule_financial_year_end_overrides_the_packs() -> None:
@@ -562,18 +606,28 @@ def test_datetime_objects_in_records() -> None:
     assert evaluate(rules, record, LATER).disposal_date == D("2025-04-01")
 
 
-def test_financial_year_end_past_the_last_date_is_a_record_error() -> None:
+def test_financial_year_end_past_the_last_date_is_kept_to_the_calendars_end() -> None:
     rules = pack(
         rule("tax", {"from": {"end_of": "financial_year", "of": "placed_at"}, "for": "P0D"})
     )
-    with pytest.raises(RecordError):
-        evaluate(rules, {"category": "order", "placed_at": "9999-05-01"}, LATER)
+    decision = evaluate(rules, {"category": "order", "placed_at": "9999-05-01"}, LATER)
+    assert decision.status is Status.RETAINED
+    assert decision.disposal_date == date.max
 
 
-def test_disposal_date_past_the_last_date_is_a_record_error() -> None:
-    rules = pack(rule("r", since("placed_at", "P0D")))
-    with pytest.raises(RecordError):
-        evaluate(rules, {"category": "order", "placed_at": "9999-12-31"}, LATER)
+@pytest.mark.parametrize("boundary", ["after", "on"])
+def test_disposal_date_past_the_last_date_is_kept_to_the_calendars_end(boundary: str) -> None:
+    rules = pack(rule("r", since("placed_at", "P1Y"), boundary=boundary))
+    decision = evaluate(rules, {"category": "order", "placed_at": "9999-12-31"}, LATER)
+    assert decision.status is Status.RETAINED
+    assert decision.disposal_date == date.max
+
+
+def test_an_instant_past_the_calendars_end_in_the_packs_zone_is_retained() -> None:
+    rules = pack(rule("r", since("placed_at", "P0D")), timezone="Asia/Kolkata")
+    decision = evaluate(rules, {"category": "order", "placed_at": "9999-12-31T23:00:00Z"}, LATER)
+    assert decision.status is Status.RETAINED
+    assert decision.disposal_date == date.max
 
 
 def test_bad_pack_is_refused() -> None:

@@ -57,4 +57,5 @@ def test_true_and_one_are_different_cases() -> None:
     evaluator = Evaluator(pack)
     at = datetime(2026, 1, 1, tzinfo=UTC)
     assert evaluator({"flag": True, "d": date(2020, 1, 1)}, at).status.value == "due"
-    assert evaluator({"flag": 1, "d": date(2020, 1, 1)}, at).status.value == "unmatched"
+    assert evaluator({"flag": 1, "d": date(2020, 1, 1)}, at).status.value == "unreadable"
+    assert evaluator({"flag": False, "d": date(2020, 1, 1)}, at).status.value == "unmatched"
