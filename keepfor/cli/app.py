@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from keepfor import __version__
+from keepfor.cli.output import StdoutClosed, guarded_stdout, silence_stdout
 from keepfor.clock import Clock, SystemClock
 from keepfor.engine import Instant, RuleSet, load_rules
 from keepfor.errors import KeepforError, UsageError, did_you_mean
@@ -103,7 +104,8 @@ class KeepforGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = super().main(*args, **{**kwargs, "standalone_mode": False})
+            with guarded_stdout():  # stdout's failures surface here, as keepfor's errors
+                result = super().main(*args, **{**kwargs, "standalone_mode": False})
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.exceptions.NoArgsIsHelpError as error:
@@ -118,8 +120,9 @@ class KeepforGroup(click.Group):
         except KeepforError as error:
             click.echo(f"keepfor: error: {one_line(str(error))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except BrokenPipeError:
-            sys.stderr.close()
+        except (StdoutClosed, BrokenPipeError):
+            # the reader has gone (keepfor ... | head): nothing more to say, to anyone
+            silence_stdout()
             sys.exit(EXIT_OK)
         except Exception as error:
             if os.environ.get("KEEPFOR_DEBUG"):

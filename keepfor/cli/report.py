@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TextIO
-
 import click
 
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
+from keepfor.cli.output import live_progress as _progress
+from keepfor.cli.output import output_file
 from keepfor.connectors.base import RecordSource
 from keepfor.connectors.config import load_config, source_from_args
 from keepfor.errors import UsageError
@@ -49,29 +43,6 @@ def open_sources(
                 raise UsageError(f"{config}: no source '{name}'; it has {', '.join(sorted(known))}")
         configured = [s for s in configured if s.name in names]
     return [s.open() for s in configured]
-
-
-@contextlib.contextmanager
-def output_file(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a file that appears whole or not at all."""
-    if path is None or path == "-":
-        yield sys.stdout
-        return
-    target = Path(path)
-    if not target.parent.exists():
-        raise UsageError(f"--output {path}: no such folder {target.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @click.command()
@@ -125,29 +96,8 @@ def report(
             for source in sources:
                 click.echo(f"-- {source.name}\n{source.dry_run_query(due_predicate(rules, at))};")
             return
-        with output_file(output) as out, _progress() as advance:
+        with output_file(output) as out, _progress(out) as advance:
             build_report(rules, sources, at, FORMATS[fmt](out), progress=advance)
     finally:
         for source in sources:
             source.close()
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[Callable[[int], None] | None]:
-    """A live count of due records on a terminal; nothing when stderr is not one."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.completed} due records"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("report", total=None)
-        yield lambda n: progress.advance(task, n)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from keepfor.engine import Instant
 from keepfor.report import FORECAST_DAYS, DueRow, Report, ReportWriter
+from keepfor.report.text import printable
 
 __all__ = ["FORMATS", "CsvWriter", "HtmlWriter", "JsonWriter", "TableWriter"]
 
@@ -117,11 +118,13 @@ class TableWriter(ReportWriter):
         if self.count == 0:
             self.console.print(f"{'key':<24} {'rule':<28} {'disposal':<10}  action", style="bold")
         key, rule, disposal, action = _fields(row)
+        key, rule = printable(key), printable(rule)  # record text: never raw to a terminal
         self.console.print(f"{key:<24} {rule:<28} {disposal:<10}  {action}", markup=False)
         self.count += 1
 
     def finish(self, report: Report) -> None:
         from rich.table import Table
+        from rich.text import Text  # a cell as Text: shown as it is, never read as markup
 
         c = self.console
         if self.count == 0:
@@ -135,7 +138,7 @@ class TableWriter(ReportWriter):
         )
         summary = Table("pack", "rule", "action", "due", title="Due by rule and action")
         for (pack, rule, action), n in sorted(report.due.items()):
-            summary.add_row(pack, rule, action, str(n))
+            summary.add_row(pack, Text(printable(rule)), action, str(n))
         c.print(summary)
         forecast = Table("within", "falling due", title="Forecast (not due yet)")
         for days in FORECAST_DAYS:
@@ -143,11 +146,11 @@ class TableWriter(ReportWriter):
         c.print(forecast)
         waiting = Table("rule", "waiting", title=f"Waiting on an event: {report.waiting_total}")
         for rule, n in sorted(report.waiting.items()):
-            waiting.add_row(rule, str(n))
+            waiting.add_row(Text(printable(rule)), str(n))
         c.print(waiting)
         unmatched = Table("category", "records", title="Unmatched (no rule applies)")
         for category, n in sorted(report.unmatched.items()):
-            unmatched.add_row(category, str(n))
+            unmatched.add_row(Text(printable(category)), str(n))
         c.print(unmatched)
 
 
