@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from keepfor.cli.app import EXIT_BAD_INPUT
+from keepfor.errors import UsageError
 from keepfor.store import (
     DEFAULT_URL,
     ImportFailed,
@@ -14,6 +15,7 @@ from keepfor.store import (
     safe_url,
     upgrade,
 )
+from keepfor.store.datelike import check_date_format
 
 db_option = click.option(
     "--db",
@@ -46,18 +48,56 @@ def init(url: str) -> None:
         click.echo(f"migrated {where} from revision {before} to {reached}")
 
 
+def _date_formats(
+    _ctx: click.Context, _param: click.Parameter, formats: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Every --date-format names a day, a month and a year; checked before the store opens."""
+    for fmt in formats:
+        try:
+            check_date_format(fmt)
+        except UsageError as error:
+            raise click.BadParameter(str(error)) from None
+    return formats
+
+
 @db.command("import")
 @click.argument("file", metavar="FILE.csv|FILE.jsonl")
 @db_option
-def import_(file: str, url: str) -> None:
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Update the records whose keys are already in the store (category, customer "
+    "and fields become the file's) instead of refusing the file.",
+)
+@click.option(
+    "--date-format",
+    "date_formats",
+    multiple=True,
+    metavar="FORMAT",
+    callback=_date_formats,
+    help="Read dates written this way (a strptime format such as %d/%m/%Y); repeat for "
+    "more. ISO 8601 dates are always read.",
+)
+@click.option(
+    "--dayfirst",
+    is_flag=True,
+    help="Read other dates that look like dates with python-dateutil, day first "
+    "(05/01/2015 is 5 January 2015).",
+)
+def import_(
+    file: str, url: str, replace: bool, date_formats: tuple[str, ...], dayfirst: bool
+) -> None:
     """Import records from a CSV or JSON Lines file, all or nothing.
 
     Every bad row is reported on stderr (line, field, reason), and then nothing is
-    imported and the exit code is 2.
+    imported and the exit code is 2. A text that looks like a date but is not ISO 8601
+    (31/12/2015) is a bad row unless --date-format or --dayfirst says how to read it.
     """
     engine = open_store(url)
     try:
-        result = import_records(engine, file)
+        result = import_records(
+            engine, file, replace=replace, date_formats=date_formats, dayfirst=dayfirst
+        )
     except ImportFailed as failed:
         for line in failed.lines():
             click.echo(f"keepfor: error: {line}", err=True)
@@ -67,4 +107,7 @@ def import_(file: str, url: str) -> None:
     finally:
         engine.dispose()
     records = "record" if result.count == 1 else "records"
-    click.echo(f"imported {result.count} {records} into {safe_url(url)}")
+    done = f"imported {result.count} {records} into {safe_url(url)}"
+    if replace:
+        done += f": {result.inserted} inserted, {result.replaced} replaced"
+    click.echo(done)

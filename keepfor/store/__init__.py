@@ -1,7 +1,11 @@
 """keepfor's own record store: SQLModel tables, Alembic migrations, a CSV/JSONL importer.
 
 ``open_store(url)`` gives an engine on a migrated store; ``upgrade(url)`` creates or
-migrates one; ``import_records(engine, path)`` loads a file all or nothing.
+migrates one; ``import_records(engine, path)`` loads a file all or nothing
+(``replace=True`` updates records already there; ``date_formats`` and ``dayfirst`` read
+dates that are not ISO 8601). The importer's parts: :mod:`keepfor.store.rows` (reading
+CSV and JSON Lines), :mod:`keepfor.store.values` (typing values),
+:mod:`keepfor.store.datelike` (texts that look like dates).
 """
 
 from keepfor.store.db import (

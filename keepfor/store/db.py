@@ -13,6 +13,7 @@ the store may live in a database whose application uses Alembic itself.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "current_revision",
     "first_line",
     "head_revision",
+    "init_hint",
     "open_store",
     "safe_url",
     "schema_differences",
@@ -135,8 +137,20 @@ def upgrade(url: str | URL, revision: str = "head") -> str:
     return reached
 
 
-def _init_hint(engine: sa.Engine) -> str:
-    return f"run `keepfor db init --db {safe_url(engine.url)}`"
+def init_hint(url: URL) -> str:
+    """The command that initialises the store at ``url``, as a user can run it.
+
+    A secret is never shown, and a command with ``***`` in its place would not run: for
+    a URL with a password (or anything else :func:`safe_url` hides) the hint names the
+    command, not the URL. Otherwise the URL is quoted for a POSIX shell where it needs
+    to be (a space in a SQLite path, a ``?`` or ``&`` in the query).
+    """
+    full = url.render_as_string(hide_password=False)
+    if url.password is not None:
+        return "run `keepfor db init` with this database's URL (its password is not shown here)"
+    if safe_url(url) != full:
+        return "run `keepfor db init` with this database's URL (its secrets are not shown here)"
+    return f"run `keepfor db init --db {shlex.quote(full)}`"
 
 
 def open_store(url: str | URL) -> sa.Engine:
@@ -149,7 +163,7 @@ def open_store(url: str | URL) -> sa.Engine:
     engine = create_store_engine(parsed)
     try:
         if sqlite_file is not None and not sqlite_file.is_file():
-            raise StoreError(f"no keepfor store at {safe_url(parsed)}: {_init_hint(engine)}")
+            raise StoreError(f"no keepfor store at {safe_url(parsed)}: {init_hint(parsed)}")
         with _connect(engine) as conn:
             try:
                 current = _revision_of(conn)
@@ -165,7 +179,7 @@ def open_store(url: str | URL) -> sa.Engine:
     if current is None:
         raise StoreError(
             f"{safe_url(parsed)} is not a keepfor store (no {VERSION_TABLE} table): "
-            f"{_init_hint(engine)}"
+            f"{init_hint(parsed)}"
         )
     if current not in _known_revisions():
         raise StoreError(
@@ -173,7 +187,7 @@ def open_store(url: str | URL) -> sa.Engine:
             f"(its newest is {head}); upgrade keepfor"
         )
     raise StoreError(
-        f"{safe_url(parsed)} is at revision {current}, not {head}: {_init_hint(engine)} "
+        f"{safe_url(parsed)} is at revision {current}, not {head}: {init_hint(parsed)} "
         "to migrate it"
     )
 

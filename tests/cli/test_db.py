@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from keepfor.store import safe_url
-from tests.cli.conftest import assert_bad_input, invoke, run_keepfor
+from keepfor.store.db import init_hint
+from tests.cli.conftest import KEEPFOR, assert_bad_input, invoke, run_keepfor
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "customers.csv"
 
@@ -73,7 +78,7 @@ def test_every_bad_row_on_its_own_line_and_nothing_imported(db_url: str, tmp_pat
     assert run.stdout == ""
     assert "Traceback" not in run.stderr
     assert run.stderr.splitlines() == [
-        f"keepfor: error: {path}: line 3, field 'placed_at': '2019-13-01' is not a date",
+        f"keepfor: error: {path}: line 3, field 'placed_at': '2019-13-01' is not a calendar date",
         f"keepfor: error: {path}: line 4, field 'key': 'r1' is already used on line 2",
         f"keepfor: error: {path}: line 5, field 'category': the record has no category",
         f"keepfor: error: {path}: 3 bad rows; nothing was imported",
@@ -130,3 +135,258 @@ def test_the_installed_script_prints_no_traceback(tmp_path: Path) -> None:
     ]
     dead = run_keepfor("db", "init", "--db", "mysql+pymysql://root@127.0.0.1:1/x")
     assert_bad_input(dead, "cannot connect to mysql+pymysql://root@127.0.0.1:1/x")
+
+
+# -- dates written another way ------------------------------------------------------------
+
+ISSUE_CSV = "key,category,placed_at\nold-uk,order,31/12/2015\nold-iso,order,2015-12-31\n"
+
+
+def placed_at(url: str) -> dict[str, object]:
+    """(value_date, value_text) of each record's ``placed_at``, typed by the store's tables."""
+    from keepfor.store import Record, RecordField
+
+    records = Record.__table__  # type: ignore[attr-defined]
+    fields = RecordField.__table__  # type: ignore[attr-defined]
+    query = (
+        sa.select(records.c.key, fields.c.value_date, fields.c.value_text)
+        .join(fields, fields.c.record_id == records.c.id)
+        .where(fields.c.name == "placed_at")
+    )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {key: (day, text) for key, day, text in conn.execute(query)}
+    finally:
+        engine.dispose()
+
+
+def test_a_day_first_date_is_a_bad_row_without_options(db_url: str, tmp_path: Path) -> None:
+    assert invoke("db", "init", "--db", db_url).exit_code == 0
+    path = tmp_path / "f.csv"
+    path.write_text(ISSUE_CSV, encoding="utf-8")
+    run = invoke("db", "import", path, "--db", db_url)
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        f"keepfor: error: {path}: line 2, field 'placed_at': '31/12/2015' is not an ISO 8601 "
+        "date (YYYY-MM-DD); for dates written another way give --date-format or --dayfirst",
+        f"keepfor: error: {path}: 1 bad row; nothing was imported",
+    ]
+    assert record_count(db_url) == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--dayfirst"],
+        ["--date-format", "%d/%m/%Y"],
+        ["--date-format", "%m/%d/%Y", "--date-format", "%d/%m/%Y"],
+        ["--date-format", "%Y%m%d", "--dayfirst"],
+    ],
+)
+def test_dates_written_another_way_are_imported_as_dates(
+    db_url: str, tmp_path: Path, options: list[str]
+) -> None:
+    from datetime import date
+
+    assert invoke("db", "init", "--db", db_url).exit_code == 0
+    path = tmp_path / "f.csv"
+    path.write_text(ISSUE_CSV, encoding="utf-8")
+    run = invoke("db", "import", path, "--db", db_url, *options)
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert run.stdout == f"imported 2 records into {safe_url(db_url)}\n"
+    assert placed_at(db_url) == {
+        "old-uk": (date(2015, 12, 31), None),
+        "old-iso": (date(2015, 12, 31), None),
+    }
+
+
+@pytest.mark.parametrize(
+    ("fmt", "fragment"),
+    [
+        ("%d/%m", "'%d/%m' does not name a day, a month and a year (e.g. %d/%m/%Y)"),
+        ("%d/%q/%Y", "cannot be used: 'q' is a bad directive in format '%d/%q/%Y'"),
+        ("", "'' does not name a day, a month and a year"),
+    ],
+)
+def test_a_bad_date_format_is_one_line_before_the_store_is_opened(
+    tmp_path: Path, fmt: str, fragment: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'never-created.db'}"
+    run = invoke("db", "import", tmp_path / "f.csv", "--db", url, "--date-format", fmt)
+    line = assert_bad_input(run, "Invalid value for '--date-format': date format", fragment)
+    assert "no keepfor store" not in line
+    assert not (tmp_path / "never-created.db").exists()
+
+
+# -- --replace --------------------------------------------------------------------------------
+
+
+def test_replace_says_how_many_were_inserted_and_replaced(db_url: str, tmp_path: Path) -> None:
+    assert invoke("db", "init", "--db", db_url).exit_code == 0
+    first = tmp_path / "first.csv"
+    first.write_text("key,category,note\nr1,order,a\nr2,order,b\n", encoding="utf-8")
+    assert invoke("db", "import", first, "--db", db_url).exit_code == 0
+    again = tmp_path / "again.csv"
+    again.write_text("key,category\nr2,enquiry\nr3,order\nr1,order\n", encoding="utf-8")
+
+    refused = invoke("db", "import", again, "--db", db_url)
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines()[0] == (
+        f"keepfor: error: {again}: line 2, field 'key': 'r2' is already in the store at "
+        f"{safe_url(db_url)} (give --replace to update it)"
+    )
+    assert refused.stderr.splitlines()[-1] == (
+        f"keepfor: error: {again}: 2 bad rows; nothing was imported"
+    )
+
+    run = invoke("db", "import", again, "--db", db_url, "--replace")
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert run.stdout == f"imported 3 records into {safe_url(db_url)}: 1 inserted, 2 replaced\n"
+    assert record_count(db_url) == 3
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            fields = conn.execute(sa.text("SELECT COUNT(*) FROM keepfor_record_fields"))
+            assert fields.scalar_one() == 0  # the notes are gone with the rows that had them
+    finally:
+        engine.dispose()
+
+
+def test_replace_with_a_bad_row_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    assert invoke("db", "init", "--db", db_url).exit_code == 0
+    first = tmp_path / "first.csv"
+    first.write_text("key,category\nr1,order\n", encoding="utf-8")
+    assert invoke("db", "import", first, "--db", db_url).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key,category,at\nr1,enquiry,\nr2,order,05/01/2015\n", encoding="utf-8")
+    run = invoke("db", "import", bad, "--db", db_url, "--replace")
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert len(run.stderr.splitlines()) == 2
+    assert "line 3, field 'at': '05/01/2015' is not an ISO 8601 date" in run.stderr
+    assert record_count(db_url) == 1
+
+
+# -- values that used to crash the importer ---------------------------------------------------
+
+HOSTILE = [
+    ("overflow.csv", b"key,category,at\nr1,order,9999-12-31T23:59:59-14:00\n",
+     "line 2, field 'at': '9999-12-31T23:59:59-14:00' is outside the instants the store can keep"),
+    ("deep.jsonl", b'{"key": "r1", "category": "o", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n",
+     "line 1: not a record: the JSON is nested too deeply"),
+    ("surrogate.jsonl", b'{"key": "r1", "category": "o", "x": "\\ud800"}\n',
+     "line 1, field 'x': '\ufffd' is not UTF-8 text (U+D800 at character 1)"),
+    ("latin1.csv", b"key,category,name\nr1,order,Ren\xe9\n",
+     "line 2, field 'name': 'Ren\ufffd' is not UTF-8 text (byte 0xE9 at character 4)"),
+    ("nul.csv", b"key,category,name\nr1,order,a\x00b\n",
+     "line 2, field 'name': 'a\\x00b' contains a NUL character, which the store cannot keep"),
+    ("huge.jsonl", b'{"key": "r1", "category": "o", "n": ' + b"9" * 5000 + b"}\n",
+     "line 1, field 'n': a number of 5000 digits is too large to keep exactly"),
+    ("longkey.csv", b"key,category\n" + b"k" * 300 + b",order\n",
+     "line 2, field 'key': key '" + "k" * 80 + "'... (300 characters) is longer than 255"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_the_installed_script_refuses_hostile_values_in_one_line_each(
+    tmp_path: Path, name: str, content: bytes, fragment: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    assert run_keepfor("db", "init", "--db", url).exit_code == 0
+    path = tmp_path / name
+    path.write_bytes(content)
+    run = run_keepfor("db", "import", path, "--db", url)
+    assert run.exit_code == 2
+    assert "Traceback" not in run.stderr
+    assert run.stdout == ""
+    first, last = run.stderr.splitlines()
+    assert first.startswith(f"keepfor: error: {path}: {fragment}")
+    assert len(first) < 300 + len(str(path))
+    assert last == f"keepfor: error: {path}: 1 bad row; nothing was imported"
+    assert record_count(url) == 0
+
+
+# -- the hint to run `keepfor db init` ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("sqlite:///keepfor.db", "run `keepfor db init --db sqlite:///keepfor.db`"),
+        ("sqlite:////tmp/a b/k.db", "run `keepfor db init --db 'sqlite:////tmp/a b/k.db'`"),
+        (
+            "postgresql+psycopg://keepfor@db.example:5432/shop?sslmode=require",
+            "run `keepfor db init --db "
+            "'postgresql+psycopg://keepfor@db.example:5432/shop?sslmode=require'`",
+        ),
+        (
+            "mysql+pymysql://root@127.0.0.1/test",
+            "run `keepfor db init --db mysql+pymysql://root@127.0.0.1/test`",
+        ),
+        (
+            "postgresql+psycopg://keepfor:s3cret@db.example/shop",
+            "run `keepfor db init` with this database's URL (its password is not shown here)",
+        ),
+        (
+            "postgresql+psycopg://keepfor:@db.example/shop",
+            "run `keepfor db init` with this database's URL (its password is not shown here)",
+        ),
+    ],
+)
+def test_the_init_hint_can_be_run_as_written(url: str, hint: str) -> None:
+    assert init_hint(make_url(url)) == hint
+    assert "***" not in hint
+    assert "s3cret" not in hint
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://keepfor@db.example/shop?sslpassword=s3cret",
+        "postgresql+psycopg://keepfor@db.example/shop?sslmode=require&api_key=s3cret",
+        "mysql+pymysql://root@127.0.0.1/test?password=s3cret",
+    ],
+)
+def test_the_init_hint_never_shows_what_messages_hide(url: str) -> None:
+    """Whatever :func:`safe_url` hides (a password, a secret query parameter) the hint
+    does not show either; a URL it shows whole is shown whole."""
+    hint = init_hint(make_url(url))
+    if "s3cret" in safe_url(url):
+        assert hint == f"run `keepfor db init --db '{url}'`"
+    else:
+        assert hint == (
+            "run `keepfor db init` with this database's URL (its secrets are not shown here)"
+        )
+
+
+def test_the_init_hint_runs_in_a_shell(tmp_path: Path) -> None:
+    folder = tmp_path / "my store"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'k.db'}"
+    records = tmp_path / "one.jsonl"
+    records.write_text('{"key": "r1", "category": "order"}\n', encoding="utf-8")
+    line = assert_bad_input(run_keepfor("db", "import", records, "--db", url), "no keepfor store")
+    command = re.search(r"run `([^`]+)`", line)
+    assert command is not None
+    env = {**os.environ, "PATH": f"{KEEPFOR.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        ["sh", "-c", command.group(1)], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert run_keepfor("db", "import", records, "--db", url).exit_code == 0
+
+
+def test_the_init_hint_for_a_url_with_a_password(db_url: str, tmp_path: Path) -> None:
+    """On a server that trusts local connections the password is not checked."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("needs a PostgreSQL server that trusts local connections")
+    url = make_url(db_url).set(password="s3cret").render_as_string(hide_password=False)
+    records = tmp_path / "one.jsonl"
+    records.write_text('{"key": "r1", "category": "order"}\n', encoding="utf-8")
+    line = assert_bad_input(invoke("db", "import", records, "--db", url), "is not a keepfor store")
+    assert line.endswith(
+        "run `keepfor db init` with this database's URL (its password is not shown here)"
+    )
+    assert "s3cret" not in line

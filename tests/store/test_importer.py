@@ -162,8 +162,25 @@ def test_many_batches_in_one_transaction(
 
 
 BAD_CSV_CASES = [
-    ("key,category,placed_at\nr1,order,2019-13-01\n", 2, "placed_at", "'2019-13-01' is not a date"),
-    ("key,category,placed_at\nr1,order,2019-3-1\n", 2, "placed_at", "is not a date (YYYY-MM-DD)"),
+    (
+        "key,category,placed_at\nr1,order,2019-13-01\n",
+        2,
+        "placed_at",
+        "'2019-13-01' is not a calendar date",
+    ),
+    (
+        "key,category,placed_at\nr1,order,2019-3-1\n",
+        2,
+        "placed_at",
+        "'2019-3-1' is not an ISO 8601 date (YYYY-MM-DD)",
+    ),
+    (
+        "key,category,placed_at\nr1,order,31/12/2015\n",
+        2,
+        "placed_at",
+        "'31/12/2015' is not an ISO 8601 date (YYYY-MM-DD); for dates written another way "
+        "give --date-format or --dayfirst",
+    ),
     (
         "key,category,placed_at\nr1,order,2019-03-31T23:30:00\n",
         2,
@@ -174,7 +191,7 @@ BAD_CSV_CASES = [
         "key,category,placed_at\nr1,order,2019-03-31T25:30:00Z\n",
         2,
         "placed_at",
-        "is not a datetime",
+        "is not an ISO 8601 date or datetime",
     ),
     ("key,category,placed_at\n,order,2019-03-01\n", 2, "key", "the record has no key"),
     ("key,category,placed_at\nr1,,2019-03-01\n", 2, "category", "the record has no category"),
@@ -203,7 +220,12 @@ def test_a_bad_csv_row(
 
 
 BAD_JSONL_CASES = [
-    ('{"key": "r1", "category": "order", "placed_at": "2019-13-01"}', "placed_at", "not a date"),
+    (
+        '{"key": "r1", "category": "order", "placed_at": "2019-13-01"}',
+        "placed_at",
+        "not a calendar date",
+    ),
+    ('{"key": "r1", "category": "order", "at": "05/01/2015"}', "at", "not an ISO 8601 date"),
     ('{"key": "r1", "category": "order", "at": "2019-03-31 23:30"}', "at", "without a UTC offset"),
     ('{"category": "order"}', "key", "the record has no key"),
     ('{"key": "r1", "category": null}', "category", "the record has no category"),
@@ -211,10 +233,14 @@ BAD_JSONL_CASES = [
     ('{"key": "r1", "category": "order"', None, "not valid JSON"),
     ('{"key": "r1", "category": "order", "n": NaN}', None, "not valid JSON"),
     ('["r1", "order"]', None, "a line holds one JSON object, not a list"),
-    ('"r1"', None, "a line holds one JSON object, not a JSON str"),
+    ('"r1"', None, "a line holds one JSON object, not a JSON string"),
     ('{"key": "r1", "category": "order", "tags": ["a"]}', "tags", "not a list"),
     ('{"key": "r1", "category": "order", "": 1}', None, "a field name is empty"),
-    ('{"key": "ord-1", "category": "order"}', "key", "'ord-1' is already in the store"),
+    (
+        '{"key": "ord-1", "category": "order"}',
+        "key",
+        "'ord-1' is already in the store at ",
+    ),
 ]
 
 
@@ -265,7 +291,7 @@ def test_every_bad_row_is_reported_in_file_order(store: sa.Engine, tmp_path: Pat
     )
     lines = failed.lines()
     assert len(lines) == 5
-    assert lines[1] == f"{path}: line 4, field 'placed_at': '2019-13-01' is not a date"
+    assert lines[1] == f"{path}: line 4, field 'placed_at': '2019-13-01' is not a calendar date"
     assert all("\n" not in line for line in lines)
     assert counts(store) == before
 
@@ -288,7 +314,6 @@ def test_a_long_list_of_problems_is_capped(
         ("records.txt", "key,category\n", "cannot import a .txt file; give a .csv"),
         ("records", "key,category\n", "cannot import a suffix-less file"),
         ("missing.csv", None, "no such file"),
-        ("latin1.csv", b"key,category,name\nr1,order,Ren\xe9\n", "not UTF-8 text"),
     ],
 )
 def test_a_file_that_cannot_be_read(
@@ -324,8 +349,8 @@ def test_a_failure_while_inserting_rolls_everything_back(
     path = write(tmp_path, "in.jsonl", jsonl(*rows))
     real_check = importer_module._check
 
-    def check_then_race(conn: sa.Connection, file: Path, name: str) -> None:
-        real_check(conn, file, name)
+    def check_then_race(conn: sa.Connection, job: Any) -> None:
+        real_check(conn, job)
         conn.execute(  # as if another import had just written r-5
             sa.insert(Record.__table__),  # type: ignore[attr-defined]
             {"key": "r-5", "category": "order", "imported_at": datetime.now(UTC)},
@@ -366,3 +391,55 @@ def test_the_import_time_comes_from_the_clock(store: sa.Engine, tmp_path: Path) 
     with Session(store) as session:
         (record,) = session.exec(select(Record)).all()
     assert record.imported_at == when
+
+
+# -- dates written another way -------------------------------------------------------------
+
+ISSUE_CSV = "key,category,placed_at\nold-uk,order,31/12/2015\nold-iso,order,2015-12-31\n"
+
+
+def test_a_day_first_date_is_refused_without_options(store: sa.Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "f.csv", ISSUE_CSV)
+    with pytest.raises(ImportFailed) as caught:
+        import_records(store, path)
+    assert caught.value.lines() == [
+        f"{path}: line 2, field 'placed_at': '31/12/2015' is not an ISO 8601 date (YYYY-MM-DD); "
+        "for dates written another way give --date-format or --dayfirst"
+    ]
+    assert counts(store) == (0, 0, 0)
+
+
+JAN_5 = date(2015, 1, 5)
+JAN_5_9AM = datetime(2015, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("options", "value", "expected"),
+    [
+        ({"dayfirst": True}, "05/01/2015", JAN_5),
+        ({"dayfirst": True}, "05/01/2015 10:00 +01:00", JAN_5_9AM),
+        ({"date_formats": ["%d/%m/%Y"]}, "05/01/2015", JAN_5),
+        ({"date_formats": "%d/%m/%Y"}, "5/1/2015", JAN_5),
+        ({"date_formats": ["%d/%m/%Y", "%d/%m/%Y %H:%M %z"]}, "05/01/2015 10:00 +0100", JAN_5_9AM),
+        ({"date_formats": ["%m/%d/%Y", "%d/%m/%Y"]}, "05/01/2015", date(2015, 5, 1)),
+        ({"date_formats": ["%Y%m%d"], "dayfirst": True}, "20150105", JAN_5),
+    ],
+)
+def test_dates_written_another_way_are_stored_as_dates(
+    store: sa.Engine, tmp_path: Path, options: dict[str, Any], value: str, expected: Any
+) -> None:
+    text = f"key,category,placed_at\nr1,order,{value}\nr2,order,2015-12-31\n"
+    path = write(tmp_path, "f.csv", text)
+    assert import_records(store, path, **options).count == 2
+    got = records(store)
+    assert got["r1"]["placed_at"] == expected
+    assert got["r2"]["placed_at"] == date(2015, 12, 31)
+
+
+def test_a_bad_date_format_is_refused_before_the_file_is_read(
+    store: sa.Engine, tmp_path: Path
+) -> None:
+    from keepfor.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"date format '%d/%m' does not name a day"):
+        import_records(store, tmp_path / "missing.csv", date_formats=["%d/%m"])
