@@ -5,42 +5,178 @@ Light on purpose (SQLAlchemy only): every command that touches a database import
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from keepfor.errors import KeepforError, SourceError
+from keepfor.errors import KeepforError, SourceError, quoted
 
-__all__ = ["CONNECT_TIMEOUT", "create_engine", "first_line", "parse_url", "safe_url", "sqlite_path"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "create_engine",
+    "expand_url",
+    "first_line",
+    "parse_url",
+    "safe_url",
+    "sqlite_path",
+]
 
 CONNECT_TIMEOUT = 10
 """Seconds to wait for a database server before giving up (unless the URL says)."""
 
 
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|auth|cred", re.IGNORECASE)
+"""Query parameters whose values messages never show (password=, sslpassword=, api_key=...)."""
+
+_DEFAULT_DRIVERS = {"mysql": "MySQLdb", "mariadb": "MySQLdb"}
+"""The DBAPI module SQLAlchemy picks for a scheme without ``+driver`` (not shipped with keepfor)."""
+
+
 def safe_url(url: str | URL) -> str:
-    """The URL with its password hidden, for messages."""
+    """The URL with its password and secret-looking query parameters hidden, for messages."""
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", str(url))
+        parsed = url
+    else:
+        try:
+            parsed = make_url(url)
+        except Exception:
+            # a password may hold '@' or '/': hide all up to the last '@'
+            return _hide_query(re.sub(r"(://[^:/@]*:).*@", r"\1***@", url))
+    text = parsed.render_as_string(hide_password=True)
+    if parsed.host and "@" in parsed.host:  # an unquoted '@' in the password
+        text = text.replace(parsed.host, "***@" + parsed.host.rpartition("@")[2], 1)
+    return _hide_query(text)
+
+
+def _hide_query(text: str) -> str:
+    """``text`` with the values of secret-looking query parameters replaced by ``***``."""
+    base, mark, query = text.partition("?")
+    if not mark:
+        return text
+    return base + mark + re.sub(r"(^|[&;])([^=&;]+)=([^&;]*)", _hidden, query)
+
+
+def _hidden(match: re.Match[str]) -> str:
+    """One ``name=value`` of a query, the value hidden if the name looks secret."""
+    start, name, value = match.groups()
+    return f"{start}{name}={'***' if _SECRET_PARAMETER.search(name) else value}"
 
 
 def parse_url(url: str | URL, *, error: type[KeepforError] = SourceError) -> URL:
-    """A parsed URL, or ``error`` with a one-line message."""
-    if isinstance(url, URL):
-        return url
+    """A parsed URL, or ``error`` with a one-line message.
+
+    ``postgres://`` (which SQLAlchemy does not know) and ``mysql://`` or ``mariadb://``
+    without their default driver get a hint with the scheme to write.
+    """
     try:
-        return make_url(url)
+        parsed = url if isinstance(url, URL) else make_url(url)
     except Exception:
         raise error(
-            f"{safe_url(url)!r} is not a database URL "
+            f"{quoted(safe_url(url))} is not a database URL "
             "(e.g. sqlite:///keepfor.db or postgresql+psycopg://user@host/keepfor)"
         ) from None
+    hint = _scheme_hint(parsed)
+    if hint is not None:
+        raise error(f"{safe_url(parsed)}: {hint}")
+    if parsed.host and "@" in parsed.host:
+        raise error(
+            f"{safe_url(parsed)}: '@' in the user name or password must be written %40 "
+            "(the host would be read from what follows it)"
+        )
+    return parsed
+
+
+def _scheme_hint(parsed: URL) -> str | None:
+    """Why keepfor cannot use the URL's scheme and what to write instead; None if it can."""
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":
+        better = parsed.set(drivername=f"postgresql+{driver or 'psycopg'}")
+        return f"SQLAlchemy does not know '{parsed.drivername}://'; write {safe_url(better)}"
+    module = _DEFAULT_DRIVERS.get(backend)
+    if module is None or driver or _installed(module):
+        return None
+    better = parsed.set(drivername="mysql+pymysql")
+    return (
+        f"'{backend}://' means the {module} driver, which is not installed; "
+        f"write {safe_url(better)} (keepfor ships PyMySQL)"
+    )
+
+
+def _installed(module: str) -> bool:
+    """True when a DBAPI module can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expand_url(template: str, environ: Mapping[str, str] | None = None) -> str:
+    """``template`` with each ``${NAME}`` replaced by that environment variable.
+
+    A value is percent-encoded for the part of the URL it stands in, so that it means
+    itself: a password ``se@cret`` stays a password. A variable that is the whole URL,
+    or its scheme, is put in as it is (it is a URL itself). Raises :class:`SourceError`
+    (without the value) for an unset variable or a value that cannot stand where it is.
+    """
+    env = os.environ if environ is None else environ
+    parts: list[str] = []
+    done = 0
+    for match in _VARIABLE.finditer(template):
+        name = match.group(1)
+        if not _NAME.fullmatch(name):
+            raise SourceError(
+                f"{quoted(match.group())} is not a variable; write ${{NAME}} "
+                "(letters, digits, '_'), or %24 for a literal '$'"
+            )
+        if name not in env:
+            raise SourceError(f"the environment variable {name} (in ${{{name}}}) is not set")
+        part = _url_part(template, match.start())
+        parts += [template[done : match.start()], _encode(name, env[name], part)]
+        done = match.end()
+    return "".join(parts) + template[done:]
+
+
+def _url_part(template: str, index: int) -> str:
+    """Where in the URL ``index`` stands: scheme, user, password, host, database or query."""
+    scheme_end = template.find("://")
+    if scheme_end == -1 or index < scheme_end:
+        return "scheme"
+    start = scheme_end + 3
+    end = min(
+        (i for i in (template.find("/", start), template.find("?", start)) if i != -1),
+        default=len(template),
+    )
+    if index >= end:
+        query = template.find("?", end)
+        return "query" if query != -1 and index > query else "database"
+    at = template.rfind("@", start, end)
+    if at == -1 or index > at:
+        return "host"
+    colon = template.find(":", start, at)
+    return "password" if colon != -1 and index > colon else "user"
+
+
+def _encode(name: str, value: str, part: str) -> str:
+    """``value`` percent-encoded for ``part`` of a URL (SQLAlchemy decodes it again)."""
+    if part == "scheme":
+        return value
+    if part == "host":
+        bad = next((c for c in value if c in "/?@#" or c.isspace()), None)
+        if bad is not None:
+            raise SourceError(
+                f"the environment variable {name} stands in the host part of the URL "
+                f"and holds {bad!r}, which cannot stand there"
+            )
+        return value
+    return urllib.parse.quote(value, safe="/" if part == "database" else "")
 
 
 def sqlite_path(parsed: URL) -> Path | None:

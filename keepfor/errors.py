@@ -34,6 +34,9 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``repr(value)`` for a message, cut short: a message never carries a huge value."""
     if isinstance(value, str) and len(value) > limit:
         return repr(value[:limit]) + f"... ({len(value)} characters)"
+    if isinstance(value, int) and value.bit_length() > 4 * limit:
+        # repr() of a huge int is slow, and fails past Python's 4300-digit limit
+        return f"<a number of about {int(value.bit_length() * 0.30103) + 1} digits>"
     text = repr(value) if not isinstance(value, (dict, list, tuple, set)) or _small(value) else ""
     if not text:
         size = len(value)  # type: ignore[arg-type]

@@ -5,9 +5,16 @@ from __future__ import annotations
 import click
 
 from keepfor.cli.app import EXIT_BAD_INPUT, one_line
-from keepfor.engine import load_pack, load_rules
+from keepfor.engine import RulePack, load_pack, load_rules
 from keepfor.engine.loader import pack_files
 from keepfor.errors import RulePackError
+
+
+def ok_line(file: object, pack: RulePack) -> str:
+    """``ok FILE: pack ID VERSION, N rules``: one line, whatever the version holds."""
+    version = pack.version if pack.version.isprintable() else repr(pack.version)[1:-1]
+    count = len(pack.rules)
+    return f"ok {file}: pack {pack.id} {version}, {count} {'rule' if count == 1 else 'rules'}"
 
 
 @click.command()
@@ -37,7 +44,7 @@ def validate(paths: tuple[str, ...]) -> None:
             except RulePackError as error:
                 report(error)
                 continue
-            click.echo(f"ok {file}: pack {pack.id} {pack.version}, {len(pack.rules)} rules")
+            click.echo(ok_line(file, pack))
     if not failed:
         try:
             load_rules(*paths)  # what only shows when the packs are loaded together

@@ -8,7 +8,8 @@ the line, the rule id and the key, with a suggestion where one is obvious::
         unknown anchor kind 'finacial_year' (did you mean 'financial_year'?)
 
 The language is described in ``docs/rules.md``; ``schema.json`` beside this module
-is the same language as a JSON Schema, for editors.
+is the same language as a JSON Schema, for editors. ``yaml_reader`` reads the file
+(plain YAML only: no anchors, aliases or tags); this module checks what it holds.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-import yaml
-
 from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, MonthDay
 from keepfor.engine.periods import Period
 from keepfor.engine.rules import Action, Boundary, RetentionRule, RulePack, RuleSet, Scalar
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
-from keepfor.errors import RulePackError, suggest
+from keepfor.engine.yaml_reader import Located, line_of, printable, read_pack_file
+from keepfor.errors import QUOTE_LIMIT, RulePackError, quoted, suggest
 
 __all__ = ["PACK_SUFFIXES", "json_schema", "load_pack", "load_rules", "parse_pack"]
 
@@ -50,61 +50,12 @@ _RULE_KEYS = (
     "then",
 )
 _TERM_KINDS = ("from", "latest_of", "earliest_of")
+MAX_TERM_DEPTH = 20
+"""Levels of ``latest_of``/``earliest_of`` a rule may nest (evaluation recurses on them)."""
+KEY_LIMIT = 400
+"""Characters of a key path a message shows (20 nested terms take under 300)."""
 _ANCHOR_KEYS = ("end_of", "of")
 _E = TypeVar("_E", Boundary, Action)
-
-
-# -- YAML with line numbers ------------------------------------------------------------
-
-
-class _Located(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key (1-based).
-
-    ``plain`` keeps the source text of each unquoted scalar value, so that a word
-    YAML 1.1 turns into a boolean (``boundary: on``) can be read as written.
-    """
-
-    line: int | None = None
-    key_lines: dict[str, int]
-    plain: dict[str, str]
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that records lines and refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Located:
-    out = _Located()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    out.plain = {}
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if isinstance(key, bool) and isinstance(key_node, yaml.ScalarNode) and not key_node.style:
-            key = key_node.value  # YAML 1.1 reads a bare `on`, `off`, `yes`, `no` key as true/false
-        if not isinstance(key, str):
-            raise RulePackError(f"key {key!r} is not text", line=line)
-        if key in out:
-            shown = _printable(key)
-            raise RulePackError(f"key '{shown}' appears twice in one mapping", key=shown, line=line)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = line
-        if isinstance(value_node, yaml.ScalarNode) and not value_node.style:
-            out.plain[key] = value_node.value
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _line(node: Any, key: str | None = None) -> int | None:
-    if isinstance(node, _Located):
-        if key is not None and key in node.key_lines:
-            return node.key_lines[key]
-        return node.line
-    return None
 
 
 # -- the parser ------------------------------------------------------------------------
@@ -129,9 +80,9 @@ class _PackParser:
         raise RulePackError(
             message,
             file=self.file,
-            rule=None if self.rule is None else _printable(self.rule),
-            key=None if key is None else _printable(key),
-            line=_line(node, line_key),
+            rule=None if self.rule is None else printable(self.rule),
+            key=None if key is None else printable(key, limit=KEY_LIMIT),
+            line=line_of(node, line_key),
             suggestion=suggestion,
         )
 
@@ -141,11 +92,11 @@ class _PackParser:
         for key in node:
             if key not in allowed:
                 self.fail(
-                    f"unknown key '{_printable(key)}' in {what}; allowed: {', '.join(allowed)}",
+                    f"unknown key '{printable(key)}' in {what}; allowed: {', '.join(allowed)}",
                     _join(path, key),
                     node=node,
                     line_key=key,
-                    suggestion=suggest(key, allowed),
+                    suggestion=_suggest(key, allowed),
                 )
 
     def require(self, node: Mapping[str, Any], key: str, path: str, what: str) -> Any:
@@ -156,7 +107,9 @@ class _PackParser:
     def text(self, node: Mapping[str, Any], key: str, path: str, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             hint = ' (quote it: "...")' if isinstance(value, (int, float)) else ""
-            self.fail(f"'{key}' must be text, not {value!r}{hint}", path, node=node, line_key=key)
+            self.fail(
+                f"'{key}' must be text, not {quoted(value)}{hint}", path, node=node, line_key=key
+            )
         return value
 
     # pack
@@ -208,7 +161,8 @@ class _PackParser:
         name = self.text(node, key, path, value)
         if not _ID.fullmatch(name):
             self.fail(
-                f"{name!r} is not an identifier: lower-case letters, digits and single hyphens",
+                f"{quoted(name)} is not an identifier: lower-case letters, digits and single "
+                "hyphens",
                 path,
                 node=node,
                 line_key=key,
@@ -225,18 +179,18 @@ class _PackParser:
             if zone.isalpha() and zone.isupper() and len(zone) <= 5:
                 # An abbreviation (BST, CEST): a close zone name would be a wrong guess.
                 self.fail(
-                    f"unknown IANA time zone {zone!r}: give a zone name such as "
+                    f"unknown IANA time zone {quoted(zone)}: give a zone name such as "
                     "'Europe/London', not an abbreviation",
                     "timezone",
                     node=node,
                     line_key="timezone",
                 )
             self.fail(
-                f"unknown IANA time zone {zone!r}",
+                f"unknown IANA time zone {quoted(zone)}",
                 "timezone",
                 node=node,
                 line_key="timezone",
-                suggestion=suggest(zone, _zones()),
+                suggestion=_suggest(zone, _zones()),
             )
         return zone
 
@@ -250,6 +204,8 @@ class _PackParser:
                 node=node,
                 line_key=key,
             )
+        if len(value) > QUOTE_LIMIT:  # MonthDay.parse would quote all of it
+            self.fail(f"{quoted(value)} is not MM-DD", path, node=node, line_key=key)
         try:
             return MonthDay.parse(value)
         except ValueError as error:
@@ -313,7 +269,7 @@ class _PackParser:
             )
         out: dict[str, Scalar] = {}
         for name, expected in value.items():
-            self.field_name(value, name, f"{key}.{name}")
+            self.field_name(value, name, _join(key, name))
             if isinstance(expected, (list, dict, set, tuple)) or not isinstance(
                 expected, (str, int, float, bool, type(None))
             ):
@@ -321,7 +277,7 @@ class _PackParser:
                     "equality conditions take text, a number, true/false or null, "
                     f"not {_yaml_type(expected)} ({_kind(expected)})"
                     + (' (quote a date: "2024-01-01")' if hasattr(expected, "isoformat") else ""),
-                    f"{key}.{name}",
+                    _join(key, name),
                     node=value,
                     line_key=name,
                 )
@@ -333,7 +289,7 @@ class _PackParser:
             if line_key is None and isinstance(name, str):
                 line_key = name
             self.fail(
-                f"{name!r} is not a field name "
+                f"{quoted(name)} is not a field name "
                 "(letters, digits and '_', not starting with a digit)",
                 path,
                 node=node,
@@ -344,7 +300,7 @@ class _PackParser:
     def choice(self, node: Mapping[str, Any], key: str, enum: type[_E], default: _E | None) -> _E:
         value = node.get(key)
         allowed = [member.value for member in enum]
-        if isinstance(value, bool) and isinstance(node, _Located):
+        if isinstance(value, bool) and isinstance(node, Located):
             # YAML 1.1 reads a bare `on` as true: `boundary: on` means the word.
             value = node.plain.get(key, value)
         if value is None:
@@ -353,44 +309,27 @@ class _PackParser:
             return default
         if value not in allowed:
             self.fail(
-                f"{value!r} is not one of {', '.join(allowed)}",
+                f"{quoted(value)} is not one of {', '.join(allowed)}",
                 key,
                 node=node,
                 line_key=key,
-                suggestion=suggest(str(value), allowed),
+                suggestion=_suggest(value, allowed),
             )
         return enum(value)
 
     # terms and anchors
 
-    def term(self, node: Any, path: str, fy_end: MonthDay) -> Term:
-        if not isinstance(node, Mapping):
-            self.fail(
-                f"a term is a mapping with one of {', '.join(_TERM_KINDS)}, not {_kind(node)}",
-                path,
-            )
-        kinds = [k for k in _TERM_KINDS if k in node]
-        if len(kinds) != 1:
-            for key in node:
-                if key not in (*_TERM_KINDS, "for", "optional"):
-                    self.fail(
-                        f"unknown key '{_printable(key)}' in a term",
-                        _join(path, key),
-                        node=node,
-                        line_key=key,
-                        suggestion=suggest(key, (*_TERM_KINDS, "for", "optional")),
-                    )
-            found = f"found {', '.join(kinds)}" if kinds else "found none"
-            self.fail(
-                f"a term needs exactly one of {', '.join(_TERM_KINDS)} ({found})", path, node=node
-            )
-        kind = kinds[0]
+    def term(self, node: Any, path: str, fy_end: MonthDay, depth: int = 1) -> Term:
+        """A TERM; ``depth`` counts the ``latest_of``/``earliest_of`` levels around it."""
+        if depth > MAX_TERM_DEPTH:
+            self.fail(f"terms nested more than {MAX_TERM_DEPTH} deep", path, node=node)
+        kind = self.term_kind(node, path)
         allowed = ("from", "for", "optional") if kind == "from" else (kind, "optional")
         self.check_keys(node, allowed, path, f"a '{kind}' term")
         optional = node.get("optional", False)
         if not isinstance(optional, bool):
             self.fail(
-                f"'optional' must be true or false, not {optional!r}",
+                f"'optional' must be true or false, not {quoted(optional)}",
                 _join(path, "optional"),
                 node=node,
                 line_key="optional",
@@ -410,10 +349,34 @@ class _PackParser:
                 line_key=kind,
             )
         parts = tuple(
-            self.term(part, f"{_join(path, kind)}[{i}]", fy_end)
+            self.term(part, f"{_join(path, kind)}[{i}]", fy_end, depth + 1)
             for i, part in enumerate(parts_node)
         )
         return LatestOf(parts, optional) if kind == "latest_of" else EarliestOf(parts, optional)
+
+    def term_kind(self, node: Any, path: str) -> str:
+        """The one kind of a term (``from``, ``latest_of`` or ``earliest_of``)."""
+        if not isinstance(node, Mapping):
+            self.fail(
+                f"a term is a mapping with one of {', '.join(_TERM_KINDS)}, not {_kind(node)}",
+                path,
+            )
+        kinds = [k for k in _TERM_KINDS if k in node]
+        if len(kinds) == 1:
+            return kinds[0]
+        for key in node:
+            if key not in (*_TERM_KINDS, "for", "optional"):
+                self.fail(
+                    f"unknown key '{printable(key)}' in a term",
+                    _join(path, key),
+                    node=node,
+                    line_key=key,
+                    suggestion=_suggest(key, (*_TERM_KINDS, "for", "optional")),
+                )
+        found = f"found {', '.join(kinds)}" if kinds else "found none"
+        self.fail(
+            f"a term needs exactly one of {', '.join(_TERM_KINDS)} ({found})", path, node=node
+        )
 
     def anchor(self, node: Any, path: str, fy_end: MonthDay, parent: Any) -> Anchor:
         if isinstance(node, str):
@@ -430,11 +393,11 @@ class _PackParser:
         kinds = [k.value for k in EndOfKind]
         if kind_value not in kinds:
             self.fail(
-                f"unknown anchor kind {kind_value!r}; one of {', '.join(kinds)}",
+                f"unknown anchor kind {quoted(kind_value)}; one of {', '.join(kinds)}",
                 _join(path, "end_of"),
                 node=node,
                 line_key="end_of",
-                suggestion=suggest(str(kind_value), kinds),
+                suggestion=_suggest(kind_value, kinds),
             )
         field = self.field_name(
             node, self.require(node, "of", path, "an anchor"), _join(path, "of"), line_key="of"
@@ -443,19 +406,35 @@ class _PackParser:
         return EndOf(kind, field, fy_end if kind is EndOfKind.FINANCIAL_YEAR else None)
 
     def period(self, value: Any, path: str, node: Any) -> Period:
+        """A PERIOD; a value too long to be one is quoted short, not in full."""
+        if not isinstance(value, str):
+            self.fail(
+                f"a period is an ISO 8601 duration string such as 'P6Y', not {_kind(value)}",
+                path,
+                node=node,
+                line_key="for",
+            )
+        if len(value) > QUOTE_LIMIT:  # Period.parse would quote all of it
+            self.fail(
+                f"period {quoted(value)} is not an ISO 8601 duration such as 'P6Y'",
+                path,
+                node=node,
+                line_key="for",
+            )
         try:
             return Period.parse(value)
         except ValueError as error:
             self.fail(str(error), path, node=node, line_key="for")
 
 
-def _printable(text: str) -> str:
-    """``text`` with newlines and other control characters escaped, so messages stay one line."""
-    return text if text.isprintable() else repr(text)[1:-1]
+def _suggest(word: Any, choices: Iterable[str]) -> str | None:
+    """The closest choice to a misspelt word; none for what is not a short text."""
+    return suggest(word, choices) if isinstance(word, str) and len(word) <= 200 else None
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+def _join(path: str, key: object) -> str:
+    """``path.key``, the key (which may be the pack's own text) escaped and cut short."""
+    return f"{path}.{printable(key)}" if path else printable(key)
 
 
 def _kind(value: Any) -> str:
@@ -469,7 +448,7 @@ def _kind(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    return repr(value)
+    return quoted(value)
 
 
 def _yaml_type(value: Any) -> str:
@@ -499,36 +478,22 @@ def parse_pack(data: Any, *, file: str | None = None) -> RulePack:
 
 def load_pack(path: str | Path) -> RulePack:
     """Read and validate one YAML pack file."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulePackError("no such file", file=name) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RulePackError(f"cannot read the file: {error}", file=name) from None
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except RulePackError as error:
-        raise error.located(file=name) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise RulePackError(
-            f"not valid YAML: {problem}", file=name, line=None if mark is None else mark.line + 1
-        ) from None
-    return parse_pack(data, file=name)
+    return parse_pack(read_pack_file(path), file=str(path))
 
 
 def pack_files(path: str | Path) -> list[Path]:
     """The pack files a path names: the file itself, or a folder's YAML files in order."""
     root = Path(path)
-    if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.suffix in PACK_SUFFIXES and p.is_file())
-        if not files:
-            raise RulePackError("folder holds no rule packs (*.yaml, *.yml)", file=str(root))
-        return files
-    if not root.exists():
-        raise RulePackError("no such file or folder", file=str(root))
+    try:
+        if root.is_dir():
+            files = sorted(p for p in root.iterdir() if p.suffix in PACK_SUFFIXES and p.is_file())
+            if not files:
+                raise RulePackError("folder holds no rule packs (*.yaml, *.yml)", file=str(root))
+            return files
+        if not root.exists():
+            raise RulePackError("no such file or folder", file=str(root))
+    except OSError as error:  # a name too long, a folder that cannot be listed
+        raise RulePackError(f"cannot read: {error.strerror or error}", file=str(root)) from None
     return [root]
 
 
@@ -555,7 +520,7 @@ def load_rules(*paths: str | Path | Iterable[str | Path]) -> RuleSet:
         pack = load_pack(file)
         if pack.id in seen:
             raise RulePackError(
-                f"pack id '{pack.id}' is loaded twice (also in {seen[pack.id]})",
+                f"pack id '{printable(pack.id)}' is loaded twice (also in {seen[pack.id]})",
                 file=str(file),
                 key="pack",
             )

@@ -7,11 +7,16 @@ Each bad pack is a small edit of ``VALID``, whose lines are::
 
 from __future__ import annotations
 
+import itertools
+import tempfile
+import tracemalloc
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from keepfor.engine import (
     Boundary,
@@ -29,6 +34,7 @@ from keepfor.engine import (
 )
 from keepfor.engine.loader import pack_files
 from keepfor.engine.rules import Action
+from keepfor.engine.yaml_reader import MAX_PACK_BYTES
 from keepfor.errors import RulePackError
 
 PACKS = Path(__file__).parent / "packs"
@@ -72,6 +78,28 @@ def with_retain(body: str) -> str:
     return edit("    retain:\n      from: placed_at\n      for: P6Y\n", f"    retain: {body}\n")
 
 
+def with_description(value: str) -> str:
+    """VALID with ``description: VALUE`` as the rule's last key, on line 11."""
+    return edit("    then: purge\n", f"    then: purge\n    description: {value}\n")
+
+
+def nested_terms(depth: int) -> str:
+    """A flow term: ``depth`` levels of ``latest_of`` around one ``from`` term."""
+    term = "{from: placed_at, for: P1Y}"
+    for _ in range(depth):
+        term = f"{{latest_of: [{term}]}}"
+    return term
+
+
+def alias_bomb(levels: int) -> str:
+    """A "billion laughs": a flow list of ``levels`` lists of aliases, 9**levels items if
+    expanded, in a few hundred bytes."""
+    names = "abcdefghijklmnopqrstuvwxyz"[:levels]
+    lists = ["&a [x, x, x, x, x, x, x, x, x]"]
+    lists += [f"&{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in itertools.pairwise(names)]
+    return f"[{', '.join(lists)}]"
+
+
 def write(tmp_path: Path, text: str, name: str = "pack.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -109,6 +137,7 @@ BAD = [
         VALID + "    then: flag\n",
         "key 'then' appears twice in one mapping",
         key="then",
+        rule="orders",
         line=11,
     ),
     # -- pack header
@@ -687,6 +716,169 @@ BAD = [
         rule="a\\nb",
         line=5,
     ),
+    # -- hostile YAML (a security probe): refused with a line, never constructed
+    bad(
+        "alias-bomb",
+        with_description(alias_bomb(5)),
+        "YAML anchors and aliases (&a) are not allowed in a rule pack",
+        line=11,
+    ),
+    bad(
+        "an-anchor",
+        edit("{category: order}", "&shared {category: order}"),
+        "YAML anchors and aliases (&shared) are not allowed",
+        line=6,
+    ),
+    bad(
+        "an-alias",
+        edit("then: purge", "then: *action"),
+        "YAML anchors and aliases (*action) are not allowed",
+        line=10,
+    ),
+    bad("tag-int", with_description("!!int x"), "YAML tags (!!int) are not allowed", line=11),
+    bad(
+        "tag-timestamp",
+        with_description("!!timestamp x"),
+        "YAML tags (!!timestamp) are not allowed",
+        line=11,
+    ),
+    bad(
+        "tag-python-object",
+        with_description("!!python/object:os.system echo"),
+        "YAML tags (!!python/object:os.system) are not allowed",
+        line=11,
+    ),
+    bad(
+        "tag-python-name-as-key",
+        edit("pack: shop", "!!python/name:os.system x: 1\npack: shop"),
+        "YAML tags (!!python/name:os.system) are not allowed",
+        line=1,
+    ),
+    bad("tag-str", with_description("!!str text"), "YAML tags (!!str) are not allowed", line=11),
+    bad(
+        "tag-local", with_description("!shout text"), "YAML tags (!shout) are not allowed", line=11
+    ),
+    bad("tag-bare", with_description("! text"), "YAML tags (!) are not allowed", line=11),
+    bad(
+        "impossible-date",
+        with_description("2024-02-30"),
+        "'2024-02-30' is not a real date or time; YAML reads an unquoted date as a date: "
+        "quote it if it is text",
+        key="description",
+        rule="orders",
+        line=11,
+    ),
+    bad(
+        "impossible-date-in-a-condition",
+        edit("{category: order}", "{category: order, created: 2023-02-29}"),
+        "'2023-02-29' is not a real date",
+        key="applies_to.created",
+        rule="orders",
+        line=6,
+    ),
+    bad(
+        "impossible-date-in-the-header",
+        edit('version: "2026.1"', "version: 2026-13-01"),
+        "'2026-13-01' is not a real date",
+        key="version",
+        line=2,
+    ),
+    bad(
+        "impossible-date-in-a-list",
+        with_retain("{latest_of: [{from: placed_at, for: 2024-04-31}]}"),
+        "'2024-04-31' is not a real date",
+        key="retain.latest_of[0].for",
+        rule="orders",
+        line=7,
+    ),
+    bad(
+        "impossible-date-in-a-rule-without-id",
+        edit("  - id: orders\n    applies_to", "  - description: 2024-02-30\n    applies_to"),
+        "'2024-02-30' is not a real date",
+        key="rules[0].description",
+        line=5,
+    ),
+    bad(
+        "impossible-utc-offset",
+        with_description("2024-01-01 10:00:00 +99:00"),
+        "'2024-01-01 10:00:00 +99:00' is not a real date or time",
+        key="description",
+        rule="orders",
+        line=11,
+    ),
+    bad(
+        "5000-digit-integer",
+        with_description("9" * 5000),
+        "a number of 5000 characters is too long for a rule pack",
+        key="description",
+        rule="orders",
+        line=11,
+    ),
+    bad(
+        "5000-digit-hex-integer",
+        with_description("0x" + "f" * 5000),
+        "a number of 5002 characters is too long",
+        key="description",
+        rule="orders",
+        line=11,
+    ),
+    bad(
+        "long-sexagesimal-integer",
+        with_description(":".join(["59"] * 2000)),
+        "a number of 5999 characters is too long",
+        key="description",
+        rule="orders",
+        line=11,
+    ),
+    bad(
+        "latest-of-200-deep",
+        with_retain(nested_terms(200)),
+        "nested more than 64 levels deep",
+        line=7,
+    ),
+    bad(
+        "terms-21-deep",
+        with_retain(nested_terms(20)),
+        "terms nested more than 20 deep",
+        key="retain" + ".latest_of[0]" * 20,
+        rule="orders",
+        line=7,
+    ),
+    bad(
+        "lone-surrogate",
+        edit('version: "2026.1"', 'version: "2026\\ud800"'),
+        "text holds \\ud800, a lone surrogate",
+        key="version",
+        line=2,
+    ),
+    bad(
+        "merge-key-is-a-plain-key",
+        edit("{category: order}", "{<<: {category: order}}"),
+        "'<<' is not a field name",
+        key="applies_to.<<",
+        rule="orders",
+        line=6,
+    ),
+    bad(
+        "value-key-is-plain-text",
+        edit("then: purge", "then: ="),
+        "'=' is not one of review, flag, anonymise, purge",
+        key="then",
+        rule="orders",
+        line=10,
+    ),
+    bad(
+        "two-documents",
+        VALID + "---\n" + VALID,
+        "not valid YAML: expected a single document",
+        line=11,
+    ),
+    bad(
+        "not-printable",
+        edit("pack: shop", "pack: sh\x07op"),
+        "not valid YAML: unacceptable character #x0007: special characters are not allowed",
+        line=1,
+    ),
 ]
 
 
@@ -959,3 +1151,154 @@ def test_yaml_boolean_words_as_keys_are_names(tmp_path: Path) -> None:
     with pytest.raises(RulePackError) as info:
         load_pack(write(tmp_path, edit("then: purge", "then: purge\n    no: 1")))
     assert (info.value.key, info.value.line) == ("no", 11)
+
+
+# -- hostile input: short messages, bounded work, nothing but RulePackError ---------------
+
+LONG = "x" * 10_000
+
+LONG_VALUES = [
+    pytest.param(with_description(f"[{', '.join(['1'] * 5000)}]"), id="description-a-long-list"),
+    pytest.param(with_description(LONG), id="description-no-its-fine"),
+    pytest.param(edit("rules:", f"? {LONG}\n: 1\nrules:"), id="unknown-pack-key"),
+    pytest.param(edit("then: purge", f"then: purge\n    ? {LONG}\n    : 1"), id="unknown-rule-key"),
+    pytest.param(edit("pack: shop", f"pack: {LONG}X"), id="pack-id"),
+    pytest.param(edit("id: orders", f"id: {LONG}X"), id="rule-id"),
+    pytest.param(edit('version: "2026.1"', f"version: [{LONG}]"), id="version-a-list"),
+    pytest.param(edit("Europe/London", f"Europe/{LONG}"), id="timezone"),
+    pytest.param(with_fy(f'"{LONG}"'), id="financial-year-end"),
+    pytest.param(edit("for: P6Y", f"for: P{LONG}"), id="period"),
+    pytest.param(edit("for: P6Y", f"for: [{LONG}]"), id="period-a-list"),
+    pytest.param(edit("then: purge", f"then: {LONG}"), id="then"),
+    pytest.param(edit("then: purge", f"then: purge\n    boundary: {{a: {LONG}}}"), id="boundary"),
+    pytest.param(edit("from: placed_at", f"from: {LONG}-"), id="field-name"),
+    pytest.param(edit("from: placed_at", f"from: {{end_of: {LONG}, of: x}}"), id="anchor-kind"),
+    pytest.param(edit("for: P6Y", f"for: P6Y\n      optional: {LONG}"), id="optional"),
+    pytest.param(edit("{category: order}", f"{{category: [{LONG}]}}"), id="condition"),
+    pytest.param(
+        edit("{category: order}", f"\n      category: order\n      ? {LONG}-\n      : 1"),
+        id="condition-field",
+    ),
+    pytest.param(edit("pack: shop", f"? [{LONG}]\n: 1\npack: shop"), id="key-not-text"),
+    pytest.param(f"{LONG}\n", id="pack-a-scalar"),
+]
+
+
+@pytest.mark.parametrize("text", LONG_VALUES)
+def test_a_long_value_is_quoted_short(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    try:
+        load_pack(path)
+    except RulePackError as error:
+        message = str(error)
+    else:
+        assert "description" in text  # a long description is fine
+        return
+    assert len(message) < 600 + len(str(path)), message[:300]
+    assert "\n" not in message
+
+
+def test_an_alias_bomb_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
+    """Nine levels: 387 million items if expanded; refused while reading its first anchor."""
+    path = write(tmp_path, with_description(alias_bomb(9)))
+    assert path.stat().st_size < 600
+    tracemalloc.start()
+    try:
+        with pytest.raises(RulePackError, match="anchors and aliases") as info:
+            load_pack(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000, peak
+    assert len(str(info.value)) < 300
+
+
+def test_a_pack_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(
+        edit("    then: purge\n", "    then: purge\n    description: Caf\xe9\n").encode("latin-1")
+    )
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    assert (info.value.file, info.value.line) == (str(path), 11)
+    assert info.value.detail.startswith("not UTF-8 text (byte 0xe9 at offset")
+
+
+def test_a_path_whose_name_is_too_long(tmp_path: Path) -> None:
+    path = tmp_path / ("a" * 5000)
+    with pytest.raises(RulePackError, match="cannot read: File name too long"):
+        load_rules(path)
+    with pytest.raises(RulePackError, match="cannot read the file: File name too long"):
+        load_pack(path)
+
+
+def test_plain_data_nested_deep_is_a_pack_error_not_a_recursion_error() -> None:
+    term: dict[str, object] = {"from": "placed_at", "for": "P1Y"}
+    for _ in range(5000):
+        term = {"latest_of": [term]}
+    data = {"pack": "shop", "version": "1", "timezone": "UTC"}
+    rule = {"id": "orders", "applies_to": {"category": "order"}, "retain": term, "then": "purge"}
+    with pytest.raises(RulePackError, match="terms nested more than 20 deep") as info:
+        parse_pack({**data, "rules": [rule]})
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({1: "x"}, "unknown key '1' in a pack"),
+        ({("a", "b"): "x"}, "unknown key '('a', 'b')' in a pack"),
+        ({"pack": 10**5000}, "not <a number of about 5001 digits>"),
+    ],
+)
+def test_plain_data_of_any_shape_is_a_pack_error(data: object, message: str) -> None:
+    with pytest.raises(RulePackError) as info:
+        parse_pack(data)
+    assert message in str(info.value)
+
+
+HOSTILE_TOKENS = (
+    "&a ", "*a", "!!int ", "!!python/object:os.system ", "! ", "{", "}", "[", "]", ": ", "- ",
+    "? ", ",", "2024-02-30", "2024-01-01", "2024-01-01 10:00:00 +99:00", "9" * 5000,
+    "0x" + "f" * 400,
+    ":".join(["59"] * 60), ".nan", "~", "on", "<<", "=", "\n", "\n  ", "\t", '"\\ud800"', '"\\0"',
+    "'", '"', "#", "---\n", "|\n  x", "\u2028", "\ufeff", "P99999999999999999999Y", "latest_of: [",
+    "from: ", "end_of: financial_year", "optional: ", "boundary: ", "financial_year_end: ",
+    "'02-29'", "x" * 300,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(VALID)), st.sampled_from(HOSTILE_TOKENS)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_mangled_pack_is_one_short_line_or_a_pack(edits: list[tuple[int, str]]) -> None:
+    """A small fuzz: hostile tokens inserted anywhere give a RulePackError, never a crash."""
+    text = VALID
+    for position, token in edits:
+        text = text[:position] + token + text[position:]
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder), text)
+        try:
+            load_pack(path)
+        except RulePackError as error:
+            message = str(error)
+        else:
+            return
+    assert "\n" not in message
+    assert "\r" not in message
+    assert len(message) < 800 + len(str(path)), message[:300]
+
+
+def test_a_pack_file_too_large_is_not_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as file:
+        file.truncate(MAX_PACK_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(
+        RulePackError, match=r"huge\.yaml: larger than 10 MB; a rule pack is a few KB"
+    ):
+        load_pack(path)
