@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -12,31 +11,17 @@ from rich.console import Console
 from rich.text import Text
 
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
-from keepfor.engine import Decision, Retain, Status, TermResult, evaluate
+from keepfor.cli.records import load_record
+from keepfor.cli.sources import (
+    SourceOptions,
+    open_sources,
+    source_options,
+    warn_missing_fields,
+)
+from keepfor.engine import Decision, Retain, RuleSet, Status, TermResult, evaluate
 from keepfor.engine.evaluate import RuleOutcome
-from keepfor.errors import RecordError
-
-
-def read_record(path: str) -> dict[str, Any]:
-    """One JSON object from a file (``-`` for standard input)."""
-    name = "<stdin>" if path == "-" else path
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecordError("no such file", file=name) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RecordError(f"cannot read the file: {error}", file=name) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordError(
-            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}", file=name
-        ) from None
-    if not isinstance(data, dict):
-        raise RecordError(
-            f"a record is one JSON object of fields, not a JSON {type(data).__name__}", file=name
-        )
-    return data
+from keepfor.errors import RecordError, UsageError, quoted
+from keepfor.report.text import printable
 
 
 @click.command()
@@ -44,10 +29,11 @@ def read_record(path: str) -> dict[str, Any]:
 @click.option(
     "--record",
     "record_path",
-    required=True,
     metavar="FILE.json",
     help="One record as a JSON object ('-' reads standard input).",
 )
+@click.option("--id", "record_id", metavar="VALUE", help="A stored record's key (with a source).")
+@source_options
 @at_option
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
 @click.option(
@@ -56,26 +42,58 @@ def read_record(path: str) -> dict[str, Any]:
 @click.pass_context
 def explain(
     ctx: click.Context,
+    /,
     rule_paths: tuple[str, ...],
-    record_path: str,
+    record_path: str | None,
+    record_id: str | None,
     at_text: str | None,
     as_json: bool,
     detail: bool,
+    **where: Any,
 ) -> None:
-    """Explain what the rules decide for one record, and why."""
+    """Explain what the rules decide for one record, and why: a JSON file (--record) or a
+    stored record (--id with --db or --config), decided as `keepfor report` decides it."""
+    options = SourceOptions.pop(where)
     at = parse_instant(at_text, ctx.obj["clock"])
+    if (record_path is None) == (record_id is None):
+        raise UsageError("give --record FILE.json, or --id VALUE with --db or --config")
     rules = load_rule_paths(rule_paths)
-    record = read_record(record_path)
-    try:
+    if record_path is not None:
+        if options.given():
+            raise UsageError("--db, --config and --table go with --id, not --record")
+        name = "<stdin>" if record_path == "-" else record_path
+        record: Mapping[str, Any] = load_record(record_path)
         decision = evaluate(rules, record, at)
-    except RecordError as error:
-        raise error.located(file="<stdin>" if record_path == "-" else record_path) from None
+        if decision.problem is not None:  # a value in the user's own file: bad input
+            problem = decision.problem
+            raise RecordError(problem.reason, file=name, rule=problem.rule, field=problem.field)
+    else:
+        assert record_id is not None
+        name, record = stored_record(options, rules, record_id)
+        decision = evaluate(rules, record, at)
     if as_json:
         click.echo(json.dumps(decision.to_dict(detail=detail)))
         return
     console = Console(highlight=False, soft_wrap=True)
-    for line in render_decision(decision, record_path, at_text or "now"):
+    for line in render_decision(decision, name, at_text or "now", record):
         console.print(line)
+
+
+def stored_record(
+    options: SourceOptions, rules: RuleSet, record_id: str
+) -> tuple[str, Mapping[str, Any]]:
+    """The record of one source whose key is ``record_id``, read as a report reads it."""
+    with open_sources(options) as sources:
+        if len(sources) != 1:
+            names = ", ".join(s.name for s in sources)
+            raise UsageError(f"--id looks in one source; name it with --source ({names})")
+        (source,) = sources
+        source.check(rules)
+        warn_missing_fields(source, rules)
+        record = source.get(record_id, rules.fields())
+    if record is None:
+        raise UsageError(f"source '{source.name}' has no record with key {quoted(record_id)}")
+    return f"{quoted(record_id)} of source '{source.name}'", record
 
 
 _STATUS_STYLE = {
@@ -84,11 +102,15 @@ _STATUS_STYLE = {
     Status.WAITING: "bold yellow",
     Status.HELD: "bold cyan",
     Status.UNMATCHED: "bold magenta",
+    Status.UNREADABLE: "bold red",
 }
 
 
-def render_decision(decision: Decision, record_name: str, at: str) -> list[Text]:
+def render_decision(
+    decision: Decision, record_name: str, at: str, record: Mapping[str, Any] | None = None
+) -> list[Text]:
     """The readable explanation: status line, each matched rule's working, the reason."""
+    record = record or {}
     lines = [Text(f"Record {record_name}, evaluated at {at}")]
     headline = Text("Status: ")
     headline.append(decision.status.value, style=_STATUS_STYLE[decision.status])
@@ -106,13 +128,31 @@ def render_decision(decision: Decision, record_name: str, at: str) -> list[Text]
         lines.append(Text(""))
         lines.append(Text(f"Matched rules ({len(decision.matched)}):", style="bold"))
         for outcome in decision.matched:
-            lines.extend(_render_outcome(outcome, outcome is decision.winner))
+            lines.extend(_render_outcome(outcome, outcome is decision.winner, record))
+    if decision.problem is not None:
+        problem = decision.problem
+        lines.append(Text(""))
+        lines.append(
+            Text(
+                f"Unreadable: field '{printable(problem.field)}' holds "
+                f"{printable(quoted(problem.value))}, which rule '{problem.rule}' cannot read. "
+                "keepfor acts on nothing it cannot read: correct the value.",
+                style="red",
+            )
+        )
     lines.append(Text(""))
-    lines.append(Text(f"Why: {decision.reason}"))
+    lines.append(Text(f"Why: {printable(decision.reason)}"))
     return lines
 
 
-def _render_outcome(outcome: RuleOutcome, won: bool) -> list[Text]:
+def field_state(record: Mapping[str, Any], name: str) -> str:
+    """Why a field gives no date: not in the record at all (misspelt?), null, or empty."""
+    if name not in record:
+        return f"{name}: the record has no such field (is it spelt as in the source?)"
+    return f"{name} is empty" if record[name] == "" else f"{name} is null"
+
+
+def _render_outcome(outcome: RuleOutcome, won: bool, record: Mapping[str, Any]) -> list[Text]:
     rule = outcome.rule
     title = Text(f"  {'*' if won else '-'} {rule.id}", style="bold" if won else "")
     title.append(f"  [{outcome.pack.id} {outcome.pack.version}]  then {rule.action.value}")
@@ -124,7 +164,7 @@ def _render_outcome(outcome: RuleOutcome, won: bool) -> list[Text]:
     out.extend(_render_term(outcome.term, depth=3))
     until = outcome.retain_until
     if until is None:
-        waits = ", ".join(outcome.term.waiting_on)
+        waits = "; ".join(field_state(record, name) for name in outcome.term.waiting_on)
         out.append(Text(f"      no date yet: waiting for {waits}", style="yellow"))
     else:
         disposal = outcome.disposal_date

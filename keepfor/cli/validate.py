@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from keepfor.cli.app import EXIT_BAD_INPUT, one_line
-from keepfor.engine import RulePack, load_pack, load_rules
+from keepfor.cli.sources import SourceOptions, open_sources, source_options, warn_missing_fields
+from keepfor.engine import RulePack, RuleSet, load_pack, load_rules
 from keepfor.engine.loader import pack_files
 from keepfor.errors import RulePackError
 
@@ -19,12 +22,16 @@ def ok_line(file: object, pack: RulePack) -> str:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def validate(paths: tuple[str, ...]) -> None:
-    """Check rule packs (files or folders) without evaluating anything.
+@source_options
+def validate(paths: tuple[str, ...], **where: Any) -> None:
+    """Check rule packs (files or folders) without evaluating anything; with --db or
+    --config, also that every source can give every field the rules read.
 
     Prints one line per pack; a pack that does not load is reported on stderr
-    with its file, line, rule and key, and the exit code is 2.
+    with its file, line, rule and key, and the exit code is 2. A field that no record of
+    a source has is a warning (a misspelt field would keep records waiting for ever).
     """
+    options = SourceOptions.pop(where)
     failed = 0
 
     def report(error: RulePackError) -> None:
@@ -45,10 +52,26 @@ def validate(paths: tuple[str, ...]) -> None:
                 report(error)
                 continue
             click.echo(ok_line(file, pack))
+    rules = None
     if not failed:
         try:
-            load_rules(*paths)  # what only shows when the packs are loaded together
+            rules = load_rules(*paths)  # what only shows when the packs are loaded together
         except RulePackError as error:
             report(error)
     if failed:
         click.get_current_context().exit(EXIT_BAD_INPUT)
+    if rules is not None and options.given():
+        check_sources(options, rules)
+
+
+def check_sources(options: SourceOptions, rules: RuleSet) -> None:
+    """Every field the rules read can be read from every source named (an error is one
+    line and exit 2); a field no record has is a warning."""
+    with open_sources(options) as sources:
+        for source in sources:
+            source.check(rules)
+            warned = warn_missing_fields(source, rules)
+            if warned:
+                click.echo(f"ok source '{source.name}', but see the {warned} warning(s) above")
+            else:
+                click.echo(f"ok source '{source.name}': it holds every field the rules read")

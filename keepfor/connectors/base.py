@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate
+from keepfor.errors import SourceError
 
 __all__ = ["KEY", "Record", "RecordSource", "Rows"]
 
@@ -77,6 +78,16 @@ class RecordSource(ABC):
 
     def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows | None:
         """:meth:`select` as :class:`Rows`, where the source can give them (None if not)."""
+        return None
+
+    def get(self, key: str, fields: Collection[str]) -> Record | None:
+        """The record whose key is ``key`` (as text), with the given fields; None if the
+        source has none."""
+        raise SourceError(f"source '{self.name}' cannot look up one record by its key")
+
+    def known_fields(self) -> set[str] | None:
+        """Every field some record has, where a source can tell (None: any field it is
+        asked for exists, or the source cannot say)."""
         return None
 
     @abstractmethod

@@ -14,7 +14,7 @@
     placed_at = "ordered_on"
 
     [sources.orders.zones]             # per-column zones of naive datetimes
-    [sources.orders.kinds]             # date | instant | local, for typeless columns
+    [sources.orders.kinds]             # date | instant | local | epoch | epoch_ms
 
 A relative SQLite path is read from the config file's folder. Every key is checked;
 every column is checked against the table itself when the source is opened.
@@ -22,7 +22,6 @@ every column is checked against the table itself when the source is opened.
 
 from __future__ import annotations
 
-import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from typing import Any
 
 from keepfor.connectors.base import RecordSource
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
-from keepfor.database import parse_url, sqlite_path
+from keepfor.database import expand_url, parse_url, sqlite_path
 from keepfor.errors import SourceError, did_you_mean
 
 __all__ = ["SourceConfig", "load_config", "source_from_args"]
@@ -48,7 +47,7 @@ _KEYS = (
     "zones",
     "kinds",
 )
-_KINDS = (ColumnKind.DATE.value, ColumnKind.INSTANT.value, ColumnKind.LOCAL.value)
+_KINDS = tuple(kind.value for kind in ColumnKind)
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def _source(file: Path, name: str, body: Any) -> SourceConfig:
     for key in body:
         if key not in _KEYS:
             raise SourceError(f"{where}: unknown key '{key}'{did_you_mean(key, _KEYS)}")
-    url = _resolve_url(where, os.path.expandvars(_required(where, body, "url")), file.parent)
+    url = _resolve_url(where, _required(where, body, "url"), file.parent)
     table = _text(where, body, "table")
     if table is None:
         mapped = [k for k in body if k not in ("url",)]
@@ -166,17 +165,25 @@ def _table(where: str, body: Mapping[str, Any], key: str) -> dict[str, str]:
 
 
 def _resolve_url(where: str, url: str, base: Path) -> str:
-    """Read a relative SQLite path from the config file's folder."""
+    """Expand ``${VAR}`` (each value encoded for where it stands, see
+    :func:`keepfor.database.expand_url`), and read a relative SQLite path from the
+    config file's folder."""
     try:
-        parsed = parse_url(url)
+        parsed = parse_url(expand_url(url))
     except SourceError as error:
-        raise SourceError(f"{where}: {error}") from None
+        raise SourceError(f"{where}: url: {error}") from None
     database = sqlite_path(parsed)
     if database is not None and not database.is_absolute():
         parsed = parsed.set(database=str((base / database).resolve()))
     return parsed.render_as_string(hide_password=False)
 
 
-def source_from_args(url: str, table: str, key: str | None) -> SqlTableSource:
-    """``--db URL --table NAME [--key COL]``: a table whose columns carry the rule field names."""
-    return SqlTableSource(url, TableMapping(table=table, key=key, source=table, origin="--db"))
+def source_from_args(
+    url: str, table: str, key: str | None, category: str | None = None
+) -> SqlTableSource:
+    """``--db URL --table NAME [--key COL] [--category NAME]``: a table whose columns carry
+    the rule field names; ``category`` gives every row that category (as ``category =``
+    does in a config)."""
+    constants = {} if category is None else {"category": category}
+    mapping = TableMapping(table=table, key=key, constants=constants, source=table, origin="--db")
+    return SqlTableSource(url, mapping)

@@ -21,8 +21,19 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from keepfor.engine.cutoffs import All, Any_, Equals, Never, Not, OnOrBefore, Predicate, Present
-from keepfor.engine.rules import field_equals
+from keepfor.engine.cutoffs import (
+    All,
+    Any_,
+    BadValue,
+    Equals,
+    Never,
+    Not,
+    OnOrBefore,
+    Predicate,
+    Present,
+    holds,
+)
+from keepfor.engine.rules import ValueKind, field_equals
 
 __all__ = [
     "FieldSql",
@@ -47,6 +58,10 @@ class FieldSql(Protocol):
     def equals(self, name: str, value: Any) -> sa.ColumnElement[bool]: ...
 
     def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]: ...
+
+    def bad(self, name: str, kind: ValueKind) -> sa.ColumnElement[bool]:
+        """The field holds a value that is not of ``kind`` (never NULL where it is not)."""
+        ...
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -77,6 +92,8 @@ def _compile(predicate: Predicate, fields: FieldSql, *, negated: bool) -> sa.Col
             return _leaf(fields.equals(name, value), negated)
         case OnOrBefore(name, cutoff, zone):
             return _leaf(fields.on_or_before(name, cutoff, ZoneInfo(zone)), negated)
+        case BadValue(name, kind):
+            return _leaf(fields.bad(name, kind), negated)
         case Not(part):
             return sa.not_(_compile(part, fields, negated=not negated))
         case All(parts):
@@ -97,8 +114,8 @@ def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool
     match predicate:
         case Equals(name, value) if name in constants:
             return field_equals(constants[name], value)
-        case Present(name) if name in constants:
-            return constants[name] is not None
+        case Present(name) | BadValue(name, _) if name in constants:
+            return holds(predicate, constants)
         case Never():
             return False
         case Not(part):

@@ -19,10 +19,10 @@ The database selects; Python only explains the rows it returns.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from enum import StrEnum
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,32 +30,24 @@ import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource, Rows
-from keepfor.connectors.pushdown import (
-    compile_predicate,
-    count_by_query,
-    counts_query,
-    fold,
-    instant_on_or_before,
+from keepfor.connectors.columns import (
+    ColumnKind,
+    DateColumn,
+    FieldColumn,
+    field_column,
+    lenient_dates,
 )
+from keepfor.connectors.pushdown import compile_predicate, count_by_query, counts_query, fold
 from keepfor.database import create_engine, first_line, safe_url, sqlite_path
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
+from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError, did_you_mean
 
 __all__ = ["ColumnKind", "SqlTableSource", "TableMapping"]
 
 BATCH = 10_000
 """Rows fetched per round trip while streaming."""
-
-
-class ColumnKind(StrEnum):
-    """How a column holds a date, which decides how a cutoff compares with it."""
-
-    DATE = "date"
-    INSTANT = "instant"  # an aware timestamp (timestamptz)
-    LOCAL = "local"  # a naive datetime: local time in the source's zone
-    BOOLEAN = "boolean"  # true/false, also MySQL's TINYINT(1)
-    VALUE = "value"  # anything else: matched for equality only
 
 
 @dataclass(frozen=True)
@@ -72,11 +64,11 @@ class TableMapping:
     fields: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, Any] = field(default_factory=dict)
     timezone: str = "UTC"
-    """The zone of naive datetime columns."""
+    """The zone of naive datetime columns and of wall-clock date texts."""
     zones: Mapping[str, str] = field(default_factory=dict)
     """Per-column overrides of ``timezone`` (column name -> IANA zone)."""
     kinds: Mapping[str, ColumnKind] = field(default_factory=dict)
-    """Overrides of the reflected kind, for typeless columns (SQLite TEXT dates)."""
+    """How a column holds dates where its type does not say (text, epoch numbers)."""
     source: str = "table"
     """The source's name, for messages."""
     origin: str | None = None
@@ -103,12 +95,16 @@ class SqlTableSource(RecordSource):
             self.engine = create_engine(url)
         except SourceError as error:
             raise SourceError(f"{self._where}: {error}") from None
+        lenient_dates(self.engine)
         database = sqlite_path(self.engine.url)
         if database is not None and not database.exists():
             # a dry run must not leave an empty database file behind
             raise SourceError(f"{self._where}: no such SQLite database file: {database}")
         self.zone = ZoneInfo(mapping.timezone)
+        self.dialect = self.engine.dialect.name
         self._table: sa.Table | None = None
+        self._needs: dict[str, ValueKind] = {}
+        self._fields: dict[str, FieldColumn] = {}
 
     # -- reflection and checks ---------------------------------------------------------
 
@@ -174,34 +170,41 @@ class SqlTableSource(RecordSource):
         name = self.mapping.zones.get(column.name)
         return self.zone if name is None else ZoneInfo(name)
 
-    def kind(self, column: sa.Column[Any]) -> ColumnKind:
-        override = self.mapping.kinds.get(column.name)
-        if override is not None:
-            return override
-        column_type = column.type
-        if isinstance(column_type, sa.DateTime):
-            return ColumnKind.INSTANT if column_type.timezone else ColumnKind.LOCAL
-        if isinstance(column_type, sa.Date):
-            return ColumnKind.DATE
-        if isinstance(column_type, sa.Boolean) or _is_mysql_bool(column_type):
-            return ColumnKind.BOOLEAN
-        return ColumnKind.VALUE
+    def field(self, name: str, *, rule: str | None = None) -> FieldColumn:
+        """How this table holds a rule field (its column, read as the rules need it)."""
+        known = self._fields.get(name)
+        if known is not None:
+            return known
+        column = self.column(name, rule=rule)
+        need = self._needs.get(name) or _need_of(column, self.mapping.kinds.get(column.name))
+        made = field_column(
+            column,
+            self.dialect,
+            need,
+            kind=self.mapping.kinds.get(column.name),
+            zone=self.zone_of(column),
+        )
+        if isinstance(made, str):
+            raise SourceError(
+                f"{self._where}: {_use(rule, name, need)}, but column '{column.name}' {made}"
+                + _HINTS[need]
+            )
+        self._fields[name] = made
+        return made
 
     def check(self, rules: RuleSet) -> None:
+        """Every field the rules read is a column that can hold it; the columns are then
+        read the way the rules need them (a ``vip: true`` column as booleans)."""
+        self._needs = rules.needs()
+        self._fields.clear()
         for _pack, rule in rules:
             if self._folds_false(match_predicate(rule)):
                 continue
-            for name in [*rule.applies_to, *rule.where]:
+            for name, _value in rule.conditions():
                 if name not in self.mapping.constants:
-                    self.column(name, rule=rule.id)
+                    self.field(name, rule=rule.id)
             for name in rule.retain.fields():
-                column = self.column(name, rule=rule.id)
-                if self.kind(column) not in (ColumnKind.DATE, ColumnKind.INSTANT, ColumnKind.LOCAL):
-                    raise SourceError(
-                        f"{self._where}: rule '{rule.id}' anchors on field '{name}', but column "
-                        f"'{column.name}' is {column.type}, not a date or datetime; declare it "
-                        f"DATE/DATETIME or set its kind under [sources.NAME.kinds]"
-                    )
+                self.field(name, rule=rule.id)
         _ = self.key_column
 
     def _folds_false(self, predicate: Predicate) -> bool:
@@ -220,23 +223,18 @@ class SqlTableSource(RecordSource):
         return self.mapping.constants
 
     def present(self, name: str) -> sa.ColumnElement[bool]:
-        return self.column(name).is_not(None)
+        return self.field(name).present()
 
     def equals(self, name: str, value: Any) -> sa.ColumnElement[bool]:
-        column = self.column(name)
-        return column.is_(None) if value is None else column == value
+        return self.field(name).equals(value)
 
     def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
-        column = self.column(name)
-        kind = self.kind(column)
-        if kind is ColumnKind.DATE:
-            return column <= cutoff
-        boundary = instant_on_or_before(cutoff, zone)
-        if boundary is None:
-            return column.is_not(None)
-        if kind is ColumnKind.LOCAL:
-            boundary = boundary.astimezone(self.zone_of(column)).replace(tzinfo=None)
-        return column < boundary
+        return self.field(name).on_or_before(cutoff, zone)
+
+    def bad(self, name: str, kind: ValueKind) -> sa.ColumnElement[bool]:
+        return self.field(name).bad(kind)
+
+    # -- reading -----------------------------------------------------------------------
 
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
         rows = self.select_rows(predicate, fields)
@@ -244,32 +242,46 @@ class SqlTableSource(RecordSource):
             yield rows.record(row)
 
     def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows:
+        return self._rows(self.where(predicate), fields)
+
+    def get(self, key: str, fields: Collection[str]) -> Record | None:
+        """The record whose key is ``key`` (given as text), or None."""
+        column = self.key_column
+        value: Any = key
+        if _python_type(column) is int:
+            try:
+                value = int(key)
+            except ValueError:
+                return None  # no integer key is spelt like that
+        rows = self._rows(column == value, fields)
+        with contextlib.closing(rows.rows) as stream:  # type: ignore[type-var]
+            found = next(iter(stream), None)
+        return None if found is None else rows.record(found)
+
+    def _rows(self, where: sa.ColumnElement[bool], fields: Collection[str]) -> Rows:
         constants = dict(self.mapping.constants)
         # a field read only by rules the constants fold away (a complaint's date in a table
         # of orders) need not exist; every field the predicate reads is checked by where()
-        columns = [(KEY, self.key_column)] + [
-            (name, self.column(name))
+        names = [
+            name
             for name in fields
             if name not in constants
             and name != KEY
             and self.mapping.fields.get(name, name) in self.table.columns
         ]
-        query = sa.select(*(column for _, column in columns)).where(self.where(predicate))
+        columns = [self.field(name) for name in names]
+        query = sa.select(self.key_column, *(c.selected() for c in columns)).where(where)
         volatile = tuple(
-            i
-            for i, (_, column) in enumerate(columns)
-            if i and self.kind(column) in (ColumnKind.INSTANT, ColumnKind.LOCAL)
+            i + 1
+            for i, column in enumerate(columns)
+            if not isinstance(column, DateColumn) and self._needs.get(names[i]) is ValueKind.DATE
         )
-        return Rows(
-            tuple(name for name, _ in columns), self._stream(query, columns), constants, volatile
-        )
+        readers = [(i + 1, c.read) for i, c in enumerate(columns) if c.read is not None]
+        return Rows((KEY, *names), self._stream(query, readers), constants, volatile)
 
     def _stream(
-        self, query: sa.Select[Any], columns: list[tuple[str, sa.Column[Any]]]
+        self, query: sa.Select[Any], readers: Sequence[tuple[int, Callable[[Any], Any]]]
     ) -> Iterator[Sequence[Any]]:
-        readers = [
-            (i, read) for i, (_, column) in enumerate(columns) if (read := self._reader(column))
-        ]
         try:
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
@@ -277,30 +289,13 @@ class SqlTableSource(RecordSource):
                     yield from result
                     return
                 for row in result:
-                    values: list[Any] | None = None
+                    values = list(row)
                     for i, read in readers:
-                        if row[i] is not None:
-                            if values is None:
-                                values = list(row)
-                            values[i] = read(row[i])
-                    yield row if values is None else tuple(values)
+                        if values[i] is not None:
+                            values[i] = read(values[i])
+                    yield tuple(values)
         except SQLAlchemyError as error:
             raise db_error(self._where, self.url, error) from None
-
-    def _reader(self, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
-        """How a column's values become what the engine reads: dates, aware datetimes."""
-        kind = self.kind(column)
-        if kind is ColumnKind.DATE:  # a DATE column already reads as a date
-            declared = isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime)
-            return None if declared and column.name not in self.mapping.kinds else _as_date
-        if kind is ColumnKind.BOOLEAN:  # MySQL's TINYINT(1) reads as 0/1
-            return None if isinstance(column.type, sa.Boolean) else bool
-        if kind is ColumnKind.INSTANT:
-            return _as_instant
-        if kind is ColumnKind.LOCAL:
-            zone = self.zone_of(column)
-            return lambda value: _as_datetime(value).replace(tzinfo=zone)
-        return None
 
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         """How many records each named predicate holds for, in one pass over the table."""
@@ -335,28 +330,34 @@ class SqlTableSource(RecordSource):
         self.engine.dispose()
 
 
-def _is_mysql_bool(column_type: Any) -> bool:
-    """MySQL/MariaDB's BOOLEAN, which reflects as TINYINT(1) (checked by name: importing
-    the MySQL dialect would slow every start-up)."""
-    return type(column_type).__name__ == "TINYINT" and getattr(column_type, "display_width", 0) == 1
+def _python_type(column: sa.Column[Any]) -> type | None:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
 
 
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime.combine(value, time())
-    return datetime.fromisoformat(str(value))
+def _need_of(column: sa.Column[Any], kind: ColumnKind | None) -> ValueKind:
+    """What a column read outside any rule holds: dates if it is typed or declared so."""
+    if kind is not None or isinstance(column.type, sa.Date | sa.DateTime):
+        return ValueKind.DATE
+    return ValueKind.VALUE
 
 
-def _as_instant(value: Any) -> datetime:
-    instant = _as_datetime(value)
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+def _use(rule: str | None, name: str, need: ValueKind) -> str:
+    how = {
+        ValueKind.DATE: "anchors on",
+        ValueKind.BOOLEAN: "compares with true or false",
+        ValueKind.VALUE: "matches on",
+    }[need]
+    return f"rule '{rule}' {how} field '{name}'" if rule else f"field '{name}'"
 
 
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+_HINTS = {
+    ValueKind.DATE: (
+        "; declare it DATE/DATETIME or set its kind (date, instant, local, epoch, epoch_ms) "
+        "under [sources.NAME.kinds]"
+    ),
+    ValueKind.BOOLEAN: "",
+    ValueKind.VALUE: "",
+}

@@ -10,7 +10,8 @@ serves the store: a date field is due when ``value_date <= cutoff`` or
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import contextlib
+from collections.abc import Collection, Generator, Iterator, Mapping
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +29,8 @@ from keepfor.connectors.pushdown import (
 from keepfor.connectors.sql import BATCH
 from keepfor.database import first_line, safe_url
 from keepfor.engine import RuleSet
-from keepfor.engine.cutoffs import Predicate
+from keepfor.engine.cutoffs import All, Predicate
+from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError
 from keepfor.store.db import open_store
 from keepfor.store.models import Record as RecordRow
@@ -77,7 +79,12 @@ class _Query:
         column: sa.ColumnElement[Any]
         if name in _RECORD_COLUMNS:
             column = _RECORDS.c[_RECORD_COLUMNS[name]]
-            return column.is_(None) if value is None else column == value
+            if value is None:
+                return column.is_(None)
+            if not isinstance(value, str):
+                return sa.false()  # text never equals a number or true or false
+            same: sa.ColumnElement[bool] = column == value
+            return same
         if value is None:
             return sa.false()  # the store keeps no null values: a null field is absent
         alias = self.field(name)
@@ -89,6 +96,21 @@ class _Query:
             column = alias.c.value_text
         matches: sa.ColumnElement[bool] = column == value
         return matches
+
+    def bad(self, name: str, kind: ValueKind) -> sa.ColumnElement[bool]:
+        """A field row holding another kind of value: text where a date is needed, a
+        number where true or false is (the importer types every value it reads)."""
+        if name in _RECORD_COLUMNS:  # text: never a date, nor true or false
+            present: sa.ColumnElement[bool] = _RECORDS.c[_RECORD_COLUMNS[name]].is_not(None)
+            return present
+        alias = self.field(name)
+        if kind is ValueKind.DATE:
+            wrong = sa.and_(alias.c.value_date.is_(None), alias.c.value_instant.is_(None))
+        elif kind is ValueKind.BOOLEAN:
+            wrong = alias.c.value_bool.is_(None)
+        else:
+            return sa.false()
+        return sa.and_(alias.c.record_id.is_not(None), wrong)
 
     def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
         alias = self.field(name)
@@ -122,9 +144,29 @@ class StoreSource(RecordSource):
     def _where(self, query: _Query, predicate: Predicate) -> sa.ColumnElement[bool]:
         return compile_predicate(predicate, query)
 
+    def get(self, key: str, fields: Collection[str]) -> Record | None:
+        """The record whose key is ``key``, or None."""
+        stream = self._select(All(()), fields, _RECORDS.c.key == key)
+        with contextlib.closing(stream):
+            return next(stream, None)
+
+    def known_fields(self) -> set[str]:
+        """Every field name some record of the store has."""
+        statement = sa.select(_FIELDS.c.name).distinct()
+        try:
+            with self.engine.connect() as conn:
+                return set(conn.execute(statement).scalars()) | set(_RECORD_COLUMNS)
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+        return self._select(predicate, fields, sa.true())
+
+    def _select(
+        self, predicate: Predicate, fields: Collection[str], also: sa.ColumnElement[bool]
+    ) -> Generator[Record, None, None]:
         query = _Query()
-        where = self._where(query, predicate)
+        where = sa.and_(self._where(query, predicate), also)
         names = [f for f in dict.fromkeys(fields) if f not in _RECORD_COLUMNS]
         aliases = [query.field(name) for name in names]
         values = [

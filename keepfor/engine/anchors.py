@@ -193,5 +193,5 @@ class EndOf(Anchor):
 
     def describe(self) -> str:
         if self.kind is EndOfKind.FINANCIAL_YEAR:
-            return f"end of the financial year (ending {self.financial_year_end}) of {self.of}"
-        return f"end of the {self.kind.value.replace('_', ' ')} of {self.of}"
+            return f"the end of the financial year (ending {self.financial_year_end}) of {self.of}"
+        return f"the end of the {self.kind.value.replace('_', ' ')} of {self.of}"

@@ -28,7 +28,6 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +40,7 @@ from keepfor.engine.rules import (
     RulePack,
     RuleSet,
     Scalar,
+    ValueKind,
     field_equals,
     not_boolean,
 )
@@ -96,13 +96,6 @@ class Equals:
 
     field: str
     value: Scalar
-
-
-class ValueKind(StrEnum):
-    """What a rule needs a field's value to be."""
-
-    DATE = "date"  # an anchor: a date, a datetime or a date text
-    BOOLEAN = "boolean"  # compared with true or false
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +281,14 @@ def match_predicate(rule: RetentionRule) -> Predicate:
     return All(tuple(Equals(k, v) for k, v in rule.conditions()))
 
 
-def rule_due_predicate(pack: RulePack, rule: RetentionRule, at: Instant) -> Predicate:
-    """The rule's term gives a disposal date on or before the date of ``at`` in the pack's zone."""
+def rule_due_predicate(
+    pack: RulePack, rule: RetentionRule, at: Instant, not_before: date | None = None
+) -> Predicate:
+    """The rule's term gives a disposal date on or before the date of ``at`` in the pack's
+    zone (or ``not_before``, where that is later)."""
     today = local_today(at, pack)
+    if not_before is not None and not_before > today:
+        today = not_before
     latest = today - timedelta(days=1) if rule.boundary is Boundary.AFTER else today
     return _within(rule.retain, latest, pack.timezone)
 
@@ -314,15 +312,17 @@ def exclusive(first: RetentionRule, second: RetentionRule) -> bool:
     )
 
 
-def due_predicate(rules: RuleSet, at: Instant) -> Predicate:
+def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None) -> Predicate:
     """Due: some rule matches, and every rule that matches is due (retention wins).
 
     Written as "rule i matches and is due, and so is every other rule that also
     matches"; rules that cannot match the same record (``category: order`` and
     ``category: cv``) are left out of each other's terms, which keeps the SQL small.
+    ``not_before``: due on that day, or on the date of ``at`` where that is later, in each
+    pack's zone (the windows of a forecast, which never start before today anywhere).
     """
     pairs = list(rules)
-    due = {id(rule): rule_due_predicate(pack, rule, at) for pack, rule in pairs}
+    due = {id(rule): rule_due_predicate(pack, rule, at, not_before) for pack, rule in pairs}
     terms: list[Predicate] = []
     for _, rule in pairs:
         others = tuple(

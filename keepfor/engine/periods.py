@@ -74,6 +74,20 @@ class Period:
         result: date = day + self.delta
         return result
 
+    def words(self) -> str:
+        """The period in words: ``6 years``, ``1 year 6 months``, ``2 weeks``, ``no time``."""
+        parts = [
+            f"{value} {unit}{'' if value == 1 else 's'}"
+            for value, unit in (
+                (self.years, "year"),
+                (self.months, "month"),
+                (self.weeks, "week"),
+                (self.days, "day"),
+            )
+            if value
+        ]
+        return " ".join(parts) if parts else "no time"
+
     def __str__(self) -> str:
         parts = [
             f"{value}{unit}"

@@ -24,6 +24,7 @@ __all__ = [
     "RulePack",
     "RuleSet",
     "Scalar",
+    "ValueKind",
     "field_equals",
     "not_boolean",
 ]
@@ -54,6 +55,14 @@ class Action(StrEnum):
     def severity(self) -> int:
         """Rank by how much is lost: when rules tie, the gentler action is taken."""
         return list(Action).index(self)
+
+
+class ValueKind(StrEnum):
+    """What the rules need a field's value to be."""
+
+    DATE = "date"  # an anchor: a date, a datetime or a date text
+    BOOLEAN = "boolean"  # compared with true or false
+    VALUE = "value"  # compared for equality with text or numbers
 
 
 def not_boolean(value: Any) -> bool:
@@ -185,6 +194,30 @@ class RuleSet:
 
     def __len__(self) -> int:
         return sum(len(pack.rules) for pack in self.packs)
+
+    def display_id(self, pack: RulePack, rule: RetentionRule) -> str:
+        """The rule's id, or ``pack/rule`` where another loaded pack has a rule of that id."""
+        shared = sum(1 for other in self.packs if any(r.id == rule.id for r in other.rules))
+        return f"{pack.id}/{rule.id}" if shared > 1 else rule.id
+
+    def needs(self) -> dict[str, ValueKind]:
+        """What the rules need of each field they read: a date (an anchor), a boolean
+        (compared only with true or false), or a value (compared with anything else)."""
+        needs: dict[str, ValueKind] = {}
+        for _, rule in self:
+            for name, value in rule.conditions():
+                kind = ValueKind.BOOLEAN if isinstance(value, bool) else ValueKind.VALUE
+                if needs.get(name, kind) is not kind:
+                    kind = ValueKind.VALUE  # compared with true and with "x": no boolean field
+                needs[name] = kind
+        for _, rule in self:
+            needs.update(dict.fromkeys(rule.retain.fields(), ValueKind.DATE))
+        return needs
+
+    @staticmethod
+    def fields_of(rule: RetentionRule) -> tuple[str, ...]:
+        """The fields one rule reads (to match or to anchor), without repeats."""
+        return tuple(dict.fromkeys([*rule.applies_to, *rule.where, *rule.retain.fields()]))
 
     def fields(self) -> tuple[str, ...]:
         """Every record field any rule reads (to match or to anchor), without repeats."""

@@ -47,6 +47,29 @@ class TermResult:
             return (self.term.anchor.field,)
         return tuple(f for part in self.parts for f in part.waiting_on)
 
+    def deciding(self) -> TermResult | None:
+        """The ``{from, for}`` part whose date is the term's date (the first, on a tie);
+        None when the term has no date."""
+        if self.retain_until is None:
+            return None
+        if isinstance(self.term, Retain):
+            return self
+        for part in self.parts:
+            if part.retain_until == self.retain_until and not part.left_out:
+                return part.deciding()
+        return None
+
+    def words(self) -> str:
+        """Why the date is what it is, in words: ``6 years after the end of the financial
+        year (ending 03-31) of placed_at 2019-07-15``."""
+        leaf = self.deciding()
+        if leaf is None or not isinstance(leaf.term, Retain) or leaf.event_date is None:
+            return "no date yet"
+        term = leaf.term
+        return (
+            f"{term.period.words()} after {term.anchor.describe()} {leaf.event_date.isoformat()}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"term": self.term.kind}
         if isinstance(self.term, Retain):

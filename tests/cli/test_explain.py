@@ -565,22 +565,14 @@ def test_record_field_that_is_not_a_date(
     assert_bad_input(run, str(record), "rule 'orders-tax'", "field 'placed_at'")
 
 
-def test_record_date_past_the_end_of_the_calendar(
-    shop_pack: Path, write_record: WriteRecord
-) -> None:
-    # 9995-03-31 + P6Y is past 9999-12-31
-    record = write_record({"category": "order", "placed_at": "9995-01-01"})
-    run = invoke("explain", "--rules", shop_pack, "--record", record, "--at", AT)
-    assert_bad_input(run, str(record), "rule 'orders-tax'", "field 'placed_at'")
-
-
-@pytest.mark.parametrize("placed_at", ["9999-12-31T23:59:59-05:00", "9999-12-31"])
-def test_record_anchor_past_the_end_of_the_calendar(
+@pytest.mark.parametrize("placed_at", ["9995-01-01", "9999-12-31T23:59:59-05:00", "9999-12-31"])
+def test_a_record_kept_past_the_end_of_the_calendar_is_retained_to_its_end(
     shop_pack: Path, write_record: WriteRecord, placed_at: str
 ) -> None:
+    """9995-03-31 + P6Y is past 9999-12-31: kept to the calendar's last day, never due."""
     record = write_record({"category": "order", "placed_at": placed_at})
-    run = invoke("explain", "--rules", shop_pack, "--record", record, "--at", AT)
-    assert_bad_input(run, str(record), "rule 'orders-tax'", "field 'placed_at'")
+    decision = explain_json(shop_pack, record)
+    assert (decision["status"], decision["disposal_date"]) == ("retained", "9999-12-31")
 
 
 def test_unmatched_record_with_a_bad_date_is_not_an_error(

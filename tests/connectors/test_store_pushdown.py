@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,9 +36,14 @@ def store(db_url: str) -> Iterator[StoreSource]:
 
 
 def as_stored(record: dict[str, Any]) -> dict[str, Any]:
-    """The record as the store gives it back: a null field is absent, a category required."""
-    out = {k: v for k, v in record.items() if v is not None}
-    out.setdefault("category", "none")
+    """The record as the store gives it back: a null or empty field is absent, a list or
+    an object is kept as its JSON text, the category is text and required."""
+    out = {
+        k: json.dumps(v) if isinstance(v, (list, dict)) else v
+        for k, v in record.items()
+        if v is not None and v != ""
+    }
+    out["category"] = str(out.get("category", "none"))
     out["customer"] = None
     return out
 

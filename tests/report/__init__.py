@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
-from keepfor.report import DueRow, Report, ReportWriter
+from keepfor.report import DueRow, Report, ReportWriter, UnreadableRow
 
 AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TABLE = "kf_report_records"
@@ -158,14 +158,19 @@ def source(url: str, **mapping: Any) -> Iterator[SqlTableSource]:
 
 
 class Collect(ReportWriter):
-    """Keeps every row and the report, for tests."""
+    """Keeps every row and the report, for tests; ``aggregates=False`` skips the counts."""
 
-    def __init__(self) -> None:
+    def __init__(self, aggregates: bool = True) -> None:
+        self.wants_aggregates = aggregates
         self.rows: list[DueRow] = []
+        self.bad: list[UnreadableRow] = []
         self.report: Report | None = None
 
     def row(self, row: DueRow) -> None:
         self.rows.append(row)
+
+    def unreadable(self, row: UnreadableRow) -> None:
+        self.bad.append(row)
 
     def finish(self, report: Report) -> None:
         self.report = report

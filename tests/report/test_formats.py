@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from keepfor.report import build_report
-from keepfor.report.formats import FORMATS
+from keepfor.report.formats import CSV_HEADER, FORMATS
 from tests.report import (
     AT,
     BY_MONTH,
@@ -49,12 +49,40 @@ def test_the_formats() -> None:
 def test_csv(url: str) -> None:
     text = render(url, "csv")
     lines = text.splitlines()
-    assert lines[0] == "key,rule,disposal_date,action"
+    assert lines[0] == "key,rule,disposal_date,action,pack,source,anchor_date,status,field,value"
     assert text.endswith("\n")
     assert "\r" not in text
     rows = list(csv.reader(lines[1:]))
-    assert {tuple(r) for r in rows} == DUE
+    assert {tuple(r[:4]) for r in rows} == DUE
     assert len(rows) == len(DUE)
+    assert {(r[4], r[5], r[7], r[8], r[9]) for r in rows} == {("shop", "shop", "due", "", "")}
+    o01 = next(r for r in rows if r[0] == "o01")
+    assert o01[6] == "2024-06-01"  # placed_at, the anchor of orders: P1Y
+
+
+def test_csv_with_nothing_due_is_the_header(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    load(db)
+    out = io.StringIO()
+    with source(db) as src:
+        build_report(rules(), [src], AT.replace(year=2020), FORMATS["csv"](out))
+    assert out.getvalue().splitlines() == [",".join(CSV_HEADER)]
+
+
+@pytest.mark.parametrize("key", ["=1+2", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_cells_a_spreadsheet_would_run_are_escaped(tmp_path: Path, key: str) -> None:
+    import sqlalchemy as sa
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    load(db)
+    engine = sa.create_engine(db)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE kf_report_records SET key = :k WHERE key = 'o01'"), {"k": key}
+        )
+    engine.dispose()
+    rows = list(csv.reader(io.StringIO(render(db, "csv"), newline="")))
+    assert ["'" + key, "orders", "2025-06-02", "purge"] in [r[:4] for r in rows]
 
 
 def test_csv_quotes_awkward_keys(tmp_path: Path) -> None:
@@ -68,17 +96,29 @@ def test_csv_quotes_awkward_keys(tmp_path: Path) -> None:
         conn.execute(sa.text("UPDATE kf_report_records SET key = 'a,\"b' WHERE key = 'o01'"))
     engine.dispose()
     rows = list(csv.reader(io.StringIO(render(db, "csv"))))
-    assert ['a,"b', "orders", "2025-06-02", "purge"] in rows
+    assert ['a,"b', "orders", "2025-06-02", "purge"] in [r[:4] for r in rows]
 
 
 def test_json(url: str) -> None:
     data = json.loads(render(url, "json"))
-    for key in ("due", "summary", "forecast", "by_month", "waiting", "unmatched"):
+    for key in ("due", "unreadable", "counts", "summary", "forecast", "by_month", "waiting"):
         assert key in data, key
+    assert data["unreadable"] == []
+    counts = data["counts"]
+    assert counts == data["sources"][0]["counts"]
+    assert data["sources"][0]["source"] == "shop"
+    assert counts["due"] == len(DUE)
+    assert counts["waiting"] == 3
+    assert counts["held"] == counts["unreadable"] == 0
+    assert counts["unmatched"] == sum(UNMATCHED.values())
+    buckets = ("due", "retained", "waiting", "held", "unmatched", "unreadable")
+    assert sum(counts[b] for b in buckets) == counts["total"]
     due = {(d["key"], d["rule"], d["disposal_date"], d["action"]) for d in data["due"]}
     assert due == DUE
     assert all(d["source"] == "shop" and d["pack"] == "shop" for d in data["due"])
     o01 = next(d for d in data["due"] if d["key"] == "o01")
+    assert o01["anchor_date"] == "2024-06-01"
+    assert o01["why"] == "1 year after placed_at 2024-06-01"
     assert o01["matched"] == [
         {"rule": "orders", "retain_until": "2025-06-01", "disposal_date": "2025-06-02"}
     ]
@@ -119,7 +159,8 @@ def test_table(url: str) -> None:
     ):
         assert section in text, section
     for key, rule, disposal, action in DUE:
-        assert re.search(rf"^{key}\s+{rule}\s+{disposal}\s+{action}$", text, re.M), key
+        assert re.search(rf"^{key}\s+{rule}\s+{disposal}\s+{action}\s+\d{{4}}-", text, re.M), key
+    assert "Every record, in exactly one bucket" in text
     for days, n in FORECAST.items():
         assert re.search(rf"{days} days\W+{n}\b", text), days
     assert "invoice" in text
@@ -187,7 +228,10 @@ def test_html_is_one_self_contained_page(url: str) -> None:
     assert "<style>" in text  # styles inline
     # the numbers are on the page
     for key, rule, disposal, _action in DUE:
-        assert f"<td>{key}</td><td>{rule}</td><td>{disposal}</td>" in text
+        assert re.search(rf"<td>{key}</td><td>{rule}<br>.*?</td><td>{disposal}</td>", text)
+    dates = re.findall(r"</td><td>(\d{4}-\d\d-\d\d)</td><td>(due today|\d+ \w+)", text)
+    assert [d for d, _ in dates] == sorted(d for _, _, d, _ in DUE)  # most overdue first
+    assert "1 year after placed_at 2024-06-01, then purge" in text
     assert "2026-01: 2" in text  # a bar's title
     assert "2027-12: 0" in text  # the 24th month
     assert "2028-01" not in text

@@ -14,21 +14,9 @@ from hypothesis import strategies as st
 
 from keepfor.connectors.sql import SqlTableSource
 from keepfor.engine import RuleSet, Status, evaluate
-from keepfor.report import DueRow, Report, ReportWriter, build_report
+from keepfor.report import build_report
 from tests.differential import instants, load_records, record_lists, rule_sets, table_source
-
-
-class Collect(ReportWriter):
-    wants_aggregates = False
-
-    def __init__(self) -> None:
-        self.rows: list[DueRow] = []
-
-    def row(self, row: DueRow) -> None:
-        self.rows.append(row)
-
-    def finish(self, report: Report) -> None:
-        pass
+from tests.report import Collect
 
 
 @pytest.fixture
@@ -66,7 +54,7 @@ def test_report_rows_equal_evaluation(
     source: SqlTableSource, rules: RuleSet, records: list[dict[str, Any]], at: datetime
 ) -> None:
     load_records(source, records)
-    writer = Collect()
+    writer = Collect(aggregates=False)
     report = build_report(rules, [source], at, writer)
     printed = {
         row.key: (row.label.rule, row.label.disposal_date, row.label.action) for row in writer.rows

@@ -10,9 +10,9 @@ import pytest
 
 from keepfor.connectors.base import Record, RecordSource, Rows
 from keepfor.engine import RuleSet, parse_pack
-from keepfor.engine.cutoffs import Predicate
-from keepfor.errors import RecordError
-from keepfor.report import DueRow, Report, ReportWriter, build_report
+from keepfor.engine.cutoffs import Predicate, holds
+from keepfor.report import DisagreementError, build_report
+from tests.report import Collect
 
 PACK = parse_pack(
     {
@@ -32,13 +32,17 @@ PACK = parse_pack(
 
 
 class ListSource(RecordSource):
-    """Rows from a list; selects everything (the report re-checks each decision)."""
+    """Rows from a list, selected in Python with the predicate (``everything``: the
+    predicate is ignored, as a faulty source would)."""
 
     name = "list"
 
-    def __init__(self, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    def __init__(
+        self, names: tuple[str, ...], rows: list[tuple[Any, ...]], everything: bool = False
+    ) -> None:
         self.names = names
         self.rows = rows
+        self.everything = everything
         self.closed = False
 
     def test_connection(self) -> None: ...
@@ -51,7 +55,9 @@ class ListSource(RecordSource):
     def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows:
         def stream() -> Iterator[tuple[Any, ...]]:
             try:
-                yield from self.rows
+                for row in self.rows:
+                    if self.everything or holds(predicate, dict(zip(self.names, row, strict=True))):
+                        yield row
             finally:
                 self.closed = True
 
@@ -69,18 +75,6 @@ class ListSource(RecordSource):
     def close(self) -> None: ...
 
 
-class Collect(ReportWriter):
-    wants_aggregates = False
-
-    def __init__(self) -> None:
-        self.rows: list[DueRow] = []
-
-    def row(self, row: DueRow) -> None:
-        self.rows.append(row)
-
-    def finish(self, report: Report) -> None: ...
-
-
 AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
@@ -95,13 +89,23 @@ def test_rows_with_the_same_values_share_one_case_and_count_each() -> None:
         (6, "order", ["not", "hashable"], None),  # a value that cannot be a dict key
     ]
     source = ListSource(names, rows)
-    writer = Collect()
-    # a list is not a date: the engine says so for row 6, naming the field, and the
-    # stream is closed, releasing its connection
-    with pytest.raises(RecordError, match="placed_at"):
+    writer = Collect(aggregates=False)
+    build_report(RuleSet((PACK,)), [source], AT, writer)
+    assert source.closed  # the stream is closed, releasing its connection
+    assert [row.key for row in writer.rows] == ["1", "2", "5"]
+    # a list is not a date: the record is listed as unreadable, naming the field
+    assert [(row.key, row.problem.field) for row in writer.bad] == [("6", "placed_at")]
+
+
+def test_a_row_the_source_selects_wrongly_stops_the_report_naming_it() -> None:
+    names = ("key", "category", "placed_at", "stamp")
+    rows = [(1, "order", date(2020, 1, 1), None), (3, "order", date(2026, 1, 1), None)]
+    source = ListSource(names, rows, everything=True)
+    writer = Collect(aggregates=False)
+    with pytest.raises(DisagreementError, match=r"source 'list', record '3'.*retained"):
         build_report(RuleSet((PACK,)), [source], AT, writer)
     assert source.closed
-    assert [row.key for row in writer.rows] == ["1", "2", "5"]
+    assert [row.key for row in writer.rows] == ["1"]
 
 
 def test_report_counts_rows_sharing_a_case() -> None:
@@ -110,7 +114,7 @@ def test_report_counts_rows_sharing_a_case() -> None:
         (9, "order", date(2020, 1, 1), datetime(2020, 1, 1, tzinfo=UTC))
     ]
     source = ListSource(names, rows)
-    writer = Collect()
+    writer = Collect(aggregates=False)
     report = build_report(RuleSet((PACK,)), [source], AT, writer)
     assert [row.key for row in writer.rows] == ["0", "1", "2", "3", "4", "9"]
     assert {row.label.disposal_date for row in writer.rows} == {"2021-01-02"}
@@ -141,7 +145,7 @@ def test_a_datetime_counts_by_its_local_date_in_the_packs_zone() -> None:
         (2, "order", None, datetime(2020, 1, 1, 6, tzinfo=UTC)),  # 1 Jan in New York
         (3, "order", None, datetime(2020, 1, 1, 4, tzinfo=UTC)),  # 31 Dec again
     ]
-    writer = Collect()
+    writer = Collect(aggregates=False)
     build_report(RuleSet((pack,)), [ListSource(names, rows)], date(2020, 1, 1), writer)
     # kept through 31 Dec, disposable on 1 Jan; the 1 Jan one only on 2 Jan
     assert [(row.key, row.label.disposal_date) for row in writer.rows] == [

@@ -1,0 +1,391 @@
+"""How one column of a user's table holds one rule field, on SQL's side and Python's.
+
+A :class:`FieldColumn` says, for one column of one dialect, everything the push-down
+and the reader need, so that the database and the engine read every value alike:
+
+* ``selected()``: what the query returns for it, and ``read``: how Python turns that
+  into what the engine evaluates (a value of the wrong kind is passed on unchanged:
+  the engine calls the record unreadable and says which value);
+* ``present()``, ``equals(v)``, ``on_or_before(cutoff, zone)``: the predicate leaves;
+* ``bad(kind)``: the value is there but is not what the rules need (a text that is
+  not a date, a ``2`` where a condition needs true or false).
+
+:func:`field_column` picks the class from the column's type, the dialect, the config's
+``kinds`` override and what the rules need of the field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from keepfor.connectors.pushdown import instant_on_or_before
+from keepfor.connectors.textdates import TextDates, text_dates
+from keepfor.engine.datetext import DateTextError, parse_date_text
+from keepfor.engine.rules import ValueKind
+
+__all__ = ["ColumnKind", "FieldColumn", "field_column", "from_epoch"]
+
+
+class ColumnKind(StrEnum):
+    """The config's ``kinds``: how a column holds dates, where its type does not say."""
+
+    DATE = "date"  # a date, or text holding dates
+    INSTANT = "instant"  # an aware timestamp; text or naive values in UTC
+    LOCAL = "local"  # a naive datetime: local time in the source's zone
+    EPOCH = "epoch"  # seconds since 1970-01-01T00:00Z
+    EPOCH_MS = "epoch_ms"  # milliseconds since 1970-01-01T00:00Z
+
+
+class FieldColumn:
+    """A column matched for equality only (text, numbers)."""
+
+    read: Callable[[Any], Any] | None = None
+    """How Python reads a selected value; None: as the driver gives it."""
+
+    def __init__(self, column: sa.Column[Any], dialect: str) -> None:
+        self.column = column
+        self.dialect = dialect
+
+    def selected(self) -> sa.ColumnElement[Any]:
+        return self.column
+
+    def present(self) -> sa.ColumnElement[bool]:
+        return self.column.is_not(None)
+
+    def equals(self, value: Any) -> sa.ColumnElement[bool]:
+        if value is None:
+            return self.column.is_(None)
+        if isinstance(value, bool):
+            return sa.false()  # this column never holds true or false
+        if isinstance(value, str) and self.dialect in ("mysql", "mariadb"):
+            # byte for byte, as Python compares: MariaDB's collations ignore case and
+            # trailing spaces ('Order ' = 'order')
+            bytewise: sa.ColumnElement[bool] = sa.func.binary(self.column) == value
+            return bytewise
+        matches: sa.ColumnElement[bool] = self.column == value
+        return matches
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        """The value is present and not what the rules need."""
+        if kind is ValueKind.BOOLEAN:
+            return self.column.is_not(None)  # whatever it holds is no true or false
+        return sa.false()
+
+    def on_or_before(self, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        raise TypeError(f"column {self.column.name} holds no dates")
+
+
+class BooleanColumn(FieldColumn):
+    """A native boolean (PostgreSQL): every value is true, false or NULL."""
+
+    def equals(self, value: Any) -> sa.ColumnElement[bool]:
+        if value is None:
+            return self.column.is_(None)
+        return self.column == value if isinstance(value, bool) else sa.false()
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        return sa.false()
+
+
+def _int_boolean(value: Any) -> Any:
+    """0 and 1 as false and true; anything else unchanged (and so not a boolean)."""
+    return value == 1 if type(value) is int and value in (0, 1) else value
+
+
+class IntBooleanColumn(FieldColumn):
+    """True and false kept as the integers 1 and 0 (SQLite, MariaDB's TINYINT(1), integer
+    columns): any other value is not a boolean. SQLite's typeless columns may hold text
+    or reals too, so there the storage class is checked as well."""
+
+    read = staticmethod(_int_boolean)
+
+    def selected(self) -> sa.ColumnElement[Any]:
+        return sa.type_coerce(self.column, sa.types.NullType())  # no driver conversion
+
+    def _boolean(self) -> sa.ColumnElement[bool]:
+        is_bit = self.column.in_([0, 1])
+        if self.dialect == "sqlite":
+            return sa.and_(sa.func.typeof(self.column) == "integer", is_bit)
+        return is_bit
+
+    def equals(self, value: Any) -> sa.ColumnElement[bool]:
+        if value is None:
+            return self.column.is_(None)
+        if isinstance(value, bool):
+            return sa.and_(self._boolean(), self.column == int(value))
+        if isinstance(value, int) and value in (0, 1):
+            return sa.false()  # 0 and 1 read as false and true, which equal no number
+        matches: sa.ColumnElement[bool] = self.column == value
+        return matches
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        if kind is ValueKind.BOOLEAN:
+            return sa.and_(self.column.is_not(None), sa.not_(self._boolean()))
+        return sa.false()
+
+
+class DateColumn(FieldColumn):
+    """A typed ``DATE`` (PostgreSQL, MariaDB)."""
+
+    def on_or_before(self, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        return self.column <= cutoff
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        if kind is not ValueKind.DATE:
+            return super().bad(kind)
+        return _out_of_range(self.column, self.dialect, date.min, date.max)
+
+
+class InstantColumn(FieldColumn):
+    """An instant: ``timestamptz``, or a naive ``DATETIME`` the config says is UTC."""
+
+    def __init__(self, column: sa.Column[Any], dialect: str, zone: ZoneInfo) -> None:
+        super().__init__(column, dialect)
+        self.zone = zone
+        aware = isinstance(column.type, sa.DateTime) and column.type.timezone
+        self.read = None if aware else self._attach
+
+    def _attach(self, value: Any) -> Any:
+        return value.replace(tzinfo=self.zone) if type(value) is datetime else value
+
+    def _bound(self, instant: datetime) -> datetime:
+        if self.read is None:
+            return instant
+        return instant.astimezone(self.zone).replace(tzinfo=None)
+
+    def on_or_before(self, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        boundary = instant_on_or_before(cutoff, zone)
+        if boundary is None:
+            return self.column.is_not(None)
+        return self.column < self._bound(boundary)
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        if kind is not ValueKind.DATE:
+            return super().bad(kind)
+        if self.read is None:  # aware: Python holds the instants of years 1 to 9999 (UTC)
+            low, high = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+        else:  # naive: any wall-clock time of years 1 to 9999
+            low = datetime.min  # noqa: DTZ901 - a wall-clock time, in the column's own zone
+            high = datetime.max  # noqa: DTZ901
+        return _out_of_range(self.column, self.dialect, low, high)
+
+
+def _out_of_range(
+    column: sa.Column[Any], dialect: str, low: Any, high: Any
+) -> sa.ColumnElement[bool]:
+    """A typed date or time Python cannot hold: PostgreSQL's ``infinity``, BC dates and
+    years past 9999; MariaDB's zero dates (``0000-00-00``, ``2019-00-10``)."""
+    if dialect == "postgresql":
+        return sa.or_(column < low, column > high)
+    if dialect in ("mysql", "mariadb"):
+        parts = (sa.func.year(column), sa.func.month(column), sa.func.dayofmonth(column))
+        return sa.and_(column.is_not(None), sa.or_(*(part == 0 for part in parts)))
+    return sa.false()
+
+
+class TextDateColumn(FieldColumn):
+    """Dates kept as text of keepfor's grammar (every date column on SQLite); wall-clock
+    times are read in ``zone``."""
+
+    def __init__(self, column: sa.Column[Any], dialect: str, sql: TextDates, zone: ZoneInfo):
+        super().__init__(column, dialect)
+        self.sql = sql
+        self.zone = zone
+
+    def selected(self) -> sa.ColumnElement[Any]:
+        return sa.type_coerce(self.column, sa.types.NullType())  # the text as stored
+
+    def read(self, value: Any) -> Any:
+        if type(value) is not str or not value:
+            return value
+        try:
+            moment = parse_date_text(value)
+        except DateTextError:
+            return value  # the engine says it is no date
+        if type(moment) is datetime and moment.tzinfo is None:
+            return moment.replace(tzinfo=self.zone)
+        return moment
+
+    def present(self) -> sa.ColumnElement[bool]:
+        return self.sql.present()
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        if kind is not ValueKind.DATE:
+            return super().bad(kind)
+        return sa.and_(self.sql.present(), sa.not_(self.sql.well_formed()))
+
+    def on_or_before(self, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        utc = instant_on_or_before(cutoff, zone)
+        local = None if utc is None else utc.astimezone(self.zone).replace(tzinfo=None)
+        return self.sql.on_or_before(cutoff, utc, local)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_RANGE = (
+    (datetime.min.replace(tzinfo=UTC) - _EPOCH).total_seconds(),
+    (datetime.max.replace(tzinfo=UTC, microsecond=0) - _EPOCH).total_seconds(),
+)
+
+
+def from_epoch(value: Any, scale: int = 1) -> Any:
+    """Seconds (``scale`` 1) or milliseconds (1000) since 1970 as an aware UTC datetime,
+    the fraction of a second beyond microseconds dropped; anything else unchanged."""
+    if type(value) not in (int, float):
+        return value
+    seconds = value / scale if scale != 1 else value
+    if not _EPOCH_RANGE[0] <= seconds <= _EPOCH_RANGE[1]:
+        return value
+    whole = math.floor(seconds)
+    micros = math.floor((seconds - whole) * 1_000_000)
+    return _EPOCH + timedelta(seconds=whole, microseconds=micros)
+
+
+class EpochColumn(FieldColumn):
+    """Instants kept as a number of seconds or milliseconds since 1970 (the config's
+    ``kinds``: ``epoch``, ``epoch_ms``)."""
+
+    def __init__(self, column: sa.Column[Any], dialect: str, scale: int) -> None:
+        super().__init__(column, dialect)
+        self.scale = scale
+
+    def selected(self) -> sa.ColumnElement[Any]:
+        return sa.type_coerce(self.column, sa.types.NullType())
+
+    def read(self, value: Any) -> Any:
+        return from_epoch(value, self.scale)
+
+    def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
+        if kind is not ValueKind.DATE:
+            return super().bad(kind)
+        low, high = (bound * self.scale for bound in _EPOCH_RANGE)
+        in_range = sa.and_(self.column >= low, self.column <= high)
+        if self.dialect == "sqlite":
+            is_number = sa.func.typeof(self.column).in_(["integer", "real"])
+            in_range = sa.and_(is_number, in_range)
+        return sa.and_(self.column.is_not(None), sa.not_(in_range))
+
+    def on_or_before(self, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
+        boundary = instant_on_or_before(cutoff, zone)
+        if boundary is None:
+            return self.column.is_not(None)
+        return self.column < int((boundary - _EPOCH).total_seconds()) * self.scale
+
+
+def field_column(
+    column: sa.Column[Any],
+    dialect: str,
+    need: ValueKind,
+    *,
+    kind: ColumnKind | None,
+    zone: ZoneInfo,
+) -> FieldColumn | str:
+    """How ``column`` holds a field the rules need as ``need``; or, where it cannot hold
+    one, a few words on why (for the caller's one-line error)."""
+    if kind in (ColumnKind.EPOCH, ColumnKind.EPOCH_MS):
+        if not _numeric_or_typeless(column, dialect):
+            return f"is {column.type}, not a number of seconds since 1970"
+        return EpochColumn(column, dialect, 1000 if kind is ColumnKind.EPOCH_MS else 1)
+    if need is ValueKind.DATE:
+        return _date_column(column, dialect, kind, zone)
+    if need is ValueKind.BOOLEAN:
+        if isinstance(column.type, sa.Boolean) and dialect == "postgresql":
+            return BooleanColumn(column, dialect)
+        if _integer_like(column, dialect):
+            return IntBooleanColumn(column, dialect)
+        return f"is {column.type}; a field compared with true or false needs a BOOLEAN column"
+    if _structured(column):
+        return f"is {column.type}; rules compare fields with text, numbers or true/false only"
+    if _integer_like(column, dialect) and dialect != "postgresql":
+        return IntBooleanColumn(column, dialect) if _declared_boolean(column) else FieldColumn(
+            column, dialect
+        )
+    return BooleanColumn(column, dialect) if isinstance(column.type, sa.Boolean) else FieldColumn(
+        column, dialect
+    )
+
+
+def _date_column(
+    column: sa.Column[Any], dialect: str, kind: ColumnKind | None, zone: ZoneInfo
+) -> FieldColumn | str:
+    declared = column.type
+    is_datetime = isinstance(declared, sa.DateTime)
+    is_date = isinstance(declared, sa.Date) and not is_datetime
+    naive_zone = ZoneInfo("UTC") if kind is ColumnKind.INSTANT else zone
+    sql = text_dates(column, dialect)
+    if dialect == "sqlite" or (kind is not None and isinstance(declared, sa.String)):
+        if sql is None or not (is_date or is_datetime or kind is not None):
+            return f"is {declared}, not a date or datetime"
+        return TextDateColumn(column, dialect, sql, naive_zone)
+    if is_date:
+        return DateColumn(column, dialect)
+    if is_datetime:
+        aware = isinstance(declared, sa.DateTime) and declared.timezone
+        return InstantColumn(column, dialect, ZoneInfo("UTC") if aware else naive_zone)
+    return f"is {declared}, not a date or datetime"
+
+
+def _declared_boolean(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, sa.Boolean) or (
+        type(column.type).__name__ == "TINYINT" and getattr(column.type, "display_width", 0) == 1
+    )
+
+
+def _integer_like(column: sa.Column[Any], dialect: str) -> bool:
+    declared = column.type
+    if isinstance(declared, (sa.Integer, sa.Boolean)) or _declared_boolean(column):
+        return True
+    return dialect == "sqlite" and isinstance(declared, sa.types.NullType)
+
+
+def _numeric_or_typeless(column: sa.Column[Any], dialect: str) -> bool:
+    declared = column.type
+    if isinstance(declared, sa.Numeric | sa.Integer):
+        return True
+    return dialect == "sqlite" and isinstance(declared, sa.types.NullType)
+
+
+def _structured(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, (sa.JSON, sa.ARRAY)) or type(column.type).__name__ in (
+        "JSONB",
+        "HSTORE",
+    )
+
+
+def lenient_dates(engine: sa.Engine) -> None:
+    """Let PostgreSQL dates and timestamps Python cannot hold (``infinity``, BC dates,
+    years past 9999) come back as their text instead of failing the whole query, so the
+    record holding one is shown as unreadable (the push-down's ``bad`` finds the same
+    ones). Other drivers already do so (PyMySQL returns MariaDB's zero dates as text)."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
+    from psycopg import DataError
+    from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
+    def lenient(base: type[Any]) -> type[Any]:
+        class Lenient(base):  # type: ignore[misc]
+            def load(self, data: Any) -> Any:
+                try:
+                    return super().load(data)
+                except DataError:
+                    return bytes(data).decode("utf-8", "replace")
+
+        return Lenient
+
+    loaders = {
+        "date": lenient(DateLoader),
+        "timestamp": lenient(TimestampLoader),
+        "timestamptz": lenient(TimestamptzLoader),
+    }
+
+    def register(dbapi_connection: Any, _record: Any) -> None:
+        for name, loader in loaders.items():
+            dbapi_connection.adapters.register_loader(name, loader)
+
+    sa.event.listen(engine, "connect", register)

@@ -1,0 +1,221 @@
+"""Dates held as text, in SQL: the grammar of :mod:`keepfor.engine.datetext`, per dialect.
+
+SQLite keeps every date as text (``2023-03-31``, ``2023-03-31 00:00:00.000000``,
+``2023-03-31T00:00:00Z`` ...), and some applications keep dates in text columns on
+PostgreSQL and MariaDB too. Comparing such text with a bound as a string goes wrong
+(``T`` sorts after a space; ``31/12/2015`` sorts before ``2015-12-31``), so each value
+is read by its form, exactly as Python reads it:
+
+* :meth:`TextDates.well_formed` is true for a text of the grammar and for nothing else
+  (the same shape and ranges, and a real calendar day);
+* :meth:`TextDates.on_or_before` assumes a well-formed value (every due predicate is
+  joined with "readable") and compares it by form: a date as ``YYYY-MM-DD`` text; a
+  wall-clock time as ``YYYY-MM-DD HH:MM:SS`` text (fraction dropped: a day starts on a
+  whole second, so ``t < start`` and ``floor(t) < start`` agree) against the day's start
+  in the column's zone; a time with an offset converted to UTC by the database and
+  compared with the day's start in UTC. Where that conversion could raise on a
+  malformed value (PostgreSQL casts), it is guarded, so a malformed value in a rule
+  that does not apply never fails a query.
+
+A cheap necessary condition comes first (``text < cutoff + 3 days``: a wall-clock date
+is within two days of any zone's date), so an index on the column can serve it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["TextDates", "text_dates"]
+
+_DAY_TEXT = "%Y-%m-%d"
+_MOMENT_TEXT = "%Y-%m-%d %H:%M:%S"
+
+_REGEX = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?)?$"
+)
+"""The grammar as a POSIX regular expression (PostgreSQL, MariaDB); calendar days apart."""
+
+
+class TextDates(ABC):
+    """SQL over one text column holding dates of the grammar."""
+
+    def __init__(self, column: sa.ColumnElement[Any]) -> None:
+        self.v: sa.ColumnElement[str] = sa.type_coerce(column, sa.String())
+
+    def present(self) -> sa.ColumnElement[bool]:
+        """A value at all: not NULL and not the empty text (``''`` is no value)."""
+        return sa.and_(self.v.is_not(None), sa.func.char_length(self.v) > 0)
+
+    @abstractmethod
+    def well_formed(self) -> sa.ColumnElement[bool]:
+        """The text is a date or datetime of the grammar (NULL for NULL)."""
+
+    def on_or_before(
+        self, cutoff: date, utc_start: datetime | None, local_start: datetime | None
+    ) -> sa.ColumnElement[bool]:
+        """The value's date is on or before ``cutoff`` in the pack's zone, for a well-formed
+        value. ``utc_start``/``local_start``: the first instant after the cutoff day, in UTC
+        and as a wall-clock time of the column's zone (None: every instant is before)."""
+        if utc_start is None or local_start is None:
+            return self.v.is_not(None)
+        return sa.and_(
+            self._text() < (cutoff + timedelta(days=3)).strftime(_DAY_TEXT),
+            sa.case(
+                (sa.func.char_length(self.v) == 10, self._text() <= cutoff.strftime(_DAY_TEXT)),
+                (self._has_offset(), self._aware_before(utc_start)),
+                else_=self._wall_clock() < local_start.strftime(_MOMENT_TEXT),
+            ),
+        )
+
+    def _text(self) -> sa.ColumnElement[str]:
+        """The value for comparisons as text, byte for byte."""
+        return self.v
+
+    def _has_offset(self) -> sa.ColumnElement[bool]:
+        last = sa.func.substr(self.v, sa.func.char_length(self.v), 1)
+        sign = sa.func.substr(self.v, sa.func.char_length(self.v) - 5, 1)
+        return sa.or_(last == "Z", sign.in_(["+", "-"]))
+
+    def _offset_length(self) -> sa.ColumnElement[int]:
+        last = sa.func.substr(self.v, sa.func.char_length(self.v), 1)
+        return sa.case((last == "Z", 1), else_=6)
+
+    def _core(self, body: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+        """``YYYY-MM-DD HH:MM:SS`` of a date-and-time text without its offset."""
+        padded = sa.func.replace(body, "T", " ").concat(":00")
+        return sa.func.substr(padded, 1, 19)
+
+    def _wall_clock(self) -> sa.ColumnElement[str]:
+        return self._core(self.v)
+
+    def _aware_core(self) -> sa.ColumnElement[str]:
+        body = sa.func.substr(self.v, 1, sa.func.char_length(self.v) - self._offset_length())
+        return self._core(body)
+
+    def _offset(self) -> sa.ColumnElement[str]:
+        return sa.func.substr(
+            self.v, sa.func.char_length(self.v) - self._offset_length() + 1
+        )
+
+    @abstractmethod
+    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+        """A value with an offset is an instant earlier than ``utc_start``."""
+
+
+class _SQLite(TextDates):
+    """SQLite: GLOB for the shape, ``date(.., '+0 days')`` for real calendar days,
+    ``datetime()`` to convert offsets to UTC (on the text without its fraction, which
+    SQLite would round to the millisecond)."""
+
+    def well_formed(self) -> sa.ColumnElement[bool]:
+        v = self.v
+        day = sa.func.substr(v, 1, 10)
+        rest = sa.func.substr(v, 17)
+        zone_length = sa.case(
+            (rest.op("GLOB")("*Z"), 1),
+            (rest.op("GLOB")("*[+-][0-1][0-9]:[0-5][0-9]"), 6),
+            else_=0,
+        )
+        body = sa.func.substr(rest, 1, sa.func.char_length(rest) - zone_length)
+        time_ok = sa.and_(
+            sa.func.substr(v, 11, 1).in_(["T", " "]),
+            sa.func.substr(v, 12, 5).op("GLOB")("[0-2][0-9]:[0-5][0-9]"),
+            sa.func.substr(v, 12, 2) <= "23",
+            sa.or_(zone_length != 6, sa.func.substr(v, sa.func.char_length(v) - 4, 2) <= "14"),
+            sa.or_(
+                body == "",
+                body.op("GLOB")(":[0-5][0-9]"),
+                sa.and_(
+                    body.op("GLOB")(":[0-5][0-9].[0-9]*"),
+                    sa.func.char_length(body) <= 10,
+                    sa.not_(sa.func.substr(body, 5).op("GLOB")("*[^0-9]*")),
+                ),
+            ),
+        )
+        return sa.and_(
+            day.op("GLOB")("[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"),
+            sa.func.substr(v, 1, 4) != "0000",
+            sa.func.date(day, "+0 days") == day,
+            sa.or_(sa.func.char_length(v) == 10, time_ok),
+        )
+
+    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+        utc = sa.func.datetime(self._aware_core().concat(self._offset()))
+        return utc < utc_start.strftime(_MOMENT_TEXT)
+
+
+class _PostgreSQL(TextDates):
+    """PostgreSQL: a regular expression for the shape, date arithmetic for real calendar
+    days, a cast to ``timestamptz`` (guarded) for offsets; text compared in the C
+    collation (byte order), whatever the column's own collation."""
+
+    def well_formed(self) -> sa.ColumnElement[bool]:
+        v = self.v
+        first = sa.cast(sa.func.substr(v, 1, 7).concat("-01"), sa.Date)
+        month_less_a_day = sa.literal_column("interval '1 month - 1 day'", sa.Interval)
+        last_day = sa.extract("day", first + month_less_a_day)
+        return sa.case(
+            (
+                sa.and_(v.op("~")(_REGEX), sa.func.substr(v, 1, 4) != "0000"),
+                sa.cast(sa.func.substr(v, 9, 2), sa.Integer) <= last_day,
+            ),
+            else_=sa.false(),
+        )
+
+    def _text(self) -> sa.ColumnElement[str]:
+        return self.v.collate("C")
+
+    def _wall_clock(self) -> sa.ColumnElement[str]:
+        return super()._wall_clock().collate("C")
+
+    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+        instant = sa.cast(self._aware_core().concat(self._offset()), sa.DateTime(timezone=True))
+        return sa.case((self.well_formed(), instant < utc_start), else_=None)
+
+
+class _MariaDB(TextDates):
+    """MariaDB/MySQL: a case-sensitive regular expression for the shape, ``LAST_DAY``
+    for real calendar days, offsets applied as minutes (no time zone tables needed)."""
+
+    def well_formed(self) -> sa.ColumnElement[bool]:
+        v = self.v
+        last_day = sa.func.dayofmonth(sa.func.last_day(sa.func.substr(v, 1, 7).concat("-01")))
+        return sa.and_(
+            v.op("REGEXP")("(?-i)" + _REGEX),
+            sa.func.substr(v, 1, 4) != "0000",
+            sa.cast(sa.func.substr(v, 9, 2), sa.Integer) <= last_day,
+        )
+
+    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+        offset = self._offset()
+        minutes = sa.case(
+            (offset == "Z", 0),
+            else_=(
+                sa.cast(sa.func.substr(offset, 2, 2), sa.Integer) * 60
+                + sa.cast(sa.func.substr(offset, 5, 2), sa.Integer)
+            )
+            * sa.case((sa.func.substr(offset, 1, 1) == "-", -1), else_=1),
+        )
+        wall = sa.cast(self._aware_core(), sa.DateTime())
+        utc = sa.func.timestampadd(sa.text("MINUTE"), -minutes, wall)
+        return utc < utc_start.replace(tzinfo=None)
+
+
+_DIALECTS: dict[str, type[TextDates]] = {
+    "sqlite": _SQLite,
+    "postgresql": _PostgreSQL,
+    "mysql": _MariaDB,
+    "mariadb": _MariaDB,
+}
+
+
+def text_dates(column: sa.ColumnElement[Any], dialect: str) -> TextDates | None:
+    """The text-date SQL for a column of this dialect; None where keepfor has none."""
+    kind = _DIALECTS.get(dialect)
+    return None if kind is None else kind(column)
