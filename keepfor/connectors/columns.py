@@ -30,7 +30,16 @@ from keepfor.connectors.textdates import TextDates, text_dates
 from keepfor.engine.datetext import DateTextError, parse_date_text
 from keepfor.engine.rules import ValueKind
 
-__all__ = ["ColumnKind", "FieldColumn", "field_column", "from_epoch"]
+__all__ = [
+    "DATE_HINTS",
+    "ColumnKind",
+    "FieldColumn",
+    "describe_use",
+    "field_column",
+    "from_epoch",
+    "lenient_dates",
+    "read_date_text",
+]
 
 
 class ColumnKind(StrEnum):
@@ -190,6 +199,21 @@ def _out_of_range(
     return sa.false()
 
 
+def read_date_text(value: Any, zone: ZoneInfo) -> Any:
+    """A text of the grammar as the engine evaluates it: a date, or an aware datetime (a
+    wall-clock time taken in ``zone``); anything else unchanged (the engine says it is
+    no date)."""
+    if type(value) is not str or not value:
+        return value
+    try:
+        moment = parse_date_text(value)
+    except DateTextError:
+        return value
+    if type(moment) is datetime and moment.tzinfo is None:
+        return moment.replace(tzinfo=zone)
+    return moment
+
+
 class TextDateColumn(FieldColumn):
     """Dates kept as text of keepfor's grammar (every date column on SQLite); wall-clock
     times are read in ``zone``."""
@@ -203,15 +227,7 @@ class TextDateColumn(FieldColumn):
         return sa.type_coerce(self.column, sa.types.NullType())  # the text as stored
 
     def read(self, value: Any) -> Any:
-        if type(value) is not str or not value:
-            return value
-        try:
-            moment = parse_date_text(value)
-        except DateTextError:
-            return value  # the engine says it is no date
-        if type(moment) is datetime and moment.tzinfo is None:
-            return moment.replace(tzinfo=self.zone)
-        return moment
+        return read_date_text(value, self.zone)
 
     def present(self) -> sa.ColumnElement[bool]:
         return self.sql.present()
@@ -325,6 +341,8 @@ def _date_column(
         return TextDateColumn(column, dialect, sql, naive_zone)
     if is_date:
         return DateColumn(column, dialect)
+    if dialect in ("mysql", "mariadb") and type(declared).__name__ == "TIMESTAMP":
+        return InstantColumn(column, dialect, ZoneInfo("UTC"))  # kept in UTC, read in UTC
     if is_datetime:
         aware = isinstance(declared, sa.DateTime) and declared.timezone
         return InstantColumn(column, dialect, ZoneInfo("UTC") if aware else naive_zone)
@@ -389,3 +407,22 @@ def lenient_dates(engine: sa.Engine) -> None:
             dbapi_connection.adapters.register_loader(name, loader)
 
     sa.event.listen(engine, "connect", register)
+
+
+def describe_use(rule: str | None, name: str, need: ValueKind) -> str:
+    how = {
+        ValueKind.DATE: "anchors on",
+        ValueKind.BOOLEAN: "compares with true or false",
+        ValueKind.VALUE: "matches on",
+    }[need]
+    return f"rule '{rule}' {how} field '{name}'" if rule else f"field '{name}'"
+
+
+DATE_HINTS = {
+    ValueKind.DATE: (
+        "; declare it DATE/DATETIME or set its kind (date, instant, local, epoch, epoch_ms) "
+        "under [sources.NAME.kinds]"
+    ),
+    ValueKind.BOOLEAN: "",
+    ValueKind.VALUE: "",
+}

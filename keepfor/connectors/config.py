@@ -15,6 +15,8 @@
 
     [sources.orders.zones]             # per-column zones of naive datetimes
     [sources.orders.kinds]             # date | instant | local | epoch | epoch_ms
+    [sources.orders.derived]           # fields that aggregate related rows:
+    # last_invoice_at = {max = "invoices.invoiced_at", via = "invoices.customer_id"}
 
 A relative SQLite path is read from the config file's folder. Every key is checked;
 every column is checked against the table itself when the source is opened.
@@ -30,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from keepfor.connectors.base import RecordSource
+from keepfor.connectors.derived import parse_derived
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.database import expand_url, parse_url, sqlite_path
-from keepfor.errors import SourceError, did_you_mean
+from keepfor.errors import SourceError, did_you_mean, quoted
 
 __all__ = ["SourceConfig", "load_config", "source_from_args"]
 
@@ -46,6 +49,7 @@ _KEYS = (
     "fields",
     "zones",
     "kinds",
+    "derived",
 )
 _KINDS = tuple(kind.value for kind in ColumnKind)
 
@@ -95,7 +99,7 @@ def _source(file: Path, name: str, body: Any) -> SourceConfig:
         raise SourceError(f"{where}: must be a table with url and table")
     for key in body:
         if key not in _KEYS:
-            raise SourceError(f"{where}: unknown key '{key}'{did_you_mean(key, _KEYS)}")
+            raise SourceError(f"{where}: unknown key {quoted(key)}{did_you_mean(key, _KEYS)}")
     url = _resolve_url(where, _required(where, body, "url"), file.parent)
     table = _text(where, body, "table")
     if table is None:
@@ -119,7 +123,7 @@ def _source(file: Path, name: str, body: Any) -> SourceConfig:
     for zone in (timezone, *zones.values()):
         if zone not in zoneinfo.available_timezones():
             hint = did_you_mean(zone, zoneinfo.available_timezones())
-            raise SourceError(f"{where}: unknown time zone '{zone}'{hint}")
+            raise SourceError(f"{where}: unknown time zone {quoted(zone)}{hint}")
     kinds: dict[str, ColumnKind] = {}
     for column, kind in _table(where, body, "kinds").items():
         if kind not in _KINDS:
@@ -133,6 +137,7 @@ def _source(file: Path, name: str, body: Any) -> SourceConfig:
         timezone=timezone,
         zones=zones,
         kinds=kinds,
+        derived=parse_derived(where, body.get("derived")),
         source=name,
         origin=str(file),
     )
@@ -151,7 +156,7 @@ def _text(where: str, body: Mapping[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise SourceError(f"{where}: '{key}' must be text, not {value!r}")
+        raise SourceError(f"{where}: '{key}' must be text, not {quoted(value)}")
     return value
 
 

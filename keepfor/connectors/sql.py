@@ -31,12 +31,15 @@ from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors.base import KEY, Record, RecordSource, Rows
 from keepfor.connectors.columns import (
+    DATE_HINTS,
     ColumnKind,
     DateColumn,
     FieldColumn,
+    describe_use,
     field_column,
     lenient_dates,
 )
+from keepfor.connectors.derived import Derived, derived_column
 from keepfor.connectors.pushdown import compile_predicate, count_by_query, counts_query, fold
 from keepfor.database import create_engine, first_line, safe_url, sqlite_path
 from keepfor.engine import RuleSet
@@ -69,6 +72,8 @@ class TableMapping:
     """Per-column overrides of ``timezone`` (column name -> IANA zone)."""
     kinds: Mapping[str, ColumnKind] = field(default_factory=dict)
     """How a column holds dates where its type does not say (text, epoch numbers)."""
+    derived: Mapping[str, Derived] = field(default_factory=dict)
+    """Fields that are aggregates of related rows (a customer's last invoice date)."""
     source: str = "table"
     """The source's name, for messages."""
     origin: str | None = None
@@ -86,7 +91,7 @@ class SqlTableSource(RecordSource):
         self.url = url
         self.mapping = mapping
         self.name = mapping.source
-        self._where = ", ".join(
+        self.where_text = ", ".join(
             part
             for part in (mapping.origin, f"source '{mapping.source}'", f"table '{mapping.table}'")
             if part
@@ -94,16 +99,16 @@ class SqlTableSource(RecordSource):
         try:
             self.engine = create_engine(url)
         except SourceError as error:
-            raise SourceError(f"{self._where}: {error}") from None
+            raise SourceError(f"{self.where_text}: {error}") from None
         lenient_dates(self.engine)
         database = sqlite_path(self.engine.url)
         if database is not None and not database.exists():
             # a dry run must not leave an empty database file behind
-            raise SourceError(f"{self._where}: no such SQLite database file: {database}")
+            raise SourceError(f"{self.where_text}: no such SQLite database file: {database}")
         self.zone = ZoneInfo(mapping.timezone)
         self.dialect = self.engine.dialect.name
         self._table: sa.Table | None = None
-        self._needs: dict[str, ValueKind] = {}
+        self.needs: dict[str, ValueKind] = {}
         self._fields: dict[str, FieldColumn] = {}
 
     # -- reflection and checks ---------------------------------------------------------
@@ -123,16 +128,17 @@ class SqlTableSource(RecordSource):
                 names = sa.inspect(self.engine).get_table_names(schema=schema or None)
             except SQLAlchemyError:
                 names = []
-            raise SourceError(f"{self._where}: no such table{did_you_mean(name, names)}") from None
+            hint = did_you_mean(name, names)
+            raise SourceError(f"{self.where_text}: no such table{hint}") from None
         except SQLAlchemyError as error:
-            raise db_error(self._where, self.url, error) from None
+            raise db_error(self.where_text, self.url, error) from None
 
     def test_connection(self) -> None:
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(sa.literal(1)))
         except SQLAlchemyError as error:
-            raise db_error(self._where, self.url, error) from None
+            raise db_error(self.where_text, self.url, error) from None
         _ = self.table
 
     def column(self, field_name: str, *, rule: str | None = None) -> sa.Column[Any]:
@@ -148,7 +154,7 @@ class SqlTableSource(RecordSource):
             else (f"column '{name}'")
         )
         raise SourceError(
-            f"{self._where}: {used_by}the table has no {mapped}"
+            f"{self.where_text}: {used_by}the table has no {mapped}"
             + hint
             + "; map it under [sources.NAME.fields] in keepfor.toml"
         )
@@ -160,7 +166,7 @@ class SqlTableSource(RecordSource):
         primary = list(self.table.primary_key.columns)
         if len(primary) != 1:
             raise SourceError(
-                f"{self._where}: the table has no single-column primary key; name the key "
+                f"{self.where_text}: the table has no single-column primary key; name the key "
                 'column with --key COL or key = "COL"'
             )
         return primary[0]
@@ -175,8 +181,11 @@ class SqlTableSource(RecordSource):
         known = self._fields.get(name)
         if known is not None:
             return known
+        if name in self.mapping.derived:
+            self._fields[name] = derived_column(self, name, rule)
+            return self._fields[name]
         column = self.column(name, rule=rule)
-        need = self._needs.get(name) or _need_of(column, self.mapping.kinds.get(column.name))
+        need = self.needs.get(name) or _need_of(column, self.mapping.kinds.get(column.name))
         made = field_column(
             column,
             self.dialect,
@@ -186,16 +195,28 @@ class SqlTableSource(RecordSource):
         )
         if isinstance(made, str):
             raise SourceError(
-                f"{self._where}: {_use(rule, name, need)}, but column '{column.name}' {made}"
-                + _HINTS[need]
+                f"{self.where_text}: {describe_use(rule, name, need)}, "
+                f"but column '{column.name}' {made}{DATE_HINTS[need]}"
             )
         self._fields[name] = made
         return made
 
+    def related(self, name: str, where: str) -> sa.Table:
+        """Another table of the same database (a derived field's), reflected."""
+        schema, _, table = name.rpartition(".")
+        try:
+            return sa.Table(
+                table, self.table.metadata, schema=schema or None, autoload_with=self.engine
+            )
+        except NoSuchTableError:
+            raise SourceError(f"{where}: no such table '{name}'") from None
+        except SQLAlchemyError as error:
+            raise db_error(self.where_text, self.url, error) from None
+
     def check(self, rules: RuleSet) -> None:
         """Every field the rules read is a column that can hold it; the columns are then
         read the way the rules need them (a ``vip: true`` column as booleans)."""
-        self._needs = rules.needs()
+        self.needs = rules.needs()
         self._fields.clear()
         for _pack, rule in rules:
             if self._folds_false(match_predicate(rule)):
@@ -267,14 +288,17 @@ class SqlTableSource(RecordSource):
             for name in fields
             if name not in constants
             and name != KEY
-            and self.mapping.fields.get(name, name) in self.table.columns
+            and (
+                name in self.mapping.derived
+                or self.mapping.fields.get(name, name) in self.table.columns
+            )
         ]
         columns = [self.field(name) for name in names]
         query = sa.select(self.key_column, *(c.selected() for c in columns)).where(where)
         volatile = tuple(
             i + 1
             for i, column in enumerate(columns)
-            if not isinstance(column, DateColumn) and self._needs.get(names[i]) is ValueKind.DATE
+            if not isinstance(column, DateColumn) and self.needs.get(names[i]) is ValueKind.DATE
         )
         readers = [(i + 1, c.read) for i, c in enumerate(columns) if c.read is not None]
         return Rows((KEY, *names), self._stream(query, readers), constants, volatile)
@@ -295,7 +319,7 @@ class SqlTableSource(RecordSource):
                             values[i] = read(values[i])
                     yield tuple(values)
         except SQLAlchemyError as error:
-            raise db_error(self._where, self.url, error) from None
+            raise db_error(self.where_text, self.url, error) from None
 
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         """How many records each named predicate holds for, in one pass over the table."""
@@ -306,7 +330,7 @@ class SqlTableSource(RecordSource):
             with self.engine.connect() as conn:
                 row = conn.execute(query).one()
         except SQLAlchemyError as error:
-            raise db_error(self._where, self.url, error) from None
+            raise db_error(self.where_text, self.url, error) from None
         return {name: int(value) for name, value in zip(predicates, row, strict=True)}
 
     def count_by(self, predicate: Predicate, field_name: str) -> dict[Any, int]:
@@ -319,7 +343,7 @@ class SqlTableSource(RecordSource):
             with self.engine.connect() as conn:
                 return {row.value: int(row.n) for row in conn.execute(query)}
         except SQLAlchemyError as error:
-            raise db_error(self._where, self.url, error) from None
+            raise db_error(self.where_text, self.url, error) from None
 
     def dry_run_query(self, predicate: Predicate) -> str:
         query = sa.select(self.key_column).where(self.where(predicate))
@@ -342,22 +366,3 @@ def _need_of(column: sa.Column[Any], kind: ColumnKind | None) -> ValueKind:
     if kind is not None or isinstance(column.type, sa.Date | sa.DateTime):
         return ValueKind.DATE
     return ValueKind.VALUE
-
-
-def _use(rule: str | None, name: str, need: ValueKind) -> str:
-    how = {
-        ValueKind.DATE: "anchors on",
-        ValueKind.BOOLEAN: "compares with true or false",
-        ValueKind.VALUE: "matches on",
-    }[need]
-    return f"rule '{rule}' {how} field '{name}'" if rule else f"field '{name}'"
-
-
-_HINTS = {
-    ValueKind.DATE: (
-        "; declare it DATE/DATETIME or set its kind (date, instant, local, epoch, epoch_ms) "
-        "under [sources.NAME.kinds]"
-    ),
-    ValueKind.BOOLEAN: "",
-    ValueKind.VALUE: "",
-}

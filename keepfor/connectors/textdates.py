@@ -48,9 +48,14 @@ class TextDates(ABC):
     def __init__(self, column: sa.ColumnElement[Any]) -> None:
         self.v: sa.ColumnElement[str] = sa.type_coerce(column, sa.String())
 
+    def _len(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
+        """The length in characters (``length`` counts bytes on MariaDB; ``char_length``
+        does not print its arguments in --show-query on SQLite)."""
+        return sa.func.length(text)
+
     def present(self) -> sa.ColumnElement[bool]:
         """A value at all: not NULL and not the empty text (``''`` is no value)."""
-        return sa.and_(self.v.is_not(None), sa.func.char_length(self.v) > 0)
+        return sa.and_(self.v.is_not(None), self._len(self.v) > 0)
 
     @abstractmethod
     def well_formed(self) -> sa.ColumnElement[bool]:
@@ -67,7 +72,7 @@ class TextDates(ABC):
         return sa.and_(
             self._text() < (cutoff + timedelta(days=3)).strftime(_DAY_TEXT),
             sa.case(
-                (sa.func.char_length(self.v) == 10, self._text() <= cutoff.strftime(_DAY_TEXT)),
+                (self._len(self.v) == 10, self._text() <= cutoff.strftime(_DAY_TEXT)),
                 (self._has_offset(), self._aware_before(utc_start)),
                 else_=self._wall_clock() < local_start.strftime(_MOMENT_TEXT),
             ),
@@ -78,12 +83,12 @@ class TextDates(ABC):
         return self.v
 
     def _has_offset(self) -> sa.ColumnElement[bool]:
-        last = sa.func.substr(self.v, sa.func.char_length(self.v), 1)
-        sign = sa.func.substr(self.v, sa.func.char_length(self.v) - 5, 1)
+        last = sa.func.substr(self.v, self._len(self.v), 1)
+        sign = sa.func.substr(self.v, self._len(self.v) - 5, 1)
         return sa.or_(last == "Z", sign.in_(["+", "-"]))
 
     def _offset_length(self) -> sa.ColumnElement[int]:
-        last = sa.func.substr(self.v, sa.func.char_length(self.v), 1)
+        last = sa.func.substr(self.v, self._len(self.v), 1)
         return sa.case((last == "Z", 1), else_=6)
 
     def _core(self, body: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
@@ -95,12 +100,12 @@ class TextDates(ABC):
         return self._core(self.v)
 
     def _aware_core(self) -> sa.ColumnElement[str]:
-        body = sa.func.substr(self.v, 1, sa.func.char_length(self.v) - self._offset_length())
+        body = sa.func.substr(self.v, 1, self._len(self.v) - self._offset_length())
         return self._core(body)
 
     def _offset(self) -> sa.ColumnElement[str]:
         return sa.func.substr(
-            self.v, sa.func.char_length(self.v) - self._offset_length() + 1
+            self.v, self._len(self.v) - self._offset_length() + 1
         )
 
     @abstractmethod
@@ -114,35 +119,29 @@ class _SQLite(TextDates):
     SQLite would round to the millisecond)."""
 
     def well_formed(self) -> sa.ColumnElement[bool]:
+        """One GLOB per form of the value's length (at most three), then the ranges GLOB
+        cannot say: hour to 23, offset hours to 14, a real calendar day, year 0001 on."""
         v = self.v
+        by_length: dict[int, list[sa.ColumnElement[bool]]] = {}
+        for pattern, offset in _SQLITE_FORMS:
+            matches: sa.ColumnElement[bool] = v.op("GLOB")(pattern)
+            if offset:
+                matches = sa.and_(matches, sa.func.substr(v, -5, 2) <= "14")
+            by_length.setdefault(_glob_length(pattern), []).append(matches)
+        shape = sa.case(
+            *((self._len(v) == n, sa.or_(*forms)) for n, forms in sorted(by_length.items())),
+            else_=sa.false(),
+        )
         day = sa.func.substr(v, 1, 10)
-        rest = sa.func.substr(v, 17)
-        zone_length = sa.case(
-            (rest.op("GLOB")("*Z"), 1),
-            (rest.op("GLOB")("*[+-][0-1][0-9]:[0-5][0-9]"), 6),
-            else_=0,
-        )
-        body = sa.func.substr(rest, 1, sa.func.char_length(rest) - zone_length)
-        time_ok = sa.and_(
-            sa.func.substr(v, 11, 1).in_(["T", " "]),
-            sa.func.substr(v, 12, 5).op("GLOB")("[0-2][0-9]:[0-5][0-9]"),
-            sa.func.substr(v, 12, 2) <= "23",
-            sa.or_(zone_length != 6, sa.func.substr(v, sa.func.char_length(v) - 4, 2) <= "14"),
-            sa.or_(
-                body == "",
-                body.op("GLOB")(":[0-5][0-9]"),
-                sa.and_(
-                    body.op("GLOB")(":[0-5][0-9].[0-9]*"),
-                    sa.func.char_length(body) <= 10,
-                    sa.not_(sa.func.substr(body, 5).op("GLOB")("*[^0-9]*")),
-                ),
-            ),
-        )
+        month, day_of_month = sa.func.substr(v, 6, 2), sa.func.substr(v, 9, 2)
         return sa.and_(
-            day.op("GLOB")("[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"),
-            sa.func.substr(v, 1, 4) != "0000",
-            sa.func.date(day, "+0 days") == day,
-            sa.or_(sa.func.char_length(v) == 10, time_ok),
+            shape,
+            v >= "0001",
+            sa.or_(self._len(v) == 10, sa.func.substr(v, 12, 2) <= "23"),
+            sa.or_(  # every month has days 01 to 28; past them, SQLite's calendar says
+                sa.and_(month.between("01", "12"), day_of_month.between("01", "28")),
+                sa.func.date(day, "+0 days") == sa.func.substr(v, 1, 10),
+            ),
         )
 
     def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
@@ -183,6 +182,9 @@ class _MariaDB(TextDates):
     """MariaDB/MySQL: a case-sensitive regular expression for the shape, ``LAST_DAY``
     for real calendar days, offsets applied as minutes (no time zone tables needed)."""
 
+    def _len(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
+        return sa.func.char_length(text)
+
     def well_formed(self) -> sa.ColumnElement[bool]:
         v = self.v
         last_day = sa.func.dayofmonth(sa.func.last_day(sa.func.substr(v, 1, 7).concat("-01")))
@@ -206,6 +208,34 @@ class _MariaDB(TextDates):
         utc = sa.func.timestampadd(sa.text("MINUTE"), -minutes, wall)
         return utc < utc_start.replace(tzinfo=None)
 
+
+def _sqlite_forms() -> list[tuple[str, bool]]:
+    """Every form of the grammar as a GLOB pattern, and whether it ends in an offset."""
+    day = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"
+    clock = "[T ][0-2][0-9]:[0-5][0-9]"
+    seconds = ":[0-5][0-9]"
+    rests = ["", seconds] + [seconds + "." + "[0-9]" * n for n in range(1, 7)]
+    zones = [("", False), ("Z", False), ("[+-][0-1][0-9]:[0-5][0-9]", True)]
+    forms = [(day, False)]
+    forms += [(day + clock + rest + zone, offset) for rest in rests for zone, offset in zones]
+    return forms
+
+
+def _glob_length(pattern: str) -> int:
+    """How many characters a GLOB pattern of literals and ``[...]`` classes matches."""
+    length, inside = 0, False
+    for char in pattern:
+        if char == "[":
+            inside = True
+        elif char == "]":
+            inside = False
+            length += 1
+        elif not inside:
+            length += 1
+    return length
+
+
+_SQLITE_FORMS = _sqlite_forms()
 
 _DIALECTS: dict[str, type[TextDates]] = {
     "sqlite": _SQLite,

@@ -4,7 +4,15 @@ Nothing here reads a clock, a file other than a rule pack, a database or a scree
 ``evaluate(rules, record, at)`` is a function of its arguments.
 """
 
-from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, MonthDay, local_date
+from keepfor.engine.anchors import (
+    Anchor,
+    EndOf,
+    EndOfKind,
+    FieldAnchor,
+    MonthDay,
+    Several,
+    local_date,
+)
 from keepfor.engine.evaluate import Decision, Instant, RuleOutcome, Status, evaluate
 from keepfor.engine.loader import json_schema, load_pack, load_rules, parse_pack
 from keepfor.engine.periods import Period
@@ -29,6 +37,7 @@ __all__ = [
     "RuleOutcome",
     "RulePack",
     "RuleSet",
+    "Several",
     "Status",
     "Term",
     "TermResult",

@@ -27,7 +27,16 @@ from zoneinfo import ZoneInfo
 from keepfor.engine.datetext import DATE_TEXT_EXAMPLE, DateTextError, parse_date_text
 from keepfor.errors import RecordError, quoted
 
-__all__ = ["Anchor", "EndOf", "EndOfKind", "FieldAnchor", "MonthDay", "is_missing", "local_date"]
+__all__ = [
+    "Anchor",
+    "EndOf",
+    "EndOfKind",
+    "FieldAnchor",
+    "MonthDay",
+    "Several",
+    "is_missing",
+    "local_date",
+]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -51,10 +60,10 @@ class MonthDay:
     def parse(cls, text: str) -> MonthDay:
         """Parse ``MM-DD`` (``03-31``, ``04-05``); raise ValueError otherwise."""
         if not isinstance(text, str) or len(text) != 5 or text[2] != "-":
-            raise ValueError(f"{text!r} is not MM-DD, e.g. '03-31' or '04-05'")
+            raise ValueError(f"{quoted(text)} is not MM-DD, e.g. '03-31' or '04-05'")
         month, day = text[:2], text[3:]
         if not (month.isdigit() and day.isdigit()):
-            raise ValueError(f"{text!r} is not MM-DD, e.g. '03-31' or '04-05'")
+            raise ValueError(f"{quoted(text)} is not MM-DD, e.g. '03-31' or '04-05'")
         return cls(int(month), int(day))
 
     def in_year(self, year: int) -> date:
@@ -72,6 +81,17 @@ class MonthDay:
         return f"{self.month:02d}-{self.day:02d}"
 
 
+@dataclass(frozen=True, slots=True)
+class Several:
+    """Several values standing for one date: the latest of them, or (``latest=False``)
+    the earliest. "Three years after the customer's last invoice" anchors on the latest
+    date of the customer's invoices. Missing or null values are left out; no value at all
+    is a missing date; one value that is not a date makes the whole unreadable."""
+
+    values: tuple[Any, ...]
+    latest: bool = True
+
+
 def local_date(value: Any, zone: ZoneInfo, field: str) -> date | None:
     """The date of a record value in ``zone``; None for a missing value.
 
@@ -83,6 +103,11 @@ def local_date(value: Any, zone: ZoneInfo, field: str) -> date | None:
     """
     if value is None:
         return None
+    if isinstance(value, Several):
+        days = [day for v in value.values if (day := local_date(v, zone, field)) is not None]
+        if not days:
+            return None
+        return max(days) if value.latest else min(days)
     if isinstance(value, str):
         if value == "":
             return None
@@ -104,6 +129,8 @@ def local_date(value: Any, zone: ZoneInfo, field: str) -> date | None:
 
 def is_missing(value: Any) -> bool:
     """No value at all: the event a date field names has not happened."""
+    if isinstance(value, Several):
+        return all(is_missing(v) for v in value.values)
     return value is None or value == ""
 
 

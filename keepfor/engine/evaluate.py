@@ -62,10 +62,17 @@ class Unreadable:
     value: Any
     reason: str
     rule: str
+    pack: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         shown = self.value if isinstance(self.value, (str, int, float, bool)) else repr(self.value)
-        return {"field": self.field, "value": shown, "reason": self.reason, "rule": self.rule}
+        return {
+            "field": self.field,
+            "value": shown,
+            "reason": self.reason,
+            "pack": self.pack,
+            "rule": self.rule,
+        }
 
 
 def check_instant(at: Instant) -> None:
@@ -176,13 +183,13 @@ def match(rules: RuleSet, record: Mapping[str, Any]) -> list[RuleOutcome] | Unre
             if name is not None:
                 value = record.get(name)
                 reason = f"{quoted(value)} is not true or false"
-                return Unreadable(name, value, reason, rule.id)
+                return Unreadable(name, value, reason, rule.id, pack.id)
             continue
         try:
             term = rule.retain.evaluate(record, pack.zone)
         except RecordError as error:
             name = error.field or ""
-            return Unreadable(name, record.get(name), error.detail, rule.id)
+            return Unreadable(name, record.get(name), error.detail, rule.id, pack.id)
         until = term.retain_until
         disposal = None if until is None else rule.disposal_date(until)
         outcomes.append(RuleOutcome(pack, rule, term, disposal))

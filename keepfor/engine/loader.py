@@ -321,9 +321,9 @@ class _PackParser:
 
     def term(self, node: Any, path: str, fy_end: MonthDay, depth: int = 1) -> Term:
         """A TERM; ``depth`` counts the ``latest_of``/``earliest_of`` levels around it."""
-        if depth > MAX_TERM_DEPTH:
-            self.fail(f"terms nested more than {MAX_TERM_DEPTH} deep", path, node=node)
         kind = self.term_kind(node, path)
+        if kind != "from" and depth > MAX_TERM_DEPTH:
+            self.fail(f"terms nested more than {MAX_TERM_DEPTH} deep", path, node=node)
         allowed = ("from", "for", "optional") if kind == "from" else (kind, "optional")
         self.check_keys(node, allowed, path, f"a '{kind}' term")
         optional = node.get("optional", False)

@@ -195,10 +195,12 @@ class RuleSet:
     def __len__(self) -> int:
         return sum(len(pack.rules) for pack in self.packs)
 
-    def display_id(self, pack: RulePack, rule: RetentionRule) -> str:
+    def display_id(self, pack: RulePack | str, rule: RetentionRule | str) -> str:
         """The rule's id, or ``pack/rule`` where another loaded pack has a rule of that id."""
-        shared = sum(1 for other in self.packs if any(r.id == rule.id for r in other.rules))
-        return f"{pack.id}/{rule.id}" if shared > 1 else rule.id
+        pack_id = pack if isinstance(pack, str) else pack.id
+        rule_id = rule if isinstance(rule, str) else rule.id
+        shared = sum(1 for other in self.packs if any(r.id == rule_id for r in other.rules))
+        return f"{pack_id}/{rule_id}" if shared > 1 else rule_id
 
     def needs(self) -> dict[str, ValueKind]:
         """What the rules need of each field they read: a date (an anchor), a boolean

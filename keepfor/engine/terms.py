@@ -66,9 +66,10 @@ class TermResult:
         if leaf is None or not isinstance(leaf.term, Retain) or leaf.event_date is None:
             return "no date yet"
         term = leaf.term
-        return (
-            f"{term.period.words()} after {term.anchor.describe()} {leaf.event_date.isoformat()}"
-        )
+        anchor = f"{term.anchor.describe()} {leaf.event_date.isoformat()}"
+        if term.period == Period():
+            return f"from {anchor}, with no further period"
+        return f"{term.period.words()} after {anchor}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"term": self.term.kind}

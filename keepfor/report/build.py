@@ -63,7 +63,9 @@ def build_report(
             source, buckets["unreadable"], rules, evaluator, at, Status.UNREADABLE
         ):
             assert decision.problem is not None
-            row = UnreadableRow(source.name, key, decision.problem)
+            problem = decision.problem
+            rule = rules.display_id(problem.pack, problem.rule)
+            row = UnreadableRow(source.name, key, problem, rule)
             report.unreadable_seen[source.name] += 1
             first = report.unreadable.setdefault(source.name, [])
             if len(first) < WARN_FIRST:

@@ -39,12 +39,14 @@ def bucket_predicates(rules: RuleSet, at: Instant) -> dict[str, Predicate]:
     due = due_predicate(rules, at)
     matched = matched_predicate(rules)
     waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
+    # the cheap, selective test first: a database evaluates AND from the left, and the
+    # readability of a value (its text checked against the grammar) costs more
     return {
         "unreadable": unreadable_predicate(rules),
-        "unmatched": All((readable, Not(matched))),
-        "waiting": All((readable, waiting)),
-        "due": All((readable, due)),
-        "retained": All((readable, matched, Not(waiting), Not(due))),
+        "unmatched": All((Not(matched), readable)),
+        "waiting": All((waiting, readable)),
+        "due": All((due, readable)),
+        "retained": All((matched, Not(waiting), Not(due), readable)),
     }
 
 
@@ -68,12 +70,12 @@ def count_source(report: Report, rules: RuleSet, source: RecordSource, at: Insta
     readable = readable_predicate(rules)
     named: dict[str, Predicate] = {"total": All(()), **bucket_predicates(rules, at)}
     for days in FORECAST_DAYS:
-        named[f"in{days}"] = All((readable, due_predicate(rules, _later(at, days))))
+        named[f"in{days}"] = All((due_predicate(rules, _later(at, days)), readable))
     months = month_ends(rules, at)
     for label, end in months:
-        named[f"by{label}"] = All((readable, due_predicate(rules, at, not_before=end)))
+        named[f"by{label}"] = All((due_predicate(rules, at, not_before=end), readable))
     waits = {
-        f"wait:{pack.id}:{rule.id}": All((readable, waiting_predicate(rule)))
+        f"wait:{pack.id}:{rule.id}": All((waiting_predicate(rule), readable))
         for pack, rule in rules
     }
     named.update(waits)
@@ -112,7 +114,7 @@ def _windows(report: Report, counts: dict[str, int], months: list[tuple[str, dat
 
 
 def _unmatched(report: Report, rules: RuleSet, source: RecordSource, readable: Predicate) -> None:
-    unmatched = All((readable, Not(matched_predicate(rules))))
+    unmatched = All((Not(matched_predicate(rules)), readable))
     if "category" in rules.fields():
         for category, n in source.count_by(unmatched, "category").items():
             report.unmatched["(none)" if category is None else _text(category)] += n

@@ -56,6 +56,11 @@ def shown_value(value: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
+def table_value(value: Any) -> str:
+    """A value for a terminal: a text quoted (so that ``'2'`` and ``2`` differ)."""
+    return repr(shown_value(value)) if isinstance(value, str) else shown_value(value)
+
+
 class CsvWriter(ReportWriter):
     """Due records, then unreadable ones; no aggregates."""
 
@@ -99,10 +104,10 @@ class CsvWriter(ReportWriter):
         self._write(
             (
                 spreadsheet_safe(row.key),
-                problem.rule,
+                row.rule,
                 "",
                 "",
-                "",
+                problem.pack,
                 spreadsheet_safe(row.source),
                 "",
                 "unreadable",
@@ -144,7 +149,7 @@ def aggregates(report: Report) -> dict[str, Any]:
 
 
 def unreadable_item(row: UnreadableRow) -> dict[str, Any]:
-    return {"source": row.source, "key": row.key, **row.problem.to_dict()}
+    return {"source": row.source, "key": row.key, **row.problem.to_dict(), "rule": row.rule}
 
 
 class JsonWriter(ReportWriter):
@@ -224,7 +229,7 @@ class TableWriter(ReportWriter):
         problem = row.problem
         self.out.write(
             f"{printable(row.source):<16} {printable(row.key):<24} "
-            f"{printable(problem.field):<20} {printable(repr(shown_value(problem.value)))}\n"
+            f"{printable(problem.field):<20} {printable(table_value(problem.value))}\n"
         )
         self.unreadable_count += 1
 

@@ -103,6 +103,8 @@ class UnreadableRow(NamedTuple):
     source: str
     key: str
     problem: Unreadable
+    rule: str
+    """The rule that cannot read it: its id, or ``pack/rule`` where two packs share the id."""
 
 
 @dataclass

@@ -219,3 +219,23 @@ def test_a_boolean_field_in_a_text_column_is_refused_naming_it(make: Any, db_url
     ruleset = rules({"from": "placed_at", "for": "P1Y"}, where={"vip": True})
     with pytest.raises(SourceError, match=r"rule 'r' compares with true or false field 'vip'"):
         source.check(ruleset)
+
+
+def test_mariadb_timestamp_columns_hold_utc_instants(make: Any, db_url: str) -> None:
+    """A TIMESTAMP is kept in UTC and read back in UTC (keepfor's sessions), whatever the
+    source's zone of wall-clock times."""
+    if sa.make_url(db_url).get_backend_name() not in ("mysql", "mariadb"):
+        pytest.skip("MariaDB's TIMESTAMP")
+    from sqlalchemy.dialects import mysql
+
+    rows = [{"key": "k", "category": "order", "stamp": "2026-03-31 22:30:00"}]
+    source = make([sa.Column("stamp", mysql.TIMESTAMP)], rows, timezone="America/New_York")
+    pack = parse_pack({
+        "pack": "p", "version": "1", "timezone": "UTC",
+        "rules": [{"id": "r", "applies_to": {"category": "order"}, "boundary": "on",
+                   "retain": {"from": "stamp", "for": "P0D"}, "then": "purge"}],
+    })
+    # 22:30 UTC on 31 March: due on 31 March (read as New York time it would be 1 April)
+    assert assert_every_record_in_one_bucket(
+        source, RuleSet((pack,)), date(2026, 3, 31), 1
+    ) == {"k": "due"}

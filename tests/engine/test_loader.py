@@ -838,7 +838,7 @@ BAD = [
     ),
     bad(
         "terms-21-deep",
-        with_retain(nested_terms(20)),
+        with_retain(nested_terms(21)),
         "terms nested more than 20 deep",
         key="retain" + ".latest_of[0]" * 20,
         rule="orders",
@@ -1230,6 +1230,16 @@ def test_a_path_whose_name_is_too_long(tmp_path: Path) -> None:
         load_rules(path)
     with pytest.raises(RulePackError, match="cannot read the file: File name too long"):
         load_pack(path)
+
+
+def test_terms_nested_20_deep_load() -> None:
+    """The limit is 20 levels of latest_of/earliest_of, as documented."""
+    term: dict[str, object] = {"from": "placed_at", "for": "P1Y"}
+    for _ in range(20):
+        term = {"latest_of": [term]}
+    data = {"pack": "shop", "version": "1", "timezone": "UTC"}
+    rule = {"id": "orders", "applies_to": {"category": "order"}, "retain": term, "then": "purge"}
+    assert parse_pack({**data, "rules": [rule]}).rules[0].id == "orders"
 
 
 def test_plain_data_nested_deep_is_a_pack_error_not_a_recursion_error() -> None:
