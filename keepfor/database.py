@@ -198,7 +198,7 @@ def first_line(error: BaseException) -> str:
 
 def create_engine(url: str | URL, *, error: type[KeepforError] = SourceError) -> sa.Engine:
     """An engine for ``url``: SQLite enforces foreign keys, servers time out after 10 s,
-    MySQL/MariaDB sessions run in UTC.
+    PostgreSQL and MySQL/MariaDB sessions run in UTC.
 
     Raises ``error`` (one line) for a URL that does not parse or names no installed driver.
     """
@@ -221,7 +221,30 @@ def create_engine(url: str | URL, *, error: type[KeepforError] = SourceError) ->
         raise error(f"{safe_url(parsed)}: cannot use this URL: {first_line(failure)}") from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+    if backend == "postgresql":
+        # timestamptz values read back in UTC, whatever the server's, the database's,
+        # the role's or the client's (PGTZ) default zone: in a zone west of UTC, an
+        # instant of year 1 is a date of 1 BC there, which the driver cannot read
+        sa.event.listen(engine, "connect", _postgresql_utc, insert=True)
     return engine
+
+
+def _postgresql_utc(dbapi_connection: Any, _record: Any) -> None:
+    """Set the new connection's session time zone to UTC, outside any transaction (a
+    rolled-back transaction would undo it), and turn JIT compilation off for it:
+    keepfor's predicates are long expressions that PostgreSQL's JIT takes seconds to
+    compile, for queries that then run in milliseconds (measured: 10.7 s against 0.25 s
+    on two rows with derived fields)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET TIME ZONE 'UTC'; SET jit = off")
+        finally:
+            cursor.close()
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:

@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
@@ -15,11 +15,30 @@ from keepfor import __version__
 from keepfor.cli.output import StdoutClosed, guarded_stdout, silence_stdout
 from keepfor.clock import Clock, SystemClock
 from keepfor.engine import Instant, RuleSet, load_rules
-from keepfor.errors import KeepforError, UsageError, did_you_mean
+from keepfor.errors import KeepforError, UsageError, did_you_mean, quoted
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+
+
+FIRST_DAY = date(2, 1, 1)
+LAST_DAY = date(9997, 12, 31)
+"""The range of ``--at``: a report looks 24 months and 365 days ahead of its date in each
+pack's zone, and cutoffs reach back from it, all of which must stay in the calendar."""
+
+_WEST, _EAST = timedelta(hours=12), timedelta(hours=14)
+"""How far the world's time zones are from UTC, west and east."""
+
+
+def _within_calendar(text: str, day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(
+            f"--at {quoted(text)} is outside {FIRST_DAY.isoformat()} .. {LAST_DAY.isoformat()}, "
+            "the dates keepfor evaluates at (in UTC and in every time zone from UTC-12 to "
+            "UTC+14; a report looks two years ahead)"
+        )
+    return day
 
 
 def parse_instant(text: str | None, clock: Clock) -> Instant:
@@ -29,24 +48,25 @@ def parse_instant(text: str | None, clock: Clock) -> Instant:
     value = text.strip()
     try:
         if len(value) == 10:
-            return date.fromisoformat(value)
+            return _within_calendar(text, date.fromisoformat(value))
         instant = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(
-            f"--at {text!r} is not an ISO 8601 date or datetime "
+            f"--at {quoted(text)} is not an ISO 8601 date or datetime "
             "(e.g. 2026-11-22 or 2026-11-22T09:00:00Z)"
         ) from None
     if instant.tzinfo is None:
         raise UsageError(
-            f"--at {text!r} has no UTC offset; add one (2026-11-22T09:00:00Z) "
+            f"--at {quoted(text)} has no UTC offset; add one (2026-11-22T09:00:00Z) "
             "or give a plain date (2026-11-22)"
         )
-    try:
-        utc_day = instant.astimezone(UTC).date()
-    except OverflowError:
-        utc_day = date.min
-    if not date.min < utc_day < date.max:  # a day's margin for any pack's time zone
-        raise UsageError(f"--at {text!r} is too close to the ends of the calendar (0001, 9999)")
+    try:  # its dates from UTC-12 to UTC+14, where every pack's zone is
+        earliest = (instant.astimezone(UTC) - _WEST).date()
+        latest = (instant.astimezone(UTC) + _EAST).date()
+    except OverflowError:  # past either end of the calendar somewhere
+        earliest = latest = date.min
+    _within_calendar(text, earliest)
+    _within_calendar(text, latest)
     return instant
 
 

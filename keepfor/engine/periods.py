@@ -21,6 +21,8 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
+from keepfor.errors import quoted
+
 __all__ = ["Period"]
 
 _ISO = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?")
@@ -47,18 +49,20 @@ class Period:
     def parse(cls, text: str) -> Period:
         """Parse ``P6Y``, ``P1Y6M``, ``P2W``, ``P30D``, ``P0D``; raise ValueError otherwise."""
         if not isinstance(text, str):
-            raise ValueError(f"a period is an ISO 8601 duration string such as 'P6Y', not {text!r}")
+            raise ValueError(
+                f"a period is an ISO 8601 duration string such as 'P6Y', not {quoted(text)}"
+            )
         stripped = text.strip()
         if stripped.startswith("-"):
-            raise ValueError(f"period {text!r} is negative; retention periods run forwards")
+            raise ValueError(f"period {quoted(text)} is negative; retention periods run forwards")
         if "T" in stripped.upper():
             raise ValueError(
-                f"period {text!r} has a time part; retention periods are whole days or longer"
+                f"period {quoted(text)} has a time part; retention periods are whole days or longer"
             )
         match = _ISO.fullmatch(stripped)
         if match is None or stripped == "P":
             raise ValueError(
-                f"period {text!r} is not an ISO 8601 duration such as 'P6Y', 'P12M', "
+                f"period {quoted(text)} is not an ISO 8601 duration such as 'P6Y', 'P12M', "
                 "'P1Y6M', 'P2W' or 'P30D'"
             )
         years, months, weeks, days = (int(g) if g else 0 for g in match.groups())

@@ -191,7 +191,8 @@ def _read_csv(handle: TextIO, name: str, dates: DateReading) -> Iterator[Item]:
                 name,
                 line,
                 None,
-                f"the row has {len(values)} values but the header names {width} columns",
+                f"the row has {_count(len(values), 'value')} but the header names "
+                f"{_count(width, 'column')}",
             )
             continue
         try:
@@ -199,6 +200,11 @@ def _read_csv(handle: TextIO, name: str, dates: DateReading) -> Iterator[Item]:
             yield build_row(line, data, csv_file=True, dates=dates)
         except BadValue as bad:
             yield ImportProblem(name, line, bad.field, bad.reason)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 value``, ``3 values``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # -- JSON Lines --------------------------------------------------------------------------
