@@ -56,6 +56,7 @@ ENGINE_ALL = [
     "RuleOutcome",
     "RulePack",
     "RuleSet",
+    "Several",
     "Status",
     "Term",
     "TermResult",

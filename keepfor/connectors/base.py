@@ -8,7 +8,7 @@ and the daemon talk to sources only through this interface:
 * ``check(rules)`` proves every field the rules need can be read;
 * ``select(predicate)`` streams the records for which a :mod:`keepfor.engine.cutoffs`
   predicate holds, selected by the source itself (push-down), never by scanning;
-* ``count(predicates)`` and ``count_by(predicate, field)`` count without fetching
+* ``count(predicates)`` and ``tally(chains, flags, by)`` count without fetching
   (forecasts, waiting, unmatched);
 * ``dry_run_query(predicate)`` shows what would run;
 * ``close()``.
@@ -24,10 +24,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from keepfor.engine import RuleSet
-from keepfor.engine.cutoffs import Predicate
+from keepfor.engine.cutoffs import All, Predicate, fields_of, holds
 from keepfor.errors import SourceError
 
-__all__ = ["KEY", "Record", "RecordSource", "Rows"]
+__all__ = ["KEY", "Chain", "Group", "Record", "RecordSource", "Rows", "Tally"]
 
 KEY = "key"
 """The field every record from a source carries: its key in that source."""
@@ -36,18 +36,15 @@ Record = Mapping[str, Any]
 
 
 class Rows(NamedTuple):
-    """Records as tuples, for streams of millions where a mapping per record costs.
+    """Records as tuples, for streams where a mapping per record costs.
 
     ``rows[i][j]`` is field ``names[j]`` (``names[0]`` is ``key``), already as the
-    engine reads it; ``constants`` are fields fixed for every row. ``volatile`` are
-    the positions whose values can differ within one day (datetimes): two rows that
-    agree everywhere else and have None there are the same case to the rules.
+    engine reads it; ``constants`` are fields fixed for every row.
     """
 
     names: tuple[str, ...]
     rows: Iterator[Sequence[Any]]
     constants: Mapping[str, Any]
-    volatile: tuple[int, ...]
 
     def record(self, row: Sequence[Any]) -> dict[str, Any]:
         """One row as the mapping the engine evaluates."""
@@ -55,6 +52,46 @@ class Rows(NamedTuple):
         if self.constants:
             record.update(self.constants)
         return record
+
+
+class Group(NamedTuple):
+    """Records that agree on every value the rules read: one case, decided once.
+
+    A datetime is grouped by a coarse key the database computes (an hour, a local date),
+    so ``low`` holds each such field at its lowest in the group and ``high`` at its
+    highest. Disposal dates are monotone in every date, so when ``low`` and ``high``
+    are decided alike, so is every record between them; when not, the caller reads the
+    group's records one by one (:meth:`RecordSource.group_records`). The coarse key
+    changes only how many groups there are, never a decision.
+    """
+
+    low: Record
+    high: Record
+    size: int
+    """How many records the group holds."""
+    keys: Sequence[Any] | None
+    """The records' keys; None for a group larger than the bound asked for (then
+    :meth:`RecordSource.group_keys` streams them)."""
+    token: Any = None
+    """What the source needs to find the group's records again."""
+
+
+class Tally(NamedTuple):
+    """One group of a :meth:`RecordSource.tally`: how many records got these labels."""
+
+    labels: tuple[str, ...]
+    """For each chain, the name of its first predicate that holds (or its default)."""
+    value: Any
+    """The record's value of the ``by`` field (None without one)."""
+    size: int
+    """How many records got these labels and this value."""
+    flags: tuple[int, ...]
+    """For each flag predicate, how many of the group's records it holds for."""
+
+
+Chain = Sequence[tuple[str, Predicate]]
+"""Named predicates tried in order, as a SQL ``CASE``: a record gets the first name that
+holds; the last entry's predicate is ignored (it is the ``ELSE``)."""
 
 
 class RecordSource(ABC):
@@ -76,9 +113,54 @@ class RecordSource(ABC):
         """Stream the records the predicate holds for, selected by the source, each with
         ``key`` and the given fields (those the rules read)."""
 
-    def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows | None:
-        """:meth:`select` as :class:`Rows`, where the source can give them (None if not)."""
-        return None
+    def select_groups(
+        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+    ) -> Iterator[Group]:
+        """The records the predicate holds for, as groups of one case each (a source that
+        cannot group gives one group per record)."""
+        for record in self.select(predicate, fields):
+            yield Group(record, record, 1, (record[KEY],))
+
+    def group_records(
+        self, predicate: Predicate, group: Group, fields: Collection[str]
+    ) -> Iterator[Record]:
+        """The records of one group, one by one."""
+        if group.token is not None:
+            raise NotImplementedError(f"{type(self).__name__} gives no groups to read again")
+        yield group.low
+
+    def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
+        """The keys of a group too large to give them at once."""
+        if group.keys is None:
+            raise NotImplementedError(f"{type(self).__name__} gives every group's keys")
+        yield from group.keys
+
+    def tally(
+        self, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
+    ) -> list[Tally]:
+        """Every record labelled by each chain, grouped with the value of ``by``, counted
+        with each flag, in one pass (the default reads every record: a source that can
+        count in its own query does so)."""
+        counts: dict[tuple[tuple[str, ...], Any], list[int]] = {}
+        for record in self.select(All(()), self.tally_fields(chains, flags, by)):
+            labels = tuple(_first(chain, record) for chain in chains)
+            value = None if by is None else record.get(by)
+            row = counts.setdefault((labels, value), [0] * (1 + len(flags)))
+            row[0] += 1
+            for i, flag in enumerate(flags, start=1):
+                row[i] += holds(flag, record)
+        return [
+            Tally(labels, value, n, tuple(rest)) for (labels, value), (n, *rest) in counts.items()
+        ]
+
+    @staticmethod
+    def tally_fields(
+        chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
+    ) -> list[str]:
+        """Every field the chains, flags and ``by`` read."""
+        names = {name for chain in chains for _, p in chain for name in fields_of(p)}
+        names |= {name for flag in flags for name in fields_of(flag)}
+        return sorted(names | ({by} if by else set()))
 
     def get(self, key: str, fields: Collection[str]) -> Record | None:
         """The record whose key is ``key`` (as text), with the given fields; None if the
@@ -95,10 +177,6 @@ class RecordSource(ABC):
         """How many records each named predicate holds for (one pass, no rows fetched)."""
 
     @abstractmethod
-    def count_by(self, predicate: Predicate, field: str) -> dict[Any, int]:
-        """How many records the predicate holds for, per value of ``field``."""
-
-    @abstractmethod
     def dry_run_query(self, predicate: Predicate) -> str:
         """The query :meth:`select` would run, for humans."""
 
@@ -111,3 +189,10 @@ class RecordSource(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _first(chain: Chain, record: Record) -> str:
+    for name, predicate in chain[:-1]:
+        if holds(predicate, record):
+            return name
+    return chain[-1][0]

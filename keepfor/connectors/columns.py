@@ -17,7 +17,7 @@ and the reader need, so that the database and the engine read every value alike:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -64,6 +64,16 @@ class FieldColumn:
 
     def selected(self) -> sa.ColumnElement[Any]:
         return self.column
+
+    def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
+        """What records of one case agree on: the value itself, or for a datetime a
+        coarse key (an hour, a local date per pack zone) with :meth:`span` the lowest and
+        highest value of the group."""
+        return [self.selected()]
+
+    def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]] | None:
+        """The lowest and highest value of a group, for a field grouped by a coarse key."""
+        return None
 
     def present(self) -> sa.ColumnElement[bool]:
         return self.column.is_not(None)
@@ -169,6 +179,17 @@ class InstantColumn(FieldColumn):
             return instant
         return instant.astimezone(self.zone).replace(tzinfo=None)
 
+    def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
+        if self.dialect == "postgresql":  # the local date in each pack's zone
+            instant: sa.ColumnElement[Any] = self.column
+            if self.read is not None:  # a wall-clock time of self.zone
+                instant = sa.func.timezone(self.zone.key, self.column)
+            return [sa.cast(sa.func.timezone(z.key, instant), sa.Date) for z in zones]
+        return [sa.func.date_format(self.column, "%Y-%m-%d %H")]  # MariaDB: the hour
+
+    def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        return sa.func.min(self.column), sa.func.max(self.column)
+
     def on_or_before(self, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
         boundary = instant_on_or_before(cutoff, zone)
         if boundary is None:
@@ -229,6 +250,12 @@ class TextDateColumn(FieldColumn):
     def read(self, value: Any) -> Any:
         return read_date_text(value, self.zone)
 
+    def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
+        return self.sql.group_keys()
+
+    def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        return self.sql.span()
+
     def present(self) -> sa.ColumnElement[bool]:
         return self.sql.present()
 
@@ -276,6 +303,12 @@ class EpochColumn(FieldColumn):
 
     def read(self, value: Any) -> Any:
         return from_epoch(value, self.scale)
+
+    def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
+        return [sa.func.floor(self.column / (3600 * self.scale))]  # the hour
+
+    def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        return sa.func.min(self.selected()), sa.func.max(self.selected())
 
     def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
         if kind is not ValueKind.DATE:

@@ -100,9 +100,11 @@ class DerivedColumn(FieldColumn):
         return sa.exists(sa.select(sa.literal(1)).select_from(table).where(self.link, condition))
 
     def selected(self) -> sa.ColumnElement[Any]:
+        """The related values as one JSON array text (text, so that it can be grouped)."""
         aggregate = _AGGREGATES[self.dialect](self.related.selected())
         table = self.related.column.table
-        return sa.select(aggregate).select_from(table).where(self.link).scalar_subquery()
+        array = sa.select(aggregate).select_from(table).where(self.link).scalar_subquery()
+        return sa.cast(array, sa.Text) if self.dialect == "postgresql" else array
 
     def read(self, value: Any) -> Any:
         items = json.loads(value) if isinstance(value, str) else (value or [])

@@ -38,7 +38,6 @@ from keepfor.engine.rules import ValueKind, field_equals
 __all__ = [
     "FieldSql",
     "compile_predicate",
-    "count_by_query",
     "counts_query",
     "day_start",
     "fold",
@@ -149,15 +148,3 @@ def counts_query(
     return sa.select(
         *(sa.func.coalesce(sa.func.sum(sa.case((c, 1), else_=0)), 0) for c in conditions)
     ).select_from(source)
-
-
-def count_by_query(
-    group: sa.ColumnElement[Any], source: sa.FromClause, where: sa.ColumnElement[bool]
-) -> sa.Select[Any]:
-    """Rows ``(value, n)``: how many rows of ``source`` the condition holds for, per value."""
-    return (
-        sa.select(group.label("value"), sa.func.count().label("n"))
-        .select_from(source)
-        .where(where)
-        .group_by(group)
-    )

@@ -29,18 +29,18 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
-from keepfor.connectors.base import KEY, Record, RecordSource, Rows
+from keepfor.connectors import grouping
+from keepfor.connectors.base import KEY, Chain, Group, Record, RecordSource, Rows, Tally
 from keepfor.connectors.columns import (
     DATE_HINTS,
     ColumnKind,
-    DateColumn,
     FieldColumn,
     describe_use,
     field_column,
     lenient_dates,
 )
 from keepfor.connectors.derived import Derived, derived_column
-from keepfor.connectors.pushdown import compile_predicate, count_by_query, counts_query, fold
+from keepfor.connectors.pushdown import compile_predicate, counts_query, fold
 from keepfor.database import create_engine, first_line, safe_url, sqlite_path
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
@@ -109,6 +109,8 @@ class SqlTableSource(RecordSource):
         self.dialect = self.engine.dialect.name
         self._table: sa.Table | None = None
         self.needs: dict[str, ValueKind] = {}
+        self.zones: tuple[ZoneInfo, ...] = (ZoneInfo("UTC"),)
+        """The packs' zones (a coarse key of datetimes is a local date in each)."""
         self._fields: dict[str, FieldColumn] = {}
 
     # -- reflection and checks ---------------------------------------------------------
@@ -217,6 +219,7 @@ class SqlTableSource(RecordSource):
         """Every field the rules read is a column that can hold it; the columns are then
         read the way the rules need them (a ``vip: true`` column as booleans)."""
         self.needs = rules.needs()
+        self.zones = tuple(dict.fromkeys(pack.zone for pack in rules.packs))
         self._fields.clear()
         for _pack, rule in rules:
             if self._folds_false(match_predicate(rule)):
@@ -258,12 +261,10 @@ class SqlTableSource(RecordSource):
     # -- reading -----------------------------------------------------------------------
 
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
-        rows = self.select_rows(predicate, fields)
+        rows = self.rows_where(self.where(predicate), fields)
         for row in rows.rows:
             yield rows.record(row)
 
-    def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows:
-        return self._rows(self.where(predicate), fields)
 
     def get(self, key: str, fields: Collection[str]) -> Record | None:
         """The record whose key is ``key`` (given as text), or None."""
@@ -274,15 +275,15 @@ class SqlTableSource(RecordSource):
                 value = int(key)
             except ValueError:
                 return None  # no integer key is spelt like that
-        rows = self._rows(column == value, fields)
+        rows = self.rows_where(column == value, fields)
         with contextlib.closing(rows.rows) as stream:  # type: ignore[type-var]
             found = next(iter(stream), None)
         return None if found is None else rows.record(found)
 
-    def _rows(self, where: sa.ColumnElement[bool], fields: Collection[str]) -> Rows:
-        constants = dict(self.mapping.constants)
-        # a field read only by rules the constants fold away (a complaint's date in a table
-        # of orders) need not exist; every field the predicate reads is checked by where()
+    def columns_of(self, fields: Collection[str]) -> tuple[list[str], list[FieldColumn]]:
+        """The fields this table holds (not those fixed by the config, nor those of rules
+        the config folds away), and how each is read."""
+        constants = self.mapping.constants
         names = [
             name
             for name in fields
@@ -293,33 +294,47 @@ class SqlTableSource(RecordSource):
                 or self.mapping.fields.get(name, name) in self.table.columns
             )
         ]
-        columns = [self.field(name) for name in names]
+        return names, [self.field(name) for name in names]
+
+    def rows_where(self, where: sa.ColumnElement[bool], fields: Collection[str]) -> Rows:
+        """The rows a SQL condition holds for, with the given fields, one by one."""
+        names, columns = self.columns_of(fields)
         query = sa.select(self.key_column, *(c.selected() for c in columns)).where(where)
-        volatile = tuple(
-            i + 1
-            for i, column in enumerate(columns)
-            if not isinstance(column, DateColumn) and self.needs.get(names[i]) is ValueKind.DATE
-        )
         readers = [(i + 1, c.read) for i, c in enumerate(columns) if c.read is not None]
-        return Rows((KEY, *names), self._stream(query, readers), constants, volatile)
+        return Rows((KEY, *names), self._stream(query, readers), dict(self.mapping.constants))
 
     def _stream(
         self, query: sa.Select[Any], readers: Sequence[tuple[int, Callable[[Any], Any]]]
     ) -> Iterator[Sequence[Any]]:
-        try:
-            with self.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-                if not readers:
-                    yield from result
-                    return
-                for row in result:
-                    values = list(row)
-                    for i, read in readers:
-                        if values[i] is not None:
-                            values[i] = read(values[i])
-                    yield tuple(values)
-        except SQLAlchemyError as error:
-            raise db_error(self.where_text, self.url, error) from None
+        for row in grouping.stream(self, query):
+            if not readers:
+                yield row
+                continue
+            values = list(row)
+            for i, read in readers:
+                if values[i] is not None:
+                    values[i] = read(values[i])
+            yield tuple(values)
+
+    # -- groups and counts -------------------------------------------------------------
+
+    def select_groups(
+        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+    ) -> Iterator[Group]:
+        return grouping.select_groups(self, predicate, fields, bound)
+
+    def group_records(
+        self, predicate: Predicate, group: Group, fields: Collection[str]
+    ) -> Iterator[Record]:
+        return grouping.group_records(self, predicate, group, fields)
+
+    def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
+        return grouping.group_keys(self, predicate, group, group.low.keys())
+
+    def tally(
+        self, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
+    ) -> list[Tally]:
+        return grouping.tally(self, chains, flags, by)
 
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         """How many records each named predicate holds for, in one pass over the table."""
@@ -332,18 +347,6 @@ class SqlTableSource(RecordSource):
         except SQLAlchemyError as error:
             raise db_error(self.where_text, self.url, error) from None
         return {name: int(value) for name, value in zip(predicates, row, strict=True)}
-
-    def count_by(self, predicate: Predicate, field_name: str) -> dict[Any, int]:
-        if field_name in self.mapping.constants:
-            group: sa.ColumnElement[Any] = sa.literal(self.mapping.constants[field_name])
-        else:
-            group = self.column(field_name)
-        query = count_by_query(group, self.table, self.where(predicate))
-        try:
-            with self.engine.connect() as conn:
-                return {row.value: int(row.n) for row in conn.execute(query)}
-        except SQLAlchemyError as error:
-            raise db_error(self.where_text, self.url, error) from None
 
     def dry_run_query(self, predicate: Predicate) -> str:
         query = sa.select(self.key_column).where(self.where(predicate))

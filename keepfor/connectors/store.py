@@ -11,7 +11,7 @@ serves the store: a date field is due when ``value_date <= cutoff`` or
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Generator, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.connectors.base import KEY, Record, RecordSource
+from keepfor.connectors.base import KEY, Chain, Record, RecordSource, Tally
+from keepfor.connectors.grouping import read_tally, tally_query
 from keepfor.connectors.pushdown import (
     compile_predicate,
-    count_by_query,
     counts_query,
     instant_on_or_before,
 )
@@ -198,6 +198,27 @@ class StoreSource(RecordSource):
         except SQLAlchemyError as error:
             raise self._error(error) from None
 
+    def tally(
+        self, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
+    ) -> list[Tally]:
+        query = _Query()
+        group = None
+        if by is not None:
+            group = (
+                _RECORDS.c[_RECORD_COLUMNS[by]]
+                if by in _RECORD_COLUMNS
+                else query.field(by).c.value_text
+            )
+        statement = tally_query(
+            lambda p: self._where(query, p), query.from_clause, chains, flags, group
+        )
+        try:
+            with self.engine.connect() as conn:
+                rows = list(conn.execute(statement))
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+        return read_tally(iter(rows), len(chains), group is not None)
+
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         if not predicates:
             return {}
@@ -210,20 +231,6 @@ class StoreSource(RecordSource):
         except SQLAlchemyError as error:
             raise self._error(error) from None
         return {name: int(value) for name, value in zip(predicates, row, strict=True)}
-
-    def count_by(self, predicate: Predicate, field_name: str) -> dict[Any, int]:
-        query = _Query()
-        where = self._where(query, predicate)
-        if field_name in _RECORD_COLUMNS:
-            group: sa.ColumnElement[Any] = _RECORDS.c[_RECORD_COLUMNS[field_name]]
-        else:
-            group = query.field(field_name).c.value_text
-        statement = count_by_query(group, query.from_clause(), where)
-        try:
-            with self.engine.connect() as conn:
-                return {row.value: int(row.n) for row in conn.execute(statement)}
-        except SQLAlchemyError as error:
-            raise self._error(error) from None
 
     def dry_run_query(self, predicate: Predicate) -> str:
         query = _Query()

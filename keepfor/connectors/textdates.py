@@ -57,6 +57,24 @@ class TextDates(ABC):
         """A value at all: not NULL and not the empty text (``''`` is no value)."""
         return sa.and_(self.v.is_not(None), self._len(self.v) > 0)
 
+    def group_keys(self) -> list[sa.ColumnElement[Any]]:
+        """A coarse key for grouping: the text up to its hour, its length and its offset
+        (within such a group, text order is time order); a malformed text groups by
+        itself, so that each one is shown as it is."""
+        v = self.v
+        hour = sa.case((self.well_formed(), sa.func.substr(v, 1, 13)), else_=v)
+        suffix = sa.case(
+            (sa.func.substr(v, self._len(v), 1) == "Z", "Z"),
+            (sa.func.substr(v, self._len(v) - 5, 1).in_(["+", "-"]),
+             sa.func.substr(v, self._len(v) - 5)),
+            else_="",
+        )
+        return [hour, self._len(v), suffix]
+
+    def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        """The lowest and highest text of a group, in byte order."""
+        return sa.func.min(self._text()), sa.func.max(self._text())
+
     @abstractmethod
     def well_formed(self) -> sa.ColumnElement[bool]:
         """The text is a date or datetime of the grammar (NULL for NULL)."""
@@ -129,14 +147,16 @@ class _SQLite(TextDates):
                 matches = sa.and_(matches, sa.func.substr(v, -5, 2) <= "14")
             by_length.setdefault(_glob_length(pattern), []).append(matches)
         shape = sa.case(
-            *((self._len(v) == n, sa.or_(*forms)) for n, forms in sorted(by_length.items())),
+            {n: sa.or_(*forms) for n, forms in sorted(by_length.items())},
+            value=self._len(v),
             else_=sa.false(),
         )
         day = sa.func.substr(v, 1, 10)
         month, day_of_month = sa.func.substr(v, 6, 2), sa.func.substr(v, 9, 2)
         return sa.and_(
             shape,
-            v >= "0001",
+            # not "v >= '0001'": a DATE column's numeric affinity would read '0001' as 1
+            sa.func.substr(v, 1, 4) != "0000",
             sa.or_(self._len(v) == 10, sa.func.substr(v, 12, 2) <= "23"),
             sa.or_(  # every month has days 01 to 28; past them, SQLite's calendar says
                 sa.and_(month.between("01", "12"), day_of_month.between("01", "28")),

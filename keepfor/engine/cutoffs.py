@@ -59,6 +59,7 @@ __all__ = [
     "Present",
     "ValueKind",
     "due_predicate",
+    "fields_of",
     "holds",
     "latest_due_anchor",
     "latest_due_event",
@@ -158,6 +159,18 @@ def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
         case Never():
             return False
     raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def fields_of(predicate: Predicate) -> set[str]:
+    """Every field a predicate reads."""
+    match predicate:
+        case Present(field) | OnOrBefore(field, _, _) | Equals(field, _) | BadValue(field, _):
+            return {field}
+        case Not(part):
+            return fields_of(part)
+        case All(parts) | Any_(parts):
+            return {name for part in parts for name in fields_of(part)}
+    return set()
 
 
 _UTC = ZoneInfo("UTC")
@@ -303,35 +316,22 @@ def matched_predicate(rules: RuleSet) -> Predicate:
     return Any_(tuple(match_predicate(rule) for _, rule in rules))
 
 
-def exclusive(first: RetentionRule, second: RetentionRule) -> bool:
-    """No record can match both rules: they require different values of one field."""
-    required = {**first.applies_to, **first.where}
-    return any(
-        name in required and not field_equals(required[name], value)
-        for name, value in (*second.applies_to.items(), *second.where.items())
-    )
-
-
 def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None) -> Predicate:
     """Due: some rule matches, and every rule that matches is due (retention wins).
 
-    Written as "rule i matches and is due, and so is every other rule that also
-    matches"; rules that cannot match the same record (``category: order`` and
-    ``category: cv``) are left out of each other's terms, which keeps the SQL small.
-    ``not_before``: due on that day, or on the date of ``at`` where that is later, in each
-    pack's zone (the windows of a forecast, which never start before today anywhere).
+    Written as "some rule matches and is due, and no rule matches and is not due": two
+    terms per rule, so the SQL grows linearly with the rules; the first, positive, term
+    lets a database reject a record early (or use an index). ``not_before``: due on that
+    day, or on the date of ``at`` where that is later, in each pack's zone (the windows
+    of a forecast, which never start before today anywhere).
     """
-    pairs = list(rules)
-    due = {id(rule): rule_due_predicate(pack, rule, at, not_before) for pack, rule in pairs}
-    terms: list[Predicate] = []
-    for _, rule in pairs:
-        others = tuple(
-            Any_((Not(match_predicate(other)), due[id(other)]))
-            for _, other in pairs
-            if other is not rule and not exclusive(rule, other)
-        )
-        terms.append(All((match_predicate(rule), due[id(rule)], *others)))
-    return Any_(tuple(terms))
+    pairs = [
+        (match_predicate(rule), rule_due_predicate(pack, rule, at, not_before))
+        for pack, rule in rules
+    ]
+    some_due = Any_(tuple(All((match, due)) for match, due in pairs))
+    some_not_due = Any_(tuple(All((match, Not(due))) for match, due in pairs))
+    return All((some_due, Not(some_not_due)))
 
 
 def unreadable_predicate(rules: RuleSet) -> Predicate:

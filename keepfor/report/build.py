@@ -1,40 +1,51 @@
-"""Building a report: each source's database selects its due records and its unreadable
-ones; the engine explains each; the writer gets them one at a time (memory does not
-grow with the table); then each source counts its buckets.
+"""Building a report: each source's database selects its due and its unreadable records
+in one pass, grouped by case (every value the rules read); the engine decides each group
+once; the writer gets each group's keys in one go; then each source counts its buckets,
+its forecast and its chart in one more pass. Memory does not grow with the table.
 
 The database and the engine are proven to agree (the differential tests): a record the
-database selects as due is due to the engine, and one it selects as unreadable is
-unreadable to it. Should they ever disagree, the report stops with an error naming the
-source and record instead of dropping it.
+database selects is due or unreadable to the engine. Should they ever disagree, the
+report stops with an error naming the source and record instead of dropping it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from keepfor.connectors.base import KEY, RecordSource, Rows
+from keepfor.connectors.base import KEY, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet, Status
-from keepfor.engine.anchors import local_date
-from keepfor.engine.cutoffs import Predicate
+from keepfor.engine.cutoffs import (
+    All,
+    Any_,
+    Predicate,
+    due_predicate,
+    readable_predicate,
+    unreadable_predicate,
+)
 from keepfor.engine.evaluate import Evaluator
-from keepfor.errors import KeepforError, RecordError, quoted
-from keepfor.report.counts import bucket_predicates, count_source
-from keepfor.report.model import DueRow, Report, ReportWriter, RowLabel, UnreadableRow
+from keepfor.errors import KeepforError, quoted
+from keepfor.report.counts import count_source
+from keepfor.report.model import Report, ReportWriter, RowLabel, UnreadableRow
 
-__all__ = ["DisagreementError", "build_report"]
+__all__ = ["BOUND", "DisagreementError", "build_report", "decided_groups", "selection"]
 
-_T = TypeVar("_T")
+BOUND = 10_000
+"""Keys a group brings at most; a larger group's keys are streamed."""
 
 WARN_FIRST = 3
-"""Unreadable records of a source kept for the warning line (all of them are streamed)."""
+"""Unreadable records of a source kept for the warning line (all of them are written)."""
 
 
 class DisagreementError(KeepforError):
     """The database selected a record the engine decides otherwise: a fault of keepfor's
     (the push-down and the engine are proven equal), reported instead of hidden."""
+
+
+def selection(rules: RuleSet, at: Instant) -> Predicate:
+    """What a report reads: the due records and the unreadable ones."""
+    due = All((due_predicate(rules, at), readable_predicate(rules)))
+    return Any_((due, unreadable_predicate(rules)))
 
 
 def build_report(
@@ -44,38 +55,106 @@ def build_report(
     writer: ReportWriter,
     *,
     progress: Callable[[int], None] | None = None,
+    bound: int = BOUND,
 ) -> Report:
-    """Stream every due and every unreadable record to ``writer``, then the aggregates."""
+    """Write every due and every unreadable record to ``writer``, then the aggregates."""
     report = Report(at=at, rules=rules, sources=[s.name for s in sources])
     for source in sources:
         source.check(rules)
     evaluator = Evaluator(rules)
-    buckets = bucket_predicates(rules, at)
+    wanted = selection(rules, at)
     labels = _Labels(rules, report)
-    for source in sources:  # every due row first, then every unreadable one
-        for key, decision in _decisions(source, buckets["due"], rules, evaluator, at, Status.DUE):
-            writer.row(DueRow(source.name, key, decision, labels.of(decision)))
-            if progress is not None:
-                progress(1)
-        labels.tally()
     for source in sources:
-        for key, decision in _decisions(
-            source, buckets["unreadable"], rules, evaluator, at, Status.UNREADABLE
-        ):
-            assert decision.problem is not None
-            problem = decision.problem
-            rule = rules.display_id(problem.pack, problem.rule)
-            row = UnreadableRow(source.name, key, problem, rule)
-            report.unreadable_seen[source.name] += 1
-            first = report.unreadable.setdefault(source.name, [])
-            if len(first) < WARN_FIRST:
-                first.append(row)
-            writer.unreadable(row)
+        for keys, decision in decided_groups(source, wanted, rules, evaluator, at, bound):
+            if decision.status is Status.DUE:
+                writer.due_group(source.name, keys, decision, labels.of(decision, len(keys)))
+                if progress is not None:
+                    progress(len(keys))
+            elif decision.status is Status.UNREADABLE:
+                _unreadable(report, writer, source, keys, decision, rules)
+            else:
+                raise DisagreementError(
+                    f"source '{source.name}', record {quoted(str(keys[0]))}: the database "
+                    f"selected it as due or unreadable, but the rules say "
+                    f"{decision.status.value} ({decision.reason}); nothing was acted on. "
+                    "This is a fault of keepfor's: please report it"
+                )
+    labels.tally()
     if writer.wants_aggregates:
         for source in sources:
             count_source(report, rules, source, at)
     writer.finish(report)
     return report
+
+
+def decided_groups(
+    source: RecordSource,
+    predicate: Predicate,
+    rules: RuleSet,
+    evaluator: Evaluator,
+    at: Instant,
+    bound: int,
+) -> Iterator[tuple[Sequence[Any], Decision]]:
+    """The records the predicate selects, as (keys, decision): a group at once where its
+    lowest and highest record are decided alike (then so is every record between them:
+    disposal dates are monotone in every date), else record by record. Shared by every
+    command that reads what is due."""
+    fields = rules.fields()
+    for group in source.select_groups(predicate, fields, bound=bound):
+        low = evaluator(group.low, at)
+        high = low if group.high is group.low else evaluator(group.high, at)
+        if _alike(low, high):
+            keys = group.keys
+            if keys is None:  # more than the bound: streamed, a bound's worth at a time
+                yield from _chunks(source.group_keys(predicate, group), bound, low)
+            else:
+                yield keys, low
+            continue
+        for record in source.group_records(predicate, group, fields):
+            yield (record[KEY],), evaluator(record, at)
+
+
+def _chunks(
+    keys: Iterator[Any], bound: int, decision: Decision
+) -> Iterator[tuple[Sequence[Any], Decision]]:
+    chunk: list[Any] = []
+    for key in keys:
+        chunk.append(key)
+        if len(chunk) >= bound:
+            yield chunk, decision
+            chunk = []
+    if chunk:
+        yield chunk, decision
+
+
+def _alike(first: Decision, second: Decision) -> bool:
+    """The same decision, down to the dates of its explanation."""
+    if first is second:
+        return True
+    return (
+        first.status is second.status
+        and first.problem == second.problem
+        and [(o.rule.id, o.term) for o in first.matched]
+        == [(o.rule.id, o.term) for o in second.matched]
+    )
+
+
+def _unreadable(
+    report: Report,
+    writer: ReportWriter,
+    source: RecordSource,
+    keys: Sequence[Any],
+    decision: Decision,
+    rules: RuleSet,
+) -> None:
+    problem = decision.problem
+    assert problem is not None
+    rule = rules.display_id(problem.pack, problem.rule)
+    report.unreadable_seen[source.name] += len(keys)
+    first = report.unreadable.setdefault(source.name, [])
+    for key in keys[: WARN_FIRST - len(first)]:
+        first.append(UnreadableRow(source.name, str(key), problem, rule))
+    writer.unreadable_group(source.name, keys, problem, rule)
 
 
 class _Labels:
@@ -87,13 +166,13 @@ class _Labels:
         # id(decision) -> [decision (kept alive, so its id stays its own), label, count]
         self.known: dict[int, list[Any]] = {}
 
-    def of(self, decision: Decision) -> RowLabel:
+    def of(self, decision: Decision, count: int) -> RowLabel:
         known = self.known.get(id(decision))
         if known is None or known[0] is not decision:
             if len(self.known) >= 65_536:
                 self.tally()
             known = self.known[id(decision)] = [decision, RowLabel.of(decision, self.rules), 0]
-        known[2] += 1
+        known[2] += count
         label: RowLabel = known[1]
         return label
 
@@ -102,88 +181,3 @@ class _Labels:
             self.report.due[(label.pack, label.rule, label.action)] += n
         self.known.clear()
 
-
-def _decisions(
-    source: RecordSource,
-    predicate: Predicate,
-    rules: RuleSet,
-    evaluator: Evaluator,
-    at: Instant,
-    expected: Status,
-) -> Iterator[tuple[str, Decision]]:
-    """Each record the source selects with ``predicate``, with its decision, which must
-    have status ``expected``."""
-    fields = rules.fields()
-    rows = source.select_rows(predicate, fields)
-    if rows is None:
-        with _closing(source.select(predicate, fields)) as records:
-            for record in records:
-                key = str(record[KEY])
-                yield key, _checked(evaluator(record, at), expected, source, key)
-        return
-    with _closing(rows.rows) as stream:
-        for key, decision in _row_decisions(rows, stream, evaluator, at):
-            yield key, _checked(decision, expected, source, key)
-
-
-def _row_decisions(
-    rows: Rows, stream: Iterator[Sequence[Any]], evaluator: Evaluator, at: Instant
-) -> Iterator[tuple[str, Decision]]:
-    """Rows that agree on every value but the key are one case to the rules (a datetime
-    counts by its local dates): each case is evaluated once, then remembered."""
-    cases: dict[Any, Decision] = {}
-    volatile = rows.volatile
-    for row in stream:
-        case: Any = row[1:]
-        for i in volatile:
-            if row[i] is not None:  # a datetime counts by its local date(s) only
-                case = _dated(row, volatile, evaluator.zones)
-                break
-        try:
-            decision = cases.get(case) if case is not None else None
-        except TypeError:  # a value that cannot be a key (a list): no cache
-            decision, case = None, None
-        if decision is None:
-            decision = evaluator(rows.record(row), at)
-            if case is not None and decision.status is not Status.UNREADABLE:
-                if len(cases) >= evaluator.size:
-                    cases.clear()
-                cases[case] = decision
-        yield str(row[0]), decision
-
-
-def _checked(decision: Decision, expected: Status, source: RecordSource, key: str) -> Decision:
-    if decision.status is not expected:
-        raise DisagreementError(
-            f"source '{source.name}', record {quoted(key)}: the database selected it as "
-            f"{expected.value}, but the rules say {decision.status.value} ({decision.reason}); "
-            "nothing was acted on. This is a fault of keepfor's: please report it"
-        )
-    return decision
-
-
-def _dated(row: Sequence[Any], volatile: tuple[int, ...], zones: tuple[ZoneInfo, ...]) -> Any:
-    """The row's case with each datetime replaced by its date in every pack's zone, which
-    is all the rules can see of it (they match datetimes by no value); None if a value
-    is not a date at all (the engine will say so)."""
-    values = list(row[1:])
-    try:
-        for i in volatile:
-            value = row[i]
-            if value is not None:
-                values[i - 1] = tuple(local_date(value, zone, "") for zone in zones)
-    except RecordError:
-        return None
-    return tuple(values)
-
-
-@contextmanager
-def _closing(stream: Iterator[_T]) -> Iterator[Iterator[_T]]:
-    """Close a source's stream however the loop over it ends, so that its connection
-    (and any lock its open transaction holds) is released at once, not at exit."""
-    try:
-        yield stream
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()

@@ -1,10 +1,13 @@
-"""The counts of a report, each made by the source's database in one pass: every bucket
-(the law: they add up to the source's row count), the forecast windows, the months of
-the chart, the records waiting per rule and the unmatched per category.
+"""The counts of a report, made by the source's database in one pass: every record gets a
+bucket (unreadable, unmatched, waiting, due, retained: the first that holds, so each is
+in exactly one and they add up to the row count), the first forecast window and the
+first chart month in which it falls due, its category, and whether it waits on each
+rule; the database groups and counts them.
 
 Every window but "now" is "due on that day, or today where that is later, in each pack's
 own zone": a month that has begun in one zone and not yet in another never counts back,
-so no count is ever negative.
+so no count is ever negative. Each chain asks "not due by the last window?" first, so a
+record far from due costs one test, and the SQL grows linearly with the rules.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from keepfor.connectors.base import RecordSource
+from keepfor.connectors.base import Chain, RecordSource, Tally
 from keepfor.engine import Instant, RuleSet
 from keepfor.engine.cutoffs import (
     All,
@@ -27,20 +30,32 @@ from keepfor.engine.cutoffs import (
     waiting_predicate,
 )
 from keepfor.engine.evaluate import local_today
-from keepfor.errors import SourceError
 from keepfor.report.model import CHART_MONTHS, FORECAST_DAYS, Counts, Report
 
-__all__ = ["bucket_predicates", "count_source", "month_ends"]
+__all__ = ["bucket_chain", "bucket_predicates", "count_source", "month_ends"]
+
+_ELSE: Predicate = All(())
+
+
+def bucket_chain(rules: RuleSet, at: Instant) -> Chain:
+    """The buckets, tried in order: a record is in the first that holds."""
+    waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
+    return (
+        ("unreadable", unreadable_predicate(rules)),
+        ("unmatched", Not(matched_predicate(rules))),
+        ("waiting", waiting),
+        ("due", due_predicate(rules, at)),
+        ("retained", _ELSE),
+    )
 
 
 def bucket_predicates(rules: RuleSet, at: Instant) -> dict[str, Predicate]:
-    """Each bucket as a predicate; together they cover every record exactly once."""
+    """Each bucket as a predicate of its own (for selecting one bucket's records)."""
     readable = readable_predicate(rules)
     due = due_predicate(rules, at)
     matched = matched_predicate(rules)
     waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
-    # the cheap, selective test first: a database evaluates AND from the left, and the
-    # readability of a value (its text checked against the grammar) costs more
+    # the cheap, selective test first: a database evaluates AND from the left
     return {
         "unreadable": unreadable_predicate(rules),
         "unmatched": All((Not(matched), readable)),
@@ -65,62 +80,75 @@ def _later(at: Instant, days: int) -> Instant:
     return at + timedelta(days=days)
 
 
+def _window_chain(rules: RuleSet, at: Instant, windows: list[tuple[str, Predicate]]) -> Chain:
+    """The first window a record is due by: "beyond" the last, "now", or a window's name."""
+    last_name, last = windows[-1]
+    return (
+        ("beyond", Not(last)),
+        ("now", due_predicate(rules, at)),
+        *windows[:-1],
+        (last_name, _ELSE),
+    )
+
+
 def count_source(report: Report, rules: RuleSet, source: RecordSource, at: Instant) -> None:
     """Count one source's buckets and windows into the report, in one pass of its database."""
-    readable = readable_predicate(rules)
-    named: dict[str, Predicate] = {"total": All(()), **bucket_predicates(rules, at)}
-    for days in FORECAST_DAYS:
-        named[f"in{days}"] = All((due_predicate(rules, _later(at, days)), readable))
+    forecast = [
+        (str(days), due_predicate(rules, _later(at, days))) for days in FORECAST_DAYS
+    ]
     months = month_ends(rules, at)
-    for label, end in months:
-        named[f"by{label}"] = All((due_predicate(rules, at, not_before=end), readable))
-    waits = {
-        f"wait:{pack.id}:{rule.id}": All((waiting_predicate(rule), readable))
-        for pack, rule in rules
-    }
-    named.update(waits)
-    counts = source.count(named)
-    buckets = Counts(total=counts["total"], **{k: counts[k] for k in _COUNTED})
-    if buckets.bucket_sum() != buckets.total:
-        raise SourceError(
-            f"source '{source.name}': the buckets add up to {buckets.bucket_sum()} records, "
-            f"but the source has {buckets.total}: the records changed while being counted, "
-            "or keepfor has a fault (please report it)"
-        )
-    report.counts[source.name] = buckets
-    _windows(report, counts, months)
-    report.waiting_total += counts["waiting"]
-    for pack, rule in rules:
-        n = counts[f"wait:{pack.id}:{rule.id}"]
-        if n:
-            report.waiting[rules.display_id(pack, rule)] += n
-    _unmatched(report, rules, source, readable)
+    chart = [(label, due_predicate(rules, at, not_before=end)) for label, end in months]
+    chains = (
+        bucket_chain(rules, at),
+        _window_chain(rules, at, forecast),
+        _window_chain(rules, at, chart),
+    )
+    waits = [waiting_predicate(rule) for _, rule in rules]
+    by = "category" if "category" in rules.fields() else None
+    tallies = source.tally(chains, waits, by)
+    report.counts[source.name] = _buckets(tallies)
+    _windows(report, tallies, [label for label, _ in months])
+    _waiting(report, rules, tallies)
+    for tally in tallies:
+        if tally.labels[0] == "unmatched":
+            value = "(any)" if by is None else _text(tally.value)
+            report.unmatched[value] += tally.size
 
 
-_COUNTED = ("due", "retained", "waiting", "unmatched", "unreadable")
+def _buckets(tallies: list[Tally]) -> Counts:
+    counts = Counts()
+    for tally in tallies:
+        counts.total += tally.size
+        bucket = tally.labels[0]
+        setattr(counts, bucket, getattr(counts, bucket) + tally.size)
+    return counts
 
 
-def _windows(report: Report, counts: dict[str, int], months: list[tuple[str, date]]) -> None:
-    now = counts["due"]
-    for days in FORECAST_DAYS:
-        report.forecast[days] = report.forecast.get(days, 0) + counts[f"in{days}"] - now
-    previous = now  # due-ness only grows with time: each month adds what falls due in it
+def _windows(report: Report, tallies: list[Tally], months: list[str]) -> None:
+    retained = [t for t in tallies if t.labels[0] == "retained"]
+    for i, days in enumerate(FORECAST_DAYS):
+        within = {str(d) for d in FORECAST_DAYS[: i + 1]}
+        n = sum(t.size for t in retained if t.labels[1] in within)
+        report.forecast[days] = report.forecast.get(days, 0) + n
     by_month = dict(report.by_month)
-    for label, _ in months:
-        total = counts[f"by{label}"]
-        by_month[label] = by_month.get(label, 0) + total - previous
-        previous = total
+    for label in months:
+        n = sum(t.size for t in retained if t.labels[2] == label)
+        by_month[label] = by_month.get(label, 0) + n
     report.by_month = sorted(by_month.items())
 
 
-def _unmatched(report: Report, rules: RuleSet, source: RecordSource, readable: Predicate) -> None:
-    unmatched = All((Not(matched_predicate(rules)), readable))
-    if "category" in rules.fields():
-        for category, n in source.count_by(unmatched, "category").items():
-            report.unmatched["(none)" if category is None else _text(category)] += n
-    else:
-        report.unmatched["(any)"] += source.count({"unmatched": unmatched})["unmatched"]
+def _waiting(report: Report, rules: RuleSet, tallies: list[Tally]) -> None:
+    pairs = list(rules)
+    for tally in tallies:
+        if tally.labels[0] != "waiting":
+            continue
+        report.waiting_total += tally.size
+        for (pack, rule), n in zip(pairs, tally.flags, strict=True):
+            if n:
+                report.waiting[rules.display_id(pack, rule)] += n
 
 
 def _text(value: object) -> str:
+    if value is None:
+        return "(none)"
     return value.isoformat() if isinstance(value, date | datetime) else str(value)

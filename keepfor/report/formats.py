@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii as encode_string
 from typing import Any, TextIO
 
-from keepfor.engine import Instant
+from keepfor.engine import Decision, Instant
 from keepfor.report.html import HtmlWriter
-from keepfor.report.model import FORECAST_DAYS, DueRow, Report, ReportWriter, UnreadableRow
+from keepfor.report.model import (
+    FORECAST_DAYS,
+    DueRow,
+    Report,
+    ReportWriter,
+    RowLabel,
+    UnreadableRow,
+)
 from keepfor.report.text import printable
 
 __all__ = ["CSV_HEADER", "FORMATS", "CsvWriter", "JsonWriter", "TableWriter", "aggregates"]
@@ -61,63 +71,93 @@ def table_value(value: Any) -> str:
     return repr(shown_value(value)) if isinstance(value, str) else shown_value(value)
 
 
+def spool() -> Any:
+    """A temporary text file, in memory while small: rows kept for the end of a format."""
+    return tempfile.SpooledTemporaryFile(
+        max_size=1 << 20, mode="w+", encoding="utf-8", newline=""
+    )
+
+
+def drain(spooled: Any, out: TextIO) -> None:
+    spooled.seek(0)
+    shutil.copyfileobj(spooled, out)
+    spooled.close()
+
+
+def key_text(key: Any) -> str:
+    return key if type(key) is str else str(key)
+
+
 class CsvWriter(ReportWriter):
     """Due records, then unreadable ones; no aggregates."""
 
     wants_aggregates = False
 
     def __init__(self, out: TextIO) -> None:
+        self.out = out
         self._csv = csv.writer(out, lineterminator="\n")
-        # a carriage return is no line end to this writer, so it would not quote one
-        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
         self._started = False  # nothing is written before the first row or the end
+        self._bad = spool()
+        self._bad_csv = csv.writer(self._bad, lineterminator="\n")
 
-    def _write(self, cells: tuple[str, ...] | None = None) -> None:
+    def _start(self) -> None:
         if not self._started:
             self._csv.writerow(CSV_HEADER)
             self._started = True
-        if cells is not None:
-            if any("\r" in cell for cell in cells):
-                self._quoted.writerow(cells)
-            else:
-                self._csv.writerow(cells)
+
+    def _put(self, writer: Any, cells: tuple[str, ...]) -> None:
+        # a carriage return is no line end to a writer whose lines end in \n, so it would
+        # not quote one: such a row is quoted whole
+        if any("\r" in cell for cell in cells):
+            csv.writer(self.out if writer is self._csv else self._bad, lineterminator="\n",
+                       quoting=csv.QUOTE_ALL).writerow(cells)
+        else:
+            writer.writerow(cells)
 
     def row(self, row: DueRow) -> None:
-        label = row.label
-        self._write(
-            (
-                spreadsheet_safe(row.key),
-                label.rule,
-                label.disposal_date,
-                label.action,
-                label.pack,
-                spreadsheet_safe(row.source),
-                label.anchor_date,
-                "due",
-                "",
-                "",
-            )
+        self.due_group(row.source, (row.key,), row.decision, row.label)
+
+    def due_group(
+        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
+    ) -> None:
+        self._start()
+        tail = (
+            label.rule,
+            label.disposal_date,
+            label.action,
+            label.pack,
+            spreadsheet_safe(source),
+            label.anchor_date,
+            "due",
+            "",
+            "",
         )
+        texts = [key_text(key) for key in keys]
+        if "\r" in source or any("\r" in text for text in texts):
+            for text in texts:
+                self._put(self._csv, (spreadsheet_safe(text), *tail))
+            return
+        self._csv.writerows([(spreadsheet_safe(text), *tail) for text in texts])
 
     def unreadable(self, row: UnreadableRow) -> None:
         problem = row.problem
-        self._write(
-            (
-                spreadsheet_safe(row.key),
-                row.rule,
-                "",
-                "",
-                problem.pack,
-                spreadsheet_safe(row.source),
-                "",
-                "unreadable",
-                spreadsheet_safe(problem.field),
-                spreadsheet_safe(shown_value(problem.value)),
-            )
+        cells = (
+            spreadsheet_safe(row.key),
+            row.rule,
+            "",
+            "",
+            problem.pack,
+            spreadsheet_safe(row.source),
+            "",
+            "unreadable",
+            spreadsheet_safe(problem.field),
+            spreadsheet_safe(shown_value(problem.value)),
         )
+        self._put(self._bad_csv, cells)
 
     def finish(self, report: Report) -> None:
-        self._write()
+        self._start()
+        drain(self._bad, self.out)
 
 
 def aggregates(report: Report) -> dict[str, Any]:
@@ -153,19 +193,23 @@ def unreadable_item(row: UnreadableRow) -> dict[str, Any]:
 
 
 class JsonWriter(ReportWriter):
-    """One JSON object; the ``due`` and ``unreadable`` lists are written as rows stream in."""
+    """One JSON object: the ``due`` list written as rows stream in, then ``unreadable``
+    (kept aside until then), then the aggregates."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.first = True
         self.opened = False  # nothing is written before the first row or the end
-        self.in_unreadable = False
+        self._bad = spool()
+        self._bad_first = True
 
     def row(self, row: DueRow) -> None:
-        label = row.label
-        item = {
-            "source": row.source,
-            "key": row.key,
+        self.due_group(row.source, (row.key,), row.decision, row.label)
+
+    def due_group(
+        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
+    ) -> None:
+        rest = {
             "pack": label.pack,
             "rule": label.rule,
             "description": label.description,
@@ -173,33 +217,29 @@ class JsonWriter(ReportWriter):
             "action": label.action,
             "anchor_date": label.anchor_date,
             "why": label.why,
-            "matched": [o.to_dict() for o in row.decision.matched],
+            "matched": [o.to_dict() for o in decision.matched],
         }
-        self._item(item)
-
-    def unreadable(self, row: UnreadableRow) -> None:
-        if not self.in_unreadable:
-            self._open_unreadable()
-        self._item(unreadable_item(row))
-
-    def _open_unreadable(self) -> None:
-        self._open()
-        self.out.write('\n], "unreadable": [')
-        self.in_unreadable, self.first = True, True
-
-    def _open(self) -> None:
+        head = '{"source": ' + json.dumps(source) + ', "key": '
+        tail = ", " + json.dumps(rest)[1:]
         if not self.opened:
             self.out.write('{"due": [')
             self.opened = True
+        parts = []
+        for key in keys:
+            parts.append("\n  " if self.first else ",\n  ")
+            parts.append(head + encode_string(key_text(key)) + tail)
+            self.first = False
+        self.out.write("".join(parts))
 
-    def _item(self, item: dict[str, Any]) -> None:
-        self._open()
-        self.out.write(("\n  " if self.first else ",\n  ") + json.dumps(item))
-        self.first = False
+    def unreadable(self, row: UnreadableRow) -> None:
+        self._bad.write(("\n  " if self._bad_first else ",\n  ") + json.dumps(unreadable_item(row)))
+        self._bad_first = False
 
     def finish(self, report: Report) -> None:
-        if not self.in_unreadable:
-            self._open_unreadable()
+        if not self.opened:
+            self.out.write('{"due": [')
+        self.out.write('\n], "unreadable": [')
+        drain(self._bad, self.out)
         rest = json.dumps(aggregates(report), indent=2)
         self.out.write("\n], " + rest[1:] + "\n")
 
@@ -211,23 +251,26 @@ class TableWriter(ReportWriter):
         self.out = out
         self.count = 0
         self.unreadable_count = 0
+        self._bad = spool()
 
     def row(self, row: DueRow) -> None:
+        self.due_group(row.source, (row.key,), row.decision, row.label)
+
+    def due_group(
+        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
+    ) -> None:
         if self.count == 0:
             self.out.write(f"{'key':<24} {'rule':<28} {'disposal':<10}  {'action':<9}  anchor\n")
-        label = row.label
-        self.out.write(
-            f"{printable(row.key):<24} {label.rule:<28} {label.disposal_date:<10}  "
-            f"{label.action:<9}  {label.anchor_date}\n"
+        tail = (
+            f" {label.rule:<28} {label.disposal_date:<10}  {label.action:<9}  "
+            f"{label.anchor_date}\n"
         )
-        self.count += 1
+        self.out.write("".join(f"{printable(key_text(key)):<24}{tail}" for key in keys))
+        self.count += len(keys)
 
     def unreadable(self, row: UnreadableRow) -> None:
-        if self.unreadable_count == 0:
-            self.out.write("\nUnreadable records (never acted on until corrected):\n")
-            self.out.write(f"{'source':<16} {'key':<24} {'field':<20} value\n")
         problem = row.problem
-        self.out.write(
+        self._bad.write(
             f"{printable(row.source):<16} {printable(row.key):<24} "
             f"{printable(problem.field):<20} {printable(table_value(problem.value))}\n"
         )
@@ -238,6 +281,10 @@ class TableWriter(ReportWriter):
 
         if self.count == 0:
             self.out.write("Nothing is due.\n")
+        if self.unreadable_count:
+            self.out.write("\nUnreadable records (never acted on until corrected):\n")
+            self.out.write(f"{'source':<16} {'key':<24} {'field':<20} value\n")
+        drain(self._bad, self.out)
         print_summary(report, self.out)
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import html
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, TextIO
 
 from dateutil.relativedelta import relativedelta
 
+from keepfor.engine import Decision
 from keepfor.report.model import (
     BUCKETS,
     FORECAST_DAYS,
@@ -147,24 +149,28 @@ class HtmlWriter(ReportWriter):
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.rows = SortedSpool()
+        self.due = SortedSpool()
         self.bad = SortedSpool()
         self.count = 0
         self.bad_count = 0
         self._cells: dict[RowLabel, str] = {}
 
     def row(self, row: DueRow) -> None:
-        label = row.label
+        self.due_group(row.source, (row.key,), row.decision, row.label)
+
+    def due_group(
+        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
+    ) -> None:
         cells = self._cells.get(label)
         if cells is None:
             if len(self._cells) > 65_536:
                 self._cells.clear()
             cells = self._cells[label] = self._label_cells(label)
-        self.rows.add(
-            label.disposal_date,
-            f"<tr><td>{html.escape(row.source)}</td><td>{html.escape(row.key)}</td>{cells}</tr>\n",
-        )
-        self.count += 1
+        head = f"<tr><td>{html.escape(source)}</td><td>"
+        tail = f"</td>{cells}</tr>\n"
+        text = "".join(f"{head}{html.escape(str(key))}{tail}" for key in keys)
+        self.due.add(label.disposal_date, text)
+        self.count += len(keys)
 
     @staticmethod
     def _label_cells(label: RowLabel) -> str:
@@ -212,7 +218,7 @@ class HtmlWriter(ReportWriter):
         w(f"<h2>Due records ({self.count}), most overdue first</h2>")
         w("<table><thead><tr><th>source</th><th>key</th><th>rule</th><th>disposal date</th>")
         w("<th>overdue</th><th>action</th><th>why</th></tr></thead><tbody>\n")
-        self.rows.write_to(self.out)
+        self.due.write_to(self.out)
         w("</tbody></table>")
         w(f"<h2>Unreadable records ({self.bad_count}): never acted on until corrected</h2>")
         w("<table><thead><tr><th>source</th><th>key</th><th>field</th><th>value</th>")

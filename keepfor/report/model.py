@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from keepfor.engine import Decision, Instant, RuleSet
 from keepfor.engine.evaluate import Unreadable
@@ -146,7 +147,8 @@ class Report:
 
 
 class ReportWriter(ABC):
-    """A format: receives due and unreadable rows as they stream, then the aggregates."""
+    """A format: receives due and unreadable records as they stream (a group of records
+    with one decision at a time), then the aggregates."""
 
     wants_aggregates = True
     """False for formats that print only rows (csv): the counts are skipped."""
@@ -156,6 +158,20 @@ class ReportWriter(ABC):
 
     @abstractmethod
     def unreadable(self, row: UnreadableRow) -> None: ...
+
+    def due_group(
+        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
+    ) -> None:
+        """Due records sharing one decision (a format may write them faster at once)."""
+        for key in keys:
+            self.row(DueRow(source, str(key), decision, label))
+
+    def unreadable_group(
+        self, source: str, keys: Sequence[Any], problem: Unreadable, rule: str
+    ) -> None:
+        """Unreadable records sharing one unreadable value."""
+        for key in keys:
+            self.unreadable(UnreadableRow(source, str(key), problem, rule))
 
     @abstractmethod
     def finish(self, report: Report) -> None: ...

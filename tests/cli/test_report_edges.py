@@ -338,9 +338,6 @@ class _Spy(RecordSource):
     def count(self, predicates: Any) -> dict[str, int]:
         raise AssertionError("not counted here")
 
-    def count_by(self, predicate: Any, field: str) -> dict[Any, int]:
-        raise AssertionError("not counted here")
-
     def dry_run_query(self, predicate: Any) -> str:
         raise AssertionError("no query here")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from keepfor.connectors.base import Record, RecordSource, Rows
+from keepfor.connectors.base import Group, Record, RecordSource
 from keepfor.engine import RuleSet, parse_pack
 from keepfor.engine.cutoffs import Predicate, holds
 from keepfor.report import DisagreementError, build_report
@@ -32,8 +32,8 @@ PACK = parse_pack(
 
 
 class ListSource(RecordSource):
-    """Rows from a list, selected in Python with the predicate (``everything``: the
-    predicate is ignored, as a faulty source would)."""
+    """Records from a list, selected in Python with the predicate (``everything``: the
+    predicate is ignored, as a faulty source would); one group per record."""
 
     name = "list"
 
@@ -50,24 +50,17 @@ class ListSource(RecordSource):
     def check(self, rules: RuleSet) -> None: ...
 
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
-        raise AssertionError("the row path is used")
-
-    def select_rows(self, predicate: Predicate, fields: Collection[str]) -> Rows:
-        def stream() -> Iterator[tuple[Any, ...]]:
-            try:
-                for row in self.rows:
-                    if self.everything or holds(predicate, dict(zip(self.names, row, strict=True))):
-                        yield row
-            finally:
-                self.closed = True
-
-        return Rows(self.names, stream(), {}, (3,))
+        try:
+            for row in self.rows:
+                record = dict(zip(self.names, row, strict=True))
+                if self.everything or holds(predicate, record):
+                    yield record
+        finally:
+            self.closed = True
 
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         return dict.fromkeys(predicates, 0)
 
-    def count_by(self, predicate: Predicate, field: str) -> dict[Any, int]:
-        return {}
 
     def dry_run_query(self, predicate: Predicate) -> str:
         return ""
@@ -75,12 +68,37 @@ class ListSource(RecordSource):
     def close(self) -> None: ...
 
 
+class GroupSource(ListSource):
+    """Scripted groups, for the report's handling of them."""
+
+    def __init__(self, groups: list[Group], members: dict[Any, list[Record]]) -> None:
+        super().__init__((), [])
+        self.groups = groups
+        self.members = members
+        self.read_again: list[Any] = []
+
+    def select_groups(
+        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+    ) -> Iterator[Group]:
+        yield from self.groups
+
+    def group_records(
+        self, predicate: Predicate, group: Group, fields: Collection[str]
+    ) -> Iterator[Record]:
+        self.read_again.append(group.token)
+        yield from self.members[group.token]
+
+    def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
+        for record in self.members[group.token]:
+            yield record["key"]
+
+
 AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
 def test_rows_with_the_same_values_share_one_case_and_count_each() -> None:
     names = ("key", "category", "placed_at", "stamp")
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (1, "order", date(2020, 1, 1), None),
         (2, "order", date(2020, 1, 1), None),
         (3, "order", date(2026, 1, 1), None),  # retained
@@ -152,3 +170,51 @@ def test_a_datetime_counts_by_its_local_date_in_the_packs_zone() -> None:
         ("1", "2020-01-01"),
         ("3", "2020-01-01"),
     ]
+
+
+def order(key: Any, placed: date | datetime | None) -> dict[str, Any]:
+    return {"key": key, "category": "order", "placed_at": placed}
+
+
+def test_a_group_decided_alike_at_both_ends_is_written_at_once() -> None:
+    low, high = order(1, date(2020, 1, 1)), order(1, date(2020, 1, 1))
+    source = GroupSource([Group(low, high, 3, (1, "a,b", '"q"'), token="g")], {})
+    writer = Collect(aggregates=False)
+    report = build_report(RuleSet((PACK,)), [source], AT, writer)
+    assert [row.key for row in writer.rows] == ["1", "a,b", '"q"']
+    assert report.due == {("p", "orders", "purge"): 3}
+    assert source.read_again == []
+
+
+def test_a_group_whose_ends_differ_is_read_record_by_record() -> None:
+    """Instants at 22:30 and 23:30 UTC on 30 June 2019 are 30 June and 1 July in London
+    (BST): one hour's group, two decisions."""
+    low = order("x", datetime(2019, 6, 30, 22, 30, tzinfo=UTC))
+    high = order("x", datetime(2019, 6, 30, 23, 30, tzinfo=UTC))
+    members = {"g": [order("a", low["placed_at"]), order("b", high["placed_at"])]}
+    source = GroupSource([Group(low, high, 2, ("a", "b"), token="g")], members)
+    writer = Collect(aggregates=False)
+    build_report(RuleSet((PACK,)), [source], date(2020, 7, 5), writer)
+    assert source.read_again == ["g"]
+    assert [(row.key, row.label.disposal_date) for row in writer.rows] == [
+        ("a", "2020-07-01"),
+        ("b", "2020-07-02"),
+    ]
+
+
+def test_a_group_larger_than_the_bound_streams_its_keys_in_chunks() -> None:
+    members = {"g": [order(i, date(2020, 1, 1)) for i in range(25)]}
+    low = members["g"][0]
+    source = GroupSource([Group(low, low, 25, None, token="g")], members)
+    chunks: list[int] = []
+    writer = Collect(aggregates=False)
+    original = writer.due_group
+
+    def spy(source: str, keys: Any, decision: Any, label: Any) -> None:
+        chunks.append(len(keys))
+        original(source, keys, decision, label)
+
+    writer.due_group = spy  # type: ignore[method-assign]
+    build_report(RuleSet((PACK,)), [source], AT, writer, bound=10)
+    assert chunks == [10, 10, 5]
+    assert [row.key for row in writer.rows] == [str(i) for i in range(25)]

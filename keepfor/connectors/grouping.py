@@ -1,0 +1,227 @@
+"""Grouped reading and counting for SQL sources: the database does the per-row work.
+
+* :func:`select_groups`: the records a predicate holds for, grouped by every value the
+  rules read (a datetime by a coarse key, with its lowest and highest value), each
+  group's keys aggregated into one JSON array (any key type, any characters), so that
+  Python decides once per group and writes its keys in one go. A group larger than the
+  bound comes without its keys, which are then streamed (:func:`group_keys`): memory
+  stays bounded by the bound, not by the table.
+* :func:`tally`: every record labelled by chains of predicates (SQL ``CASE``, first
+  match wins), grouped by the labels and one field, counted, with flag counts: every
+  bucket, window and per-rule count of a report in one pass.
+* :func:`stream`: rows of a query as they come; on PostgreSQL with psycopg's own
+  streaming (``Cursor.stream``, chunked where libpq allows), not a ``DECLARE CURSOR``,
+  whose plan gets no parallel workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from keepfor.connectors.base import Chain, Group, Record, Tally
+from keepfor.connectors.columns import FieldColumn
+from keepfor.engine.cutoffs import Predicate
+
+if TYPE_CHECKING:
+    from keepfor.connectors.sql import SqlTableSource
+
+__all__ = [
+    "group_keys",
+    "group_records",
+    "read_tally",
+    "select_groups",
+    "stream",
+    "tally",
+    "tally_query",
+]
+
+CHUNK = 10_000
+"""Rows fetched per round trip while streaming."""
+
+_KEY_ARRAYS: dict[str, Callable[..., sa.ColumnElement[Any]]] = {
+    "sqlite": sa.func.json_group_array,
+    "postgresql": sa.func.json_agg,
+    "mysql": sa.func.json_arrayagg,
+    "mariadb": sa.func.json_arrayagg,
+}
+
+
+class _Layout:
+    """Where each field's values are in a grouped row: the group keys first (positions
+    0..k-1, what ``GROUP BY`` names), then each field's value, or its lowest and highest."""
+
+    def __init__(self, names: Sequence[str], columns: Sequence[FieldColumn], zones: Any) -> None:
+        self.names = names
+        self.columns = columns
+        self.keys: list[sa.ColumnElement[Any]] = []
+        self.values: list[sa.ColumnElement[Any]] = []
+        self.spans: list[tuple[int, int] | int] = []  # per field: (low, high) or an exact slot
+        for column in columns:
+            span = column.span()
+            if span is None:
+                self.keys.append(column.selected())
+                self.spans.append(len(self.keys) - 1)
+            else:
+                self.keys.extend(column.group_keys(zones))
+                self.values.extend(span)
+                self.spans.append((len(self.values) - 2, len(self.values) - 1))
+
+    def records(self, row: Sequence[Any], constants: dict[str, Any]) -> tuple[Record, Record]:
+        """The group's lowest and highest record, as the engine reads them."""
+        base = len(self.keys)
+        low, high = dict(constants), dict(constants)
+        for name, column, spot in zip(self.names, self.columns, self.spans, strict=True):
+            if isinstance(spot, int):
+                low[name] = high[name] = _read(column, row[spot])
+            else:
+                low[name] = _read(column, row[base + spot[0]])
+                high[name] = _read(column, row[base + spot[1]])
+        return low, high
+
+
+def _read(column: FieldColumn, value: Any) -> Any:
+    return value if value is None or column.read is None else column.read(value)
+
+
+def select_groups(
+    source: SqlTableSource, predicate: Predicate, fields: Collection[str], bound: int
+) -> Iterator[Group]:
+    names, columns = source.columns_of(fields)
+    layout = _Layout(names, columns, source.zones)
+    count = sa.func.count()
+    keys = sa.case((count <= bound, _KEY_ARRAYS[source.dialect](source.key_column)), else_=None)
+    query = (
+        sa.select(*layout.keys, *layout.values, count, keys)
+        .select_from(source.table)
+        .where(source.where(predicate))
+        .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(layout.keys))))
+    )
+    constants = dict(source.mapping.constants)
+    first_key = len(layout.keys)
+    for row in stream(source, query):
+        low, high = layout.records(row, constants)
+        found = row[-1]
+        if isinstance(found, str):
+            found = json.loads(found)
+        token = tuple(row[:first_key])
+        yield Group(low, high, int(row[-2]), found, token)
+
+
+def _same_group(
+    source: SqlTableSource, names: Sequence[str], group: Group
+) -> sa.ColumnElement[bool]:
+    """The records of one group: each group key equal to the group's (NULL to NULL)."""
+    _, columns = source.columns_of(names)
+    keys = _Layout(names, columns, source.zones).keys
+    pairs = zip(keys, group.token, strict=True)
+    return sa.and_(sa.true(), *(key.is_not_distinct_from(value) for key, value in pairs))
+
+
+def group_records(
+    source: SqlTableSource, predicate: Predicate, group: Group, fields: Collection[str]
+) -> Iterator[Record]:
+    names, _ = source.columns_of(fields)
+    where = sa.and_(source.where(predicate), _same_group(source, names, group))
+    rows = source.rows_where(where, fields)
+    for row in rows.rows:
+        yield rows.record(row)
+
+
+def group_keys(
+    source: SqlTableSource, predicate: Predicate, group: Group, fields: Collection[str]
+) -> Iterator[Any]:
+    names, _ = source.columns_of(fields)
+    where = sa.and_(source.where(predicate), _same_group(source, names, group))
+    query = sa.select(source.key_column).where(where)
+    for row in stream(source, query):
+        yield row[0]
+
+
+def tally(
+    source: SqlTableSource, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
+) -> list[Tally]:
+    group: sa.ColumnElement[Any] | None = None
+    if by is not None:
+        group = (
+            sa.literal(source.mapping.constants[by])
+            if by in source.mapping.constants
+            else source.column(by)
+        )
+    query = tally_query(source.where, lambda: source.table, chains, flags, group)
+    return read_tally(stream(source, query), len(chains), group is not None)
+
+
+def tally_query(
+    where: Callable[[Predicate], sa.ColumnElement[bool]],
+    source: Callable[[], sa.FromClause],
+    chains: Sequence[Chain],
+    flags: Sequence[Predicate],
+    by: sa.ColumnElement[Any] | None,
+) -> sa.Select[Any]:
+    """``SELECT chain labels, by, count(*), flag sums ... GROUP BY labels, by``: any SQL
+    source (a table, the store) counts this way, with its own ``where``; ``source`` gives
+    the FROM once every condition is compiled (the store joins what they read)."""
+    grouped: list[sa.ColumnElement[Any]] = [
+        sa.case(*((where(p), name) for name, p in chain[:-1]), else_=chain[-1][0])
+        for chain in chains
+    ]
+    if by is not None:
+        grouped.append(by)
+    sums = [sa.func.sum(sa.case((where(flag), 1), else_=0)) for flag in flags]
+    return (
+        sa.select(*grouped, sa.func.count(), *sums)
+        .select_from(source())
+        .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(grouped))))
+    )
+
+
+def read_tally(rows: Iterator[Sequence[Any]], chains: int, by: bool) -> list[Tally]:
+    """The rows of a :func:`tally_query` as :class:`Tally` groups."""
+    out = []
+    n = chains + by
+    for row in rows:
+        value = row[chains] if by else None
+        flag_counts = tuple(int(x or 0) for x in row[n + 1 :])
+        out.append(Tally(tuple(row[:chains]), value, int(row[n]), flag_counts))
+    return out
+
+
+def stream(source: SqlTableSource, query: sa.Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of ``query`` as they come, the connection released however the loop ends."""
+    from keepfor.connectors.sql import db_error
+
+    try:
+        with source.engine.connect() as conn:
+            if source.dialect == "postgresql" and source.engine.dialect.driver == "psycopg":
+                yield from _psycopg_stream(conn, query)
+                return
+            result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+            yield from result
+    except SQLAlchemyError as error:
+        raise db_error(source.where_text, source.url, error) from None
+
+
+def _psycopg_stream(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Sequence[Any]]:
+    """psycopg's own streaming: one query, rows in chunks (libpq 17 and later) or one by
+    one, no server-side cursor. Values come as psycopg reads them, which is what the
+    field columns' readers expect (the statement's columns carry no SQLAlchemy types
+    that convert)."""
+    import psycopg
+
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    size = CHUNK if psycopg.pq.version() >= 170000 else 1
+    try:
+        with driver.cursor() as cursor:
+            yield from cursor.stream(str(compiled), compiled.params, size=size)
+    except psycopg.Error as error:
+        # the pool must not reuse (nor try to reset) a connection that failed under it
+        conn.invalidate()
+        raise sa.exc.DBAPIError(str(compiled), compiled.params, error) from None
+
