@@ -200,7 +200,12 @@ def stream(source: SqlTableSource, query: sa.Select[Any]) -> Iterator[Sequence[A
             if source.dialect == "postgresql" and source.engine.dialect.driver == "psycopg":
                 yield from _psycopg_stream(conn, query)
                 return
-            result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+            # one-off statements: no cache key to work out (a long predicate's costs more
+            # than its compilation)
+            options = conn.execution_options(
+                stream_results=True, yield_per=CHUNK, compiled_cache=None
+            )
+            result = options.execute(query)
             yield from result
     except SQLAlchemyError as error:
         raise db_error(source.where_text, source.url, error) from None

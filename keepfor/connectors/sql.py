@@ -122,9 +122,21 @@ class SqlTableSource(RecordSource):
         return self._table
 
     def _reflect(self) -> sa.Table:
+        """The table's columns and primary key, and nothing else (indexes, foreign keys,
+        constraints and comments would cost a query each on PostgreSQL)."""
         schema, _, name = self.mapping.table.rpartition(".")
         try:
-            return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=self.engine)
+            with self.engine.connect() as conn:
+                inspector = sa.inspect(conn)
+                columns = inspector.get_columns(name, schema=schema or None)
+                primary = inspector.get_pk_constraint(name, schema=schema or None)
+            keys = set(primary.get("constrained_columns") or ())
+            return sa.Table(
+                name,
+                sa.MetaData(),
+                *(sa.Column(c["name"], c["type"], primary_key=c["name"] in keys) for c in columns),
+                schema=schema or None,
+            )
         except NoSuchTableError:
             try:
                 names = sa.inspect(self.engine).get_table_names(schema=schema or None)

@@ -47,6 +47,7 @@ class TextDates(ABC):
 
     def __init__(self, column: sa.ColumnElement[Any]) -> None:
         self.v: sa.ColumnElement[str] = sa.type_coerce(column, sa.String())
+        self._formed: sa.ColumnElement[bool] | None = None
 
     def _len(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
         """The length in characters (``length`` counts bytes on MariaDB; ``char_length``
@@ -75,9 +76,16 @@ class TextDates(ABC):
         """The lowest and highest text of a group, in byte order."""
         return sa.func.min(self._text()), sa.func.max(self._text())
 
-    @abstractmethod
     def well_formed(self) -> sa.ColumnElement[bool]:
-        """The text is a date or datetime of the grammar (NULL for NULL)."""
+        """The text is a date or datetime of the grammar (NULL for NULL). Built once: a
+        predicate uses it in many places."""
+        if self._formed is None:
+            self._formed = self._well_formed()
+        return self._formed
+
+    @abstractmethod
+    def _well_formed(self) -> sa.ColumnElement[bool]:
+        """:meth:`well_formed`, as this dialect says it."""
 
     def on_or_before(
         self, cutoff: date, utc_start: datetime | None, local_start: datetime | None
@@ -136,7 +144,7 @@ class _SQLite(TextDates):
     ``datetime()`` to convert offsets to UTC (on the text without its fraction, which
     SQLite would round to the millisecond)."""
 
-    def well_formed(self) -> sa.ColumnElement[bool]:
+    def _well_formed(self) -> sa.ColumnElement[bool]:
         """One GLOB per form of the value's length (at most three), then the ranges GLOB
         cannot say: hour to 23, offset hours to 14, a real calendar day, year 0001 on."""
         v = self.v
@@ -174,7 +182,7 @@ class _PostgreSQL(TextDates):
     days, a cast to ``timestamptz`` (guarded) for offsets; text compared in the C
     collation (byte order), whatever the column's own collation."""
 
-    def well_formed(self) -> sa.ColumnElement[bool]:
+    def _well_formed(self) -> sa.ColumnElement[bool]:
         v = self.v
         first = sa.cast(sa.func.substr(v, 1, 7).concat("-01"), sa.Date)
         month_less_a_day = sa.literal_column("interval '1 month - 1 day'", sa.Interval)
@@ -205,7 +213,7 @@ class _MariaDB(TextDates):
     def _len(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
         return sa.func.char_length(text)
 
-    def well_formed(self) -> sa.ColumnElement[bool]:
+    def _well_formed(self) -> sa.ColumnElement[bool]:
         v = self.v
         last_day = sa.func.dayofmonth(sa.func.last_day(sa.func.substr(v, 1, 7).concat("-01")))
         return sa.and_(

@@ -20,7 +20,6 @@ import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -531,6 +530,8 @@ def load_rules(*paths: str | Path | Iterable[str | Path]) -> RuleSet:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a rule pack, as shipped in the package."""
+    from importlib import resources  # only here: importing it costs every command start-up
+
     text = resources.files("keepfor.engine").joinpath("schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
