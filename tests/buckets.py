@@ -25,7 +25,9 @@ from keepfor.connectors.base import RecordSource
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.engine import Instant, RuleSet, evaluate
 from keepfor.engine.cutoffs import All
-from keepfor.report.counts import bucket_chain, bucket_predicates
+from keepfor.engine.evaluate import Evaluator
+from keepfor.report.counts import bucket_predicates, count_source
+from keepfor.report.model import Report
 from tests.differential import LOCAL_ZONE, records
 
 RAW_TABLE = "kf_diff_raw"
@@ -52,14 +54,13 @@ def assert_every_record_in_one_bucket(
             seen[key] = name
             assert evaluate(rules, record, at).status.value == name, record
     assert len(seen) == rows
-    # the report counts with one CASE chain, grouped by the database: the same buckets
-    tallied: dict[str, int] = {}
-    for tally in source.tally([bucket_chain(rules, at)], [], None):
-        tallied[tally.labels[0]] = tallied.get(tally.labels[0], 0) + tally.size
-    expected: dict[str, int] = {}
-    for name in seen.values():
-        expected[name] = expected.get(name, 0) + 1
-    assert tallied == expected
+    # the report counts from groups the database makes of every record: the same buckets
+    report = Report(at=at, rules=rules, sources=[source.name])
+    count_source(report, rules, source, at, Evaluator(rules))
+    counted = report.counts[source.name]
+    assert counted.total == rows
+    for name in predicates:
+        assert getattr(counted, name) == list(seen.values()).count(name), name
     return seen
 
 

@@ -8,7 +8,7 @@ and the daemon talk to sources only through this interface:
 * ``check(rules)`` proves every field the rules need can be read;
 * ``select(predicate)`` streams the records for which a :mod:`keepfor.engine.cutoffs`
   predicate holds, selected by the source itself (push-down), never by scanning;
-* ``count(predicates)`` and ``tally(chains, flags, by)`` count without fetching
+* ``count(predicates)`` counts without fetching
   (forecasts, waiting, unmatched);
 * ``dry_run_query(predicate)`` shows what would run;
 * ``close()``.
@@ -24,10 +24,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from keepfor.engine import RuleSet
-from keepfor.engine.cutoffs import All, Predicate, fields_of, holds
+from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import SourceError
 
-__all__ = ["KEY", "Chain", "Group", "Record", "RecordSource", "Rows", "Tally"]
+__all__ = ["KEY", "Group", "Record", "RecordSource", "Rows"]
 
 KEY = "key"
 """The field every record from a source carries: its key in that source."""
@@ -76,24 +76,6 @@ class Group(NamedTuple):
     """What the source needs to find the group's records again."""
 
 
-class Tally(NamedTuple):
-    """One group of a :meth:`RecordSource.tally`: how many records got these labels."""
-
-    labels: tuple[str, ...]
-    """For each chain, the name of its first predicate that holds (or its default)."""
-    value: Any
-    """The record's value of the ``by`` field (None without one)."""
-    size: int
-    """How many records got these labels and this value."""
-    flags: tuple[int, ...]
-    """For each flag predicate, how many of the group's records it holds for."""
-
-
-Chain = Sequence[tuple[str, Predicate]]
-"""Named predicates tried in order, as a SQL ``CASE``: a record gets the first name that
-holds; the last entry's predicate is ignored (it is the ``ELSE``)."""
-
-
 class RecordSource(ABC):
     """A place records are read from (and, in later work, acted on)."""
 
@@ -135,33 +117,6 @@ class RecordSource(ABC):
             raise NotImplementedError(f"{type(self).__name__} gives every group's keys")
         yield from group.keys
 
-    def tally(
-        self, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
-    ) -> list[Tally]:
-        """Every record labelled by each chain, grouped with the value of ``by``, counted
-        with each flag, in one pass (the default reads every record: a source that can
-        count in its own query does so)."""
-        counts: dict[tuple[tuple[str, ...], Any], list[int]] = {}
-        for record in self.select(All(()), self.tally_fields(chains, flags, by)):
-            labels = tuple(_first(chain, record) for chain in chains)
-            value = None if by is None else record.get(by)
-            row = counts.setdefault((labels, value), [0] * (1 + len(flags)))
-            row[0] += 1
-            for i, flag in enumerate(flags, start=1):
-                row[i] += holds(flag, record)
-        return [
-            Tally(labels, value, n, tuple(rest)) for (labels, value), (n, *rest) in counts.items()
-        ]
-
-    @staticmethod
-    def tally_fields(
-        chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
-    ) -> list[str]:
-        """Every field the chains, flags and ``by`` read."""
-        names = {name for chain in chains for _, p in chain for name in fields_of(p)}
-        names |= {name for flag in flags for name in fields_of(flag)}
-        return sorted(names | ({by} if by else set()))
-
     def get(self, key: str, fields: Collection[str]) -> Record | None:
         """The record whose key is ``key`` (as text), with the given fields; None if the
         source has none."""
@@ -190,9 +145,3 @@ class RecordSource(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _first(chain: Chain, record: Record) -> str:
-    for name, predicate in chain[:-1]:
-        if holds(predicate, record):
-            return name
-    return chain[-1][0]

@@ -128,6 +128,12 @@ class IntBooleanColumn(FieldColumn):
     def selected(self) -> sa.ColumnElement[Any]:
         return sa.type_coerce(self.column, sa.types.NullType())  # no driver conversion
 
+    def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
+        keys = [self.selected()]
+        if self.dialect == "sqlite":  # 1 and 1.0 are one value to GROUP BY, not to a rule
+            keys.append(sa.func.typeof(self.column))
+        return keys
+
     def _boolean(self) -> sa.ColumnElement[bool]:
         is_bit = self.column.in_([0, 1])
         if self.dialect == "sqlite":

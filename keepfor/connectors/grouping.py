@@ -6,9 +6,6 @@
   Python decides once per group and writes its keys in one go. A group larger than the
   bound comes without its keys, which are then streamed (:func:`group_keys`): memory
   stays bounded by the bound, not by the table.
-* :func:`tally`: every record labelled by chains of predicates (SQL ``CASE``, first
-  match wins), grouped by the labels and one field, counted, with flag counts: every
-  bucket, window and per-rule count of a report in one pass.
 * :func:`stream`: rows of a query as they come; on PostgreSQL with psycopg's own
   streaming (``Cursor.stream``, chunked where libpq allows), not a ``DECLARE CURSOR``,
   whose plan gets no parallel workers.
@@ -23,22 +20,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.connectors.base import Chain, Group, Record, Tally
+from keepfor.connectors.base import Group, Record
 from keepfor.connectors.columns import FieldColumn
 from keepfor.engine.cutoffs import Predicate
 
 if TYPE_CHECKING:
     from keepfor.connectors.sql import SqlTableSource
 
-__all__ = [
-    "group_keys",
-    "group_records",
-    "read_tally",
-    "select_groups",
-    "stream",
-    "tally",
-    "tally_query",
-]
+__all__ = ["group_keys", "group_records", "select_groups", "stream"]
 
 CHUNK = 10_000
 """Rows fetched per round trip while streaming."""
@@ -63,9 +52,9 @@ class _Layout:
         self.spans: list[tuple[int, int] | int] = []  # per field: (low, high) or an exact slot
         for column in columns:
             span = column.span()
-            if span is None:
-                self.keys.append(column.selected())
-                self.spans.append(len(self.keys) - 1)
+            if span is None:  # grouped by its value (the first key), and what else it says
+                self.spans.append(len(self.keys))
+                self.keys.extend(column.group_keys(zones))
             else:
                 self.keys.extend(column.group_keys(zones))
                 self.values.extend(span)
@@ -94,22 +83,26 @@ def select_groups(
     names, columns = source.columns_of(fields)
     layout = _Layout(names, columns, source.zones)
     count = sa.func.count()
-    keys = sa.case((count <= bound, _KEY_ARRAYS[source.dialect](source.key_column)), else_=None)
+    keys: list[sa.ColumnElement[Any]] = []
+    if bound > 0:  # bound 0: counting only, no keys
+        array = _KEY_ARRAYS[source.dialect](source.key_column)
+        keys.append(sa.case((count <= bound, array), else_=None))
     query = (
-        sa.select(*layout.keys, *layout.values, count, keys)
+        sa.select(*layout.keys, *layout.values, count, *keys)
         .select_from(source.table)
         .where(source.where(predicate))
         .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(layout.keys))))
     )
     constants = dict(source.mapping.constants)
     first_key = len(layout.keys)
+    size_at = first_key + len(layout.values)
     for row in stream(source, query):
         low, high = layout.records(row, constants)
-        found = row[-1]
+        found = row[-1] if keys else None
         if isinstance(found, str):
             found = json.loads(found)
         token = tuple(row[:first_key])
-        yield Group(low, high, int(row[-2]), found, token)
+        yield Group(low, high, int(row[size_at]), found, token)
 
 
 def _same_group(
@@ -140,55 +133,6 @@ def group_keys(
     query = sa.select(source.key_column).where(where)
     for row in stream(source, query):
         yield row[0]
-
-
-def tally(
-    source: SqlTableSource, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
-) -> list[Tally]:
-    group: sa.ColumnElement[Any] | None = None
-    if by is not None:
-        group = (
-            sa.literal(source.mapping.constants[by])
-            if by in source.mapping.constants
-            else source.column(by)
-        )
-    query = tally_query(source.where, lambda: source.table, chains, flags, group)
-    return read_tally(stream(source, query), len(chains), group is not None)
-
-
-def tally_query(
-    where: Callable[[Predicate], sa.ColumnElement[bool]],
-    source: Callable[[], sa.FromClause],
-    chains: Sequence[Chain],
-    flags: Sequence[Predicate],
-    by: sa.ColumnElement[Any] | None,
-) -> sa.Select[Any]:
-    """``SELECT chain labels, by, count(*), flag sums ... GROUP BY labels, by``: any SQL
-    source (a table, the store) counts this way, with its own ``where``; ``source`` gives
-    the FROM once every condition is compiled (the store joins what they read)."""
-    grouped: list[sa.ColumnElement[Any]] = [
-        sa.case(*((where(p), name) for name, p in chain[:-1]), else_=chain[-1][0])
-        for chain in chains
-    ]
-    if by is not None:
-        grouped.append(by)
-    sums = [sa.func.sum(sa.case((where(flag), 1), else_=0)) for flag in flags]
-    return (
-        sa.select(*grouped, sa.func.count(), *sums)
-        .select_from(source())
-        .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(grouped))))
-    )
-
-
-def read_tally(rows: Iterator[Sequence[Any]], chains: int, by: bool) -> list[Tally]:
-    """The rows of a :func:`tally_query` as :class:`Tally` groups."""
-    out = []
-    n = chains + by
-    for row in rows:
-        value = row[chains] if by else None
-        flag_counts = tuple(int(x or 0) for x in row[n + 1 :])
-        out.append(Tally(tuple(row[:chains]), value, int(row[n]), flag_counts))
-    return out
 
 
 def stream(source: SqlTableSource, query: sa.Select[Any]) -> Iterator[Sequence[Any]]:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.connectors import grouping
-from keepfor.connectors.base import KEY, Chain, Group, Record, RecordSource, Rows, Tally
+from keepfor.connectors.base import KEY, Group, Record, RecordSource, Rows
 from keepfor.connectors.columns import (
     DATE_HINTS,
     ColumnKind,
@@ -342,11 +342,6 @@ class SqlTableSource(RecordSource):
 
     def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
         return grouping.group_keys(self, predicate, group, group.low.keys())
-
-    def tally(
-        self, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
-    ) -> list[Tally]:
-        return grouping.tally(self, chains, flags, by)
 
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         """How many records each named predicate holds for, in one pass over the table."""

@@ -11,7 +11,7 @@ serves the store: a date field is due when ``value_date <= cutoff`` or
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterator, Mapping
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.connectors.base import KEY, Chain, Record, RecordSource, Tally
-from keepfor.connectors.grouping import read_tally, tally_query
+from keepfor.connectors.base import KEY, Record, RecordSource
 from keepfor.connectors.pushdown import (
     compile_predicate,
     counts_query,
@@ -197,27 +196,6 @@ class StoreSource(RecordSource):
                     yield record
         except SQLAlchemyError as error:
             raise self._error(error) from None
-
-    def tally(
-        self, chains: Sequence[Chain], flags: Sequence[Predicate], by: str | None
-    ) -> list[Tally]:
-        query = _Query()
-        group = None
-        if by is not None:
-            group = (
-                _RECORDS.c[_RECORD_COLUMNS[by]]
-                if by in _RECORD_COLUMNS
-                else query.field(by).c.value_text
-            )
-        statement = tally_query(
-            lambda p: self._where(query, p), query.from_clause, chains, flags, group
-        )
-        try:
-            with self.engine.connect() as conn:
-                rows = list(conn.execute(statement))
-        except SQLAlchemyError as error:
-            raise self._error(error) from None
-        return read_tally(iter(rows), len(chains), group is not None)
 
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         if not predicates:

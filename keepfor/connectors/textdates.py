@@ -60,17 +60,20 @@ class TextDates(ABC):
 
     def group_keys(self) -> list[sa.ColumnElement[Any]]:
         """A coarse key for grouping: the text up to its hour, its length and its offset
-        (within such a group, text order is time order); a malformed text groups by
-        itself, so that each one is shown as it is."""
+        (within such a group, a well-formed text's order is its time order). Malformed
+        texts of one such key differ at both ends of their group, which is then read
+        record by record, each shown as it is."""
         v = self.v
-        hour = sa.case((self.well_formed(), sa.func.substr(v, 1, 13)), else_=v)
+        hour = sa.func.substr(v, 1, 13)
+        length = self._len(v)
         suffix = sa.case(
-            (sa.func.substr(v, self._len(v), 1) == "Z", "Z"),
-            (sa.func.substr(v, self._len(v) - 5, 1).in_(["+", "-"]),
-             sa.func.substr(v, self._len(v) - 5)),
+            # no value, a date, or a time to the minute with no room for an offset
+            (sa.or_(v.is_(None), length <= 16), ""),
+            (sa.func.substr(v, length, 1) == "Z", "Z"),
+            (sa.func.substr(v, length - 5, 1).in_(["+", "-"]), sa.func.substr(v, length - 5)),
             else_="",
         )
-        return [hour, self._len(v), suffix]
+        return [hour, length, suffix]
 
     def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         """The lowest and highest text of a group, in byte order."""

@@ -10,25 +10,19 @@ report stops with an error naming the source and record instead of dropping it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from keepfor.connectors.base import KEY, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet, Status
-from keepfor.engine.cutoffs import (
-    All,
-    Any_,
-    Predicate,
-    due_predicate,
-    readable_predicate,
-    unreadable_predicate,
-)
+from keepfor.engine.cutoffs import Any_, Predicate, due_predicate, unreadable_predicate
 from keepfor.engine.evaluate import Evaluator
 from keepfor.errors import KeepforError, quoted
+from keepfor.reading import decided_groups, keys_of
 from keepfor.report.counts import count_source
 from keepfor.report.model import Report, ReportWriter, RowLabel, UnreadableRow
 
-__all__ = ["BOUND", "DisagreementError", "build_report", "decided_groups", "selection"]
+__all__ = ["BOUND", "DisagreementError", "build_report", "selection"]
 
 BOUND = 10_000
 """Keys a group brings at most; a larger group's keys are streamed."""
@@ -43,9 +37,9 @@ class DisagreementError(KeepforError):
 
 
 def selection(rules: RuleSet, at: Instant) -> Predicate:
-    """What a report reads: the due records and the unreadable ones."""
-    due = All((due_predicate(rules, at), readable_predicate(rules)))
-    return Any_((due, unreadable_predicate(rules)))
+    """What a report reads: the unreadable records, and the due ones (a readable record
+    is due when the due predicate holds: no need to ask twice whether it is readable)."""
+    return Any_((unreadable_predicate(rules), due_predicate(rules, at)))
 
 
 def build_report(
@@ -65,78 +59,28 @@ def build_report(
     wanted = selection(rules, at)
     labels = _Labels(rules, report)
     for source in sources:
-        for keys, decision in decided_groups(source, wanted, rules, evaluator, at, bound):
-            if decision.status is Status.DUE:
-                writer.due_group(source.name, keys, decision, labels.of(decision, len(keys)))
-                if progress is not None:
-                    progress(len(keys))
-            elif decision.status is Status.UNREADABLE:
-                _unreadable(report, writer, source, keys, decision, rules)
-            else:
+        for decided in decided_groups(source, wanted, rules, evaluator, at, bound):
+            decision = decided.decision
+            if decision.status not in (Status.DUE, Status.UNREADABLE):
                 raise DisagreementError(
-                    f"source '{source.name}', record {quoted(str(keys[0]))}: the database "
-                    f"selected it as due or unreadable, but the rules say "
+                    f"source '{source.name}', record {quoted(str(decided.record[KEY]))}: the "
+                    f"database selected it as due or unreadable, but the rules say "
                     f"{decision.status.value} ({decision.reason}); nothing was acted on. "
                     "This is a fault of keepfor's: please report it"
                 )
+            for keys in keys_of(source, wanted, decided, bound):
+                if decision.status is Status.DUE:
+                    writer.due_group(source.name, keys, decision, labels.of(decision, len(keys)))
+                    if progress is not None:
+                        progress(len(keys))
+                else:
+                    _unreadable(report, writer, source, keys, decision, rules)
     labels.tally()
     if writer.wants_aggregates:
         for source in sources:
-            count_source(report, rules, source, at)
+            count_source(report, rules, source, at, evaluator)
     writer.finish(report)
     return report
-
-
-def decided_groups(
-    source: RecordSource,
-    predicate: Predicate,
-    rules: RuleSet,
-    evaluator: Evaluator,
-    at: Instant,
-    bound: int,
-) -> Iterator[tuple[Sequence[Any], Decision]]:
-    """The records the predicate selects, as (keys, decision): a group at once where its
-    lowest and highest record are decided alike (then so is every record between them:
-    disposal dates are monotone in every date), else record by record. Shared by every
-    command that reads what is due."""
-    fields = rules.fields()
-    for group in source.select_groups(predicate, fields, bound=bound):
-        low = evaluator(group.low, at)
-        high = low if group.high is group.low else evaluator(group.high, at)
-        if _alike(low, high):
-            keys = group.keys
-            if keys is None:  # more than the bound: streamed, a bound's worth at a time
-                yield from _chunks(source.group_keys(predicate, group), bound, low)
-            else:
-                yield keys, low
-            continue
-        for record in source.group_records(predicate, group, fields):
-            yield (record[KEY],), evaluator(record, at)
-
-
-def _chunks(
-    keys: Iterator[Any], bound: int, decision: Decision
-) -> Iterator[tuple[Sequence[Any], Decision]]:
-    chunk: list[Any] = []
-    for key in keys:
-        chunk.append(key)
-        if len(chunk) >= bound:
-            yield chunk, decision
-            chunk = []
-    if chunk:
-        yield chunk, decision
-
-
-def _alike(first: Decision, second: Decision) -> bool:
-    """The same decision, down to the dates of its explanation."""
-    if first is second:
-        return True
-    return (
-        first.status is second.status
-        and first.problem == second.problem
-        and [(o.rule.id, o.term) for o in first.matched]
-        == [(o.rule.id, o.term) for o in second.matched]
-    )
 
 
 def _unreadable(

@@ -1,13 +1,13 @@
-"""The counts of a report, made by the source's database in one pass: every record gets a
-bucket (unreadable, unmatched, waiting, due, retained: the first that holds, so each is
-in exactly one and they add up to the row count), the first forecast window and the
-first chart month in which it falls due, its category, and whether it waits on each
-rule; the database groups and counts them.
+"""The counts of a report: the source's database groups every record by every value the
+rules read (one pass, no condition to evaluate per record), and the engine decides each
+group once. Each group then counts in its status (the buckets add up to the row count by
+construction: every record is in one group, every group has one status), and a retained
+one in the first forecast window and chart month in which its decision falls due.
 
-Every window but "now" is "due on that day, or today where that is later, in each pack's
+A window but "now" is "due on that day, or today where that is later, in each pack's
 own zone": a month that has begun in one zone and not yet in another never counts back,
-so no count is ever negative. Each chain asks "not due by the last window?" first, so a
-record far from due costs one test, and the SQL grows linearly with the rules.
+so no count is ever negative. The same decision the rows are written with decides the
+counts: they cannot disagree.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from keepfor.connectors.base import Chain, RecordSource, Tally
-from keepfor.engine import Instant, RuleSet
+from keepfor.connectors.base import Record, RecordSource
+from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import (
     All,
     Any_,
@@ -29,28 +29,15 @@ from keepfor.engine.cutoffs import (
     unreadable_predicate,
     waiting_predicate,
 )
-from keepfor.engine.evaluate import local_today
+from keepfor.engine.evaluate import Evaluator, local_today
+from keepfor.reading import decided_groups
 from keepfor.report.model import CHART_MONTHS, FORECAST_DAYS, Counts, Report
 
-__all__ = ["bucket_chain", "bucket_predicates", "count_source", "month_ends"]
-
-_ELSE: Predicate = All(())
-
-
-def bucket_chain(rules: RuleSet, at: Instant) -> Chain:
-    """The buckets, tried in order: a record is in the first that holds."""
-    waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
-    return (
-        ("unreadable", unreadable_predicate(rules)),
-        ("unmatched", Not(matched_predicate(rules))),
-        ("waiting", waiting),
-        ("due", due_predicate(rules, at)),
-        ("retained", _ELSE),
-    )
+__all__ = ["bucket_predicates", "count_source", "month_ends"]
 
 
 def bucket_predicates(rules: RuleSet, at: Instant) -> dict[str, Predicate]:
-    """Each bucket as a predicate of its own (for selecting one bucket's records)."""
+    """Each bucket as a predicate of its own (for a source to select one bucket)."""
     readable = readable_predicate(rules)
     due = due_predicate(rules, at)
     matched = matched_predicate(rules)
@@ -76,79 +63,87 @@ def month_ends(rules: RuleSet, at: Instant, months: int = CHART_MONTHS) -> list[
     return out
 
 
-def _later(at: Instant, days: int) -> Instant:
-    return at + timedelta(days=days)
+class _Windows:
+    """When a retained decision falls due: which forecast windows, which chart month."""
+
+    def __init__(self, rules: RuleSet, at: Instant) -> None:
+        self.at = at
+        self.forecast = [(days, at + timedelta(days=days)) for days in FORECAST_DAYS]
+        self.months = month_ends(rules, at)
+
+    @staticmethod
+    def _due(decision: Decision, today: dict[str, date]) -> bool:
+        """Every matching rule's disposal date has come, each in its own pack's zone."""
+        return all(
+            o.disposal_date is not None and o.disposal_date <= today[o.pack.id]
+            for o in decision.matched
+        )
+
+    def within(self, decision: Decision) -> list[int]:
+        """The forecast windows (in days) the decision falls due within."""
+        found = []
+        for days, later in self.forecast:
+            today = {o.pack.id: local_today(later, o.pack) for o in decision.matched}
+            if self._due(decision, today):
+                found.append(days)
+        return found
+
+    def month(self, decision: Decision) -> str | None:
+        """The first chart month by whose end the decision has fallen due, if any."""
+        now = {o.pack.id: local_today(self.at, o.pack) for o in decision.matched}
+        for label, end in self.months:
+            if self._due(decision, {pack: max(end, day) for pack, day in now.items()}):
+                return label
+        return None
 
 
-def _window_chain(rules: RuleSet, at: Instant, windows: list[tuple[str, Predicate]]) -> Chain:
-    """The first window a record is due by: "beyond" the last, "now", or a window's name."""
-    last_name, last = windows[-1]
-    return (
-        ("beyond", Not(last)),
-        ("now", due_predicate(rules, at)),
-        *windows[:-1],
-        (last_name, _ELSE),
-    )
-
-
-def count_source(report: Report, rules: RuleSet, source: RecordSource, at: Instant) -> None:
-    """Count one source's buckets and windows into the report, in one pass of its database."""
-    forecast = [
-        (str(days), due_predicate(rules, _later(at, days))) for days in FORECAST_DAYS
-    ]
-    months = month_ends(rules, at)
-    chart = [(label, due_predicate(rules, at, not_before=end)) for label, end in months]
-    chains = (
-        bucket_chain(rules, at),
-        _window_chain(rules, at, forecast),
-        _window_chain(rules, at, chart),
-    )
-    waits = [waiting_predicate(rule) for _, rule in rules]
-    by = "category" if "category" in rules.fields() else None
-    tallies = source.tally(chains, waits, by)
-    report.counts[source.name] = _buckets(tallies)
-    _windows(report, tallies, [label for label, _ in months])
-    _waiting(report, rules, tallies)
-    for tally in tallies:
-        if tally.labels[0] == "unmatched":
-            value = "(any)" if by is None else _text(tally.value)
-            report.unmatched[value] += tally.size
-
-
-def _buckets(tallies: list[Tally]) -> Counts:
+def count_source(
+    report: Report, rules: RuleSet, source: RecordSource, at: Instant, evaluator: Evaluator
+) -> None:
+    """Count one source's buckets, forecast, chart, waiting and unmatched into the report."""
     counts = Counts()
-    for tally in tallies:
-        counts.total += tally.size
-        bucket = tally.labels[0]
-        setattr(counts, bucket, getattr(counts, bucket) + tally.size)
-    return counts
-
-
-def _windows(report: Report, tallies: list[Tally], months: list[str]) -> None:
-    retained = [t for t in tallies if t.labels[0] == "retained"]
-    for i, days in enumerate(FORECAST_DAYS):
-        within = {str(d) for d in FORECAST_DAYS[: i + 1]}
-        n = sum(t.size for t in retained if t.labels[1] in within)
-        report.forecast[days] = report.forecast.get(days, 0) + n
+    windows = _Windows(rules, at)
     by_month = dict(report.by_month)
-    for label in months:
-        n = sum(t.size for t in retained if t.labels[2] == label)
-        by_month[label] = by_month.get(label, 0) + n
+    seen: dict[int, tuple[Decision, list[int], str | None]] = {}
+    for decided in decided_groups(source, All(()), rules, evaluator, at, bound=0):
+        decision, n = decided.decision, decided.size
+        counts.total += n
+        status = decision.status
+        setattr(counts, status.value, getattr(counts, status.value) + n)
+        if status is Status.RETAINED:
+            known = seen.get(id(decision))
+            if known is None or known[0] is not decision:
+                if len(seen) >= 65_536:
+                    seen.clear()
+                when = (decision, windows.within(decision), windows.month(decision))
+                known = seen[id(decision)] = when
+            for days in known[1]:
+                report.forecast[days] = report.forecast.get(days, 0) + n
+            if known[2] is not None:
+                by_month[known[2]] = by_month.get(known[2], 0) + n
+        elif status is Status.WAITING:
+            _waiting(report, rules, decision, n)
+        elif status is Status.UNMATCHED:
+            report.unmatched[_category(rules, decided.record)] += n
+    report.counts[source.name] = counts
+    for label, _ in windows.months:
+        by_month.setdefault(label, 0)
+    for days in FORECAST_DAYS:
+        report.forecast.setdefault(days, 0)
     report.by_month = sorted(by_month.items())
 
 
-def _waiting(report: Report, rules: RuleSet, tallies: list[Tally]) -> None:
-    pairs = list(rules)
-    for tally in tallies:
-        if tally.labels[0] != "waiting":
-            continue
-        report.waiting_total += tally.size
-        for (pack, rule), n in zip(pairs, tally.flags, strict=True):
-            if n:
-                report.waiting[rules.display_id(pack, rule)] += n
+def _waiting(report: Report, rules: RuleSet, decision: Decision, n: int) -> None:
+    report.waiting_total += n
+    for outcome in decision.matched:
+        if outcome.retain_until is None:
+            report.waiting[rules.display_id(outcome.pack, outcome.rule)] += n
 
 
-def _text(value: object) -> str:
+def _category(rules: RuleSet, record: Record) -> str:
+    if "category" not in rules.fields():
+        return "(any)"
+    value = record.get("category")
     if value is None:
         return "(none)"
     return value.isoformat() if isinstance(value, date | datetime) else str(value)
