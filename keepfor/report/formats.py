@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import tempfile
@@ -88,6 +89,23 @@ def key_text(key: Any) -> str:
     return key if type(key) is str else str(key)
 
 
+def plain_keys(keys: Sequence[Any]) -> list[str] | None:
+    """A group's keys as text, when every one is printable ASCII that no format escapes
+    (no comma, quote or backslash; no spreadsheet formula start): the usual case, which
+    a writer then writes in one string; None otherwise (written key by key)."""
+    kinds = set(map(type, keys))
+    texts: list[str] = list(map(str, keys)) if kinds <= {int, str} else []
+    if not texts:
+        return None
+    blob = "".join(texts)
+    if not (blob.isascii() and blob.isprintable()) or any(c in blob for c in ',"\\'):
+        return None
+    starts = "\n" + "\n".join(texts)
+    if any("\n" + c in starts for c in _FORMULA):
+        return None
+    return texts
+
+
 class CsvWriter(ReportWriter):
     """Due records, then unreadable ones; no aggregates."""
 
@@ -132,6 +150,13 @@ class CsvWriter(ReportWriter):
             "",
             "",
         )
+        plain = plain_keys(keys)
+        if plain is not None and not any("\r" in cell for cell in tail):
+            line = io.StringIO()
+            csv.writer(line, lineterminator="\n").writerow(("", *tail))
+            ending = line.getvalue()
+            self.out.write(ending.join(plain) + ending)
+            return
         texts = [key_text(key) for key in keys]
         if "\r" in source or any("\r" in text for text in texts):
             for text in texts:
@@ -224,6 +249,13 @@ class JsonWriter(ReportWriter):
         if not self.opened:
             self.out.write('{"due": [')
             self.opened = True
+        plain = plain_keys(keys)
+        if plain is not None:  # each key is its own JSON text, within quotes
+            lead = "\n  " if self.first else ",\n  "
+            between = '"' + tail + ",\n  " + head + '"'
+            self.out.write(lead + head + '"' + between.join(plain) + '"' + tail)
+            self.first = False
+            return
         parts = []
         for key in keys:
             parts.append("\n  " if self.first else ",\n  ")
@@ -265,7 +297,11 @@ class TableWriter(ReportWriter):
             f" {label.rule:<28} {label.disposal_date:<10}  {label.action:<9}  "
             f"{label.anchor_date}\n"
         )
-        self.out.write("".join(f"{printable(key_text(key)):<24}{tail}" for key in keys))
+        plain = plain_keys(keys)
+        if plain is not None:  # nothing to escape for a terminal
+            self.out.write(tail.join(text.ljust(24) for text in plain) + tail)
+        else:
+            self.out.write("".join(f"{printable(key_text(key)):<24}{tail}" for key in keys))
         self.count += len(keys)
 
     def unreadable(self, row: UnreadableRow) -> None:

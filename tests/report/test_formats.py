@@ -8,11 +8,16 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from keepfor.report import build_report
+from keepfor.engine import evaluate
+from keepfor.report import build_report, formats
 from keepfor.report.formats import CSV_HEADER, FORMATS
+from keepfor.report.model import RowLabel
 from tests.report import (
     AT,
     BY_MONTH,
@@ -255,3 +260,51 @@ def test_html_escapes_what_it_shows(tmp_path: Path) -> None:
     page = Page()
     page.feed(text)
     assert page.errors == []
+
+
+_KEY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+_KEYS = st.lists(st.one_of(st.integers(-50, 10**12), _KEY_TEXT, st.booleans()), max_size=8)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+@given(keys=_KEYS)
+@settings(max_examples=150, deadline=None)
+def test_a_group_written_in_one_string_equals_the_group_written_key_by_key(
+    fmt: str, keys: list[Any]
+) -> None:
+    """Keys that need no escaping are written in one joined string; the bytes are the
+    same as writing them one by one (which escapes what needs escaping)."""
+    decision = evaluate(rules(), {"key": "k", "category": "order", "placed_at": "2020-01-01"}, AT)
+    label = RowLabel.of(decision, rules())
+
+    def written() -> str:
+        out = io.StringIO()
+        writer = FORMATS[fmt](out)
+        writer.due_group("src", keys, decision, label)
+        writer.due_group("src", keys[:1], decision, label)
+        return out.getvalue()
+
+    bulk = written()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(formats, "plain_keys", lambda keys: None)
+        assert written() == bulk
+
+
+@pytest.mark.parametrize(
+    ("keys", "plain"),
+    [
+        ([1, 22, 333], True),
+        (["a-1", "b 2"], True),
+        ([], False),
+        ([-1], False),  # starts like a formula
+        (["=1+1"], False),
+        (["a,b"], False),
+        (['say "hi"'], False),
+        (["back\\slash"], False),
+        (["caf\u00e9"], False),
+        (["line\nbreak"], False),
+        ([True], False),
+    ],
+)
+def test_which_keys_are_written_in_one_string(keys: list[Any], plain: bool) -> None:
+    assert (formats.plain_keys(keys) is not None) is plain
