@@ -325,13 +325,38 @@ def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None
     day, or on the date of ``at`` where that is later, in each pack's zone (the windows
     of a forecast, which never start before today anywhere).
     """
-    pairs = [
-        (match_predicate(rule), rule_due_predicate(pack, rule, at, not_before))
-        for pack, rule in rules
-    ]
-    some_due = Any_(tuple(All((match, due)) for match, due in pairs))
-    some_not_due = Any_(tuple(All((match, Not(due))) for match, due in pairs))
+    by_match: dict[Predicate, list[Predicate]] = {}
+    for pack, rule in rules:
+        due = rule_due_predicate(pack, rule, at, not_before)
+        by_match.setdefault(match_predicate(rule), []).append(due)
+    # rules that apply alike are taken together: some of them is due, or all are, where
+    # cutoffs on one field fold into one comparison (so fifty rules on one category
+    # cost one comparison per record, not fifty)
+    some_due = Any_(tuple(All((match, _fold(dues, Any_))) for match, dues in by_match.items()))
+    some_not_due = Any_(
+        tuple(All((match, Not(_fold(dues, All)))) for match, dues in by_match.items())
+    )
     return All((some_due, Not(some_not_due)))
+
+
+def _fold(parts: list[Predicate], kind: type[All] | type[Any_]) -> Predicate:
+    """``kind(parts)``, with the cutoffs of one field and zone folded into one: the
+    earliest where all must hold, the latest where one must; repeats dropped."""
+    pick = max if kind is Any_ else min
+    cutoffs: dict[tuple[str, str], date] = {}
+    others: list[Predicate] = []
+    for part in parts:
+        if isinstance(part, OnOrBefore):
+            spot = (part.field, part.zone)
+            known = cutoffs.get(spot)
+            cutoffs[spot] = part.cutoff if known is None else pick(known, part.cutoff)
+        elif part not in others:
+            others.append(part)
+    folded: list[Predicate] = [
+        OnOrBefore(field, cutoff, zone) for (field, zone), cutoff in cutoffs.items()
+    ]
+    folded += others
+    return folded[0] if len(folded) == 1 else kind(tuple(folded))
 
 
 def unreadable_predicate(rules: RuleSet) -> Predicate:
@@ -340,11 +365,15 @@ def unreadable_predicate(rules: RuleSet) -> Predicate:
     Rule by rule: every condition holds or meets a non-boolean where it needs one,
     and some such condition, or some anchor of the rule, holds a value of the wrong
     kind. A bad value in a rule the record plainly does not match does not count.
+
+    Written bad value by bad value (each with the conditions of the rules that read
+    it), so a field read by many rules is checked once, not once per rule: the same
+    predicate, distributed, and linear in the rules with a small constant.
     """
-    terms: list[Predicate] = []
+    whens: dict[BadValue, list[Predicate]] = {}
     for _, rule in rules:
         conditions: list[Predicate] = []
-        bad: list[Predicate] = []
+        bad: list[BadValue] = []
         for name, value in rule.conditions():
             if isinstance(value, bool):
                 wrong = BadValue(name, ValueKind.BOOLEAN)
@@ -353,8 +382,17 @@ def unreadable_predicate(rules: RuleSet) -> Predicate:
             else:
                 conditions.append(Equals(name, value))
         bad.extend(BadValue(name, ValueKind.DATE) for name in rule.retain.fields())
-        terms.append(All((*conditions, Any_(tuple(bad)))))
-    return Any_(tuple(terms))
+        when = All(tuple(conditions))
+        for leaf in dict.fromkeys(bad):
+            known = whens.setdefault(leaf, [])
+            if when not in known:
+                known.append(when)
+    return Any_(
+        tuple(
+            All((known[0] if len(known) == 1 else Any_(tuple(known)), leaf))
+            for leaf, known in whens.items()
+        )
+    )
 
 
 def readable_predicate(rules: RuleSet) -> Predicate:

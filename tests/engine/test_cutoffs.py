@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keepfor.engine import EndOf, EndOfKind, FieldAnchor, MonthDay, Period, Status, evaluate
+from keepfor.engine import (
+    EndOf,
+    EndOfKind,
+    FieldAnchor,
+    MonthDay,
+    Period,
+    RuleSet,
+    Status,
+    evaluate,
+    parse_pack,
+)
 from keepfor.engine.cutoffs import (
     All,
     Any_,
@@ -144,3 +154,47 @@ def test_due_only_grows_with_time(rules, records, at, days) -> None:  # type: ig
     for record in records:
         if evaluate(rules, record, at).status is Status.DUE:
             assert evaluate(rules, record, later).status is Status.DUE, record
+
+
+def _leaves(predicate: object) -> list[object]:
+    """Every leaf of a predicate tree, repeats included."""
+    if isinstance(predicate, All | Any_):
+        return [leaf for part in predicate.parts for leaf in _leaves(part)]
+    if isinstance(predicate, Not):
+        return _leaves(predicate.part)
+    return [predicate]
+
+
+def _pack(n: int) -> RuleSet:
+    """``n`` rules on one category, from one anchor, for 1..n days (and a boolean)."""
+    rules = [
+        {
+            "id": f"r{k}",
+            "applies_to": {"category": "order"},
+            "where": {"accepted": False},
+            "retain": {"from": "placed_at", "for": f"P{k}D"},
+            "then": "purge",
+        }
+        for k in range(1, n + 1)
+    ]
+    return RuleSet((parse_pack({"pack": "p", "version": "1", "timezone": "UTC", "rules": rules}),))
+
+
+def test_rules_that_apply_alike_cost_what_one_rule_costs() -> None:
+    """Fifty rules on one category and one anchor: one cutoff comparison each way, and
+    each value the rules cannot read is checked once; the due cutoff is the longest
+    rule's (all must be due), and the engine agrees record by record."""
+    at = datetime(2026, 1, 31, 12, tzinfo=UTC)
+    one, fifty = _pack(1), _pack(50)
+    assert len(_leaves(due_predicate(fifty, at))) == len(_leaves(due_predicate(one, at)))
+    assert len(_leaves(unreadable_predicate(fifty))) == len(_leaves(unreadable_predicate(one)))
+    due = due_predicate(fifty, at)
+    for day in range(1, 60):
+        record = {
+            "category": "order",
+            "accepted": False,
+            "placed_at": date(2026, 1, 31) - timedelta(days=day),
+        }
+        expected = evaluate(fifty, record, at).status is Status.DUE
+        assert holds(due, record) is expected
+        assert expected is (day >= 51)  # P50D, kept through the 50th day after

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from keepfor.connectors.sql import SqlTableSource
 from keepfor.engine import RuleSet, Status, evaluate
 from keepfor.report import build_report
+from keepfor.report.build import BOUND
 from tests.differential import instants, load_records, record_lists, rule_sets, table_source
 from tests.report import Collect
 
@@ -44,18 +45,28 @@ def with_repeats(draw: st.DrawFn) -> list[dict[str, Any]]:
     return records + copies
 
 
-@given(rules=rule_sets(), records=with_repeats(), at=instants)
+@given(
+    rules=rule_sets(),
+    records=with_repeats(),
+    at=instants,
+    bound=st.sampled_from([1, 2, BOUND]),
+)
 @settings(
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_report_rows_equal_evaluation(
-    source: SqlTableSource, rules: RuleSet, records: list[dict[str, Any]], at: datetime
+    source: SqlTableSource,
+    rules: RuleSet,
+    records: list[dict[str, Any]],
+    at: datetime,
+    bound: int,
 ) -> None:
+    """Also where a group has more keys than the bound, and they are streamed."""
     load_records(source, records)
     writer = Collect(aggregates=False)
-    report = build_report(rules, [source], at, writer)
+    report = build_report(rules, [source], at, writer, bound=bound)
     printed = {
         row.key: (row.label.rule, row.label.disposal_date, row.label.action) for row in writer.rows
     }
