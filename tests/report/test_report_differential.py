@@ -50,6 +50,7 @@ def with_repeats(draw: st.DrawFn) -> list[dict[str, Any]]:
     records=with_repeats(),
     at=instants,
     bound=st.sampled_from([1, 2, BOUND]),
+    aggregates=st.booleans(),
 )
 @settings(
     max_examples=30,
@@ -62,18 +63,22 @@ def test_report_rows_equal_evaluation(
     records: list[dict[str, Any]],
     at: datetime,
     bound: int,
+    aggregates: bool,
 ) -> None:
-    """Also where a group has more keys than the bound, and they are streamed."""
+    """Also where a group has more keys than the bound, and they are streamed; and, for
+    the formats that print them, the counts too."""
     load_records(source, records)
-    writer = Collect(aggregates=False)
+    writer = Collect(aggregates=aggregates)
     report = build_report(rules, [source], at, writer, bound=bound)
     printed = {
         row.key: (row.label.rule, row.label.disposal_date, row.label.action) for row in writer.rows
     }
     expected = {}
     summary: Counter[tuple[str, str, str]] = Counter()
+    statuses: Counter[str] = Counter()
     for record in records:
         decision = evaluate(rules, record, at)
+        statuses[decision.status.value] += 1
         if decision.status is Status.DUE:
             assert decision.winner is not None
             assert decision.disposal_date is not None
@@ -87,3 +92,12 @@ def test_report_rows_equal_evaluation(
     assert printed == expected
     assert len(writer.rows) == len(printed)  # no record printed twice
     assert report.due == summary
+    unreadable = {row.key for row in writer.bad}
+    assert len(unreadable) == len(writer.bad) == statuses["unreadable"]
+    if aggregates:
+        counts = report.counts[source.name].to_dict()
+        assert counts == {
+            "total": len(records),
+            "held": 0,
+            **{s: statuses[s] for s in ("due", "retained", "waiting", "unmatched", "unreadable")},
+        }
