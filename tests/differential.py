@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
 
-CATEGORIES = ("a", "b", "c")
+CATEGORIES = ("a", "b", "c", "d")
+"""Rules test the first three (three or more texts of one field make a Switch), or no
+category at all; records have any of the four, or none."""
 DATE_FIELDS = ("d1", "d2")
 INSTANT_FIELDS = ("t1",)
 LOCAL_FIELDS = ("l1",)
@@ -84,12 +86,15 @@ def _maybe_optional(
 def rule_dicts(draw: st.DrawFn, index: int) -> dict[str, Any]:
     rule: dict[str, Any] = {
         "id": f"r{index}",
-        "applies_to": {"category": draw(st.sampled_from(CATEGORIES[:2]))},
+        "applies_to": draw(
+            st.sampled_from(CATEGORIES[:3]).map(lambda c: {"category": c})
+            | st.booleans().map(lambda b: {"flag": b})
+        ),
         "retain": draw(terms()),
         "boundary": draw(st.sampled_from(["after", "on"])),
         "then": draw(st.sampled_from(["flag", "anonymise", "purge", "review"])),
     }
-    if draw(st.booleans()):
+    if "flag" not in rule["applies_to"] and draw(st.booleans()):
         rule["where"] = {"flag": draw(st.booleans())}
     if draw(st.booleans()):
         rule["financial_year_end"] = draw(st.sampled_from(["03-31", "04-05", "12-31", "06-30"]))
@@ -102,7 +107,7 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     count = 0
     for p in range(draw(st.integers(1, 2))):
         rules = []
-        for _ in range(draw(st.integers(1, 3))):
+        for _ in range(draw(st.integers(1, 4))):
             rules.append(draw(rule_dicts(count)))
             count += 1
         for rule in rules:

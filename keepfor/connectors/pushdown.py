@@ -31,6 +31,7 @@ from keepfor.engine.cutoffs import (
     OnOrBefore,
     Predicate,
     Present,
+    Switch,
     holds,
 )
 from keepfor.engine.rules import ValueKind, field_equals
@@ -99,6 +100,16 @@ def _compile(predicate: Predicate, fields: FieldSql, *, negated: bool) -> sa.Col
             return sa.and_(sa.true(), *(_compile(p, fields, negated=negated) for p in parts))
         case Any_(parts):
             return sa.or_(sa.false(), *(_compile(p, fields, negated=negated) for p in parts))
+        case Switch(name, cases, otherwise):
+            # a record whose field equals no case's text (or is NULL) falls to ELSE
+            whens = [
+                (fields.equals(name, text), _compile(part, fields, negated=negated))
+                for text, part in cases
+            ]
+            chosen: sa.ColumnElement[bool] = sa.case(
+                *whens, else_=_compile(otherwise, fields, negated=negated)
+            )
+            return chosen
         case Never():
             return sa.false()
     raise TypeError(f"not a predicate: {predicate!r}")
@@ -138,7 +149,25 @@ def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool
                 if folded is not False:
                     kept.append(folded)
             return Any_(tuple(kept)) if kept else False
+        case Switch(name, cases, otherwise) if name in constants:
+            for text, part in cases:
+                if field_equals(constants[name], text):
+                    return fold(part, constants)
+            return fold(otherwise, constants)
+        case Switch(name, cases, otherwise):
+            return Switch(
+                name,
+                tuple((text, _as_predicate(fold(part, constants))) for text, part in cases),
+                _as_predicate(fold(otherwise, constants)),
+            )
     return predicate
+
+
+def _as_predicate(folded: Predicate | bool) -> Predicate:
+    """A folded part as a predicate again: true is ``All(())``, false ``Never()``."""
+    if folded is True:
+        return All(())
+    return Never() if folded is False else folded
 
 
 def counts_query(

@@ -25,27 +25,35 @@ tree to SQL.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
-from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, is_missing, local_date
+from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor
 from keepfor.engine.evaluate import Instant, local_today
 from keepfor.engine.periods import Period
+from keepfor.engine.predicates import (
+    All,
+    Any_,
+    BadValue,
+    Equals,
+    Never,
+    Not,
+    OnOrBefore,
+    Predicate,
+    Present,
+    Switch,
+    fields_of,
+    holds,
+)
 from keepfor.engine.rules import (
     Boundary,
     RetentionRule,
     RulePack,
     RuleSet,
-    Scalar,
     ValueKind,
-    field_equals,
-    not_boolean,
 )
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
-from keepfor.errors import RecordError
 
 __all__ = [
     "All",
@@ -57,6 +65,7 @@ __all__ = [
     "OnOrBefore",
     "Predicate",
     "Present",
+    "Switch",
     "ValueKind",
     "due_predicate",
     "fields_of",
@@ -70,118 +79,6 @@ __all__ = [
     "unreadable_predicate",
     "waiting_predicate",
 ]
-
-
-# -- the predicate tree ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Present:
-    """The field has a value (SQL: ``IS NOT NULL``)."""
-
-    field: str
-
-
-@dataclass(frozen=True, slots=True)
-class OnOrBefore:
-    """The field's date in ``zone`` is on or before ``cutoff``."""
-
-    field: str
-    cutoff: date
-    zone: str
-
-
-@dataclass(frozen=True, slots=True)
-class Equals:
-    """The field equals a value (a rule's ``applies_to`` / ``where``)."""
-
-    field: str
-    value: Scalar
-
-
-@dataclass(frozen=True, slots=True)
-class BadValue:
-    """The field holds a value, and it is not of the kind the rules need."""
-
-    field: str
-    kind: ValueKind
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    part: Predicate
-
-
-@dataclass(frozen=True, slots=True)
-class All:
-    """Every part holds; ``All(())`` is true."""
-
-    parts: tuple[Predicate, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Any_:
-    """Some part holds; ``Any_(())`` is false."""
-
-    parts: tuple[Predicate, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Never:
-    """Holds for no record (a cutoff before any representable date)."""
-
-
-Predicate = Present | OnOrBefore | Equals | BadValue | Not | All | Any_ | Never
-
-
-def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
-    """Evaluate a predicate on one record, as a database would. Total: a value of the
-    wrong kind is present, is no date on or before any cutoff, and equals nothing."""
-    match predicate:
-        case Present(field):
-            return not is_missing(record.get(field))
-        case OnOrBefore(field, cutoff, zone):
-            day = _date_or_none(record.get(field), ZoneInfo(zone), field)
-            return day is not None and day <= cutoff
-        case Equals(field, value):
-            return field in record and field_equals(record[field], value)
-        case BadValue(field, ValueKind.BOOLEAN):
-            return not_boolean(record.get(field))
-        case BadValue(field, ValueKind.DATE):
-            value = record.get(field)
-            return not is_missing(value) and _date_or_none(value, _UTC, field) is None
-        case Not(part):
-            return not holds(part, record)
-        case All(parts):
-            return all(holds(p, record) for p in parts)
-        case Any_(parts):
-            return any(holds(p, record) for p in parts)
-        case Never():
-            return False
-    raise TypeError(f"not a predicate: {predicate!r}")
-
-
-def fields_of(predicate: Predicate) -> set[str]:
-    """Every field a predicate reads."""
-    match predicate:
-        case Present(field) | OnOrBefore(field, _, _) | Equals(field, _) | BadValue(field, _):
-            return {field}
-        case Not(part):
-            return fields_of(part)
-        case All(parts) | Any_(parts):
-            return {name for part in parts for name in fields_of(part)}
-    return set()
-
-
-_UTC = ZoneInfo("UTC")
-
-
-def _date_or_none(value: Any, zone: ZoneInfo, field: str) -> date | None:
-    """The local date of a value, None when it is missing or not a date at all."""
-    try:
-        return local_date(value, zone, field)
-    except RecordError:
-        return None
 
 
 # -- inverting the calendar arithmetic -------------------------------------------------
@@ -332,11 +229,23 @@ def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None
     # rules that apply alike are taken together: some of them is due, or all are, where
     # cutoffs on one field fold into one comparison (so fifty rules on one category
     # cost one comparison per record, not fifty)
-    some_due = Any_(tuple(All((match, _fold(dues, Any_))) for match, dues in by_match.items()))
-    some_not_due = Any_(
-        tuple(All((match, Not(_fold(dues, All)))) for match, dues in by_match.items())
+    # and by category where many are tested (:func:`_dispatch`)
+    some_due = _dispatch(
+        [(_parts(match), _fold(dues, Any_)) for match, dues in by_match.items()], _any_of
+    )
+    some_not_due = _dispatch(
+        [(_parts(match), Not(_fold(dues, All))) for match, dues in by_match.items()], _any_of
     )
     return All((some_due, Not(some_not_due)))
+
+
+def _parts(match: Predicate) -> tuple[Predicate, ...]:
+    return match.parts if isinstance(match, All) else (match,)
+
+
+def _any_of(items: Sequence[tuple[tuple[Predicate, ...], Predicate]]) -> Predicate:
+    """Some item's conditions and its predicate hold."""
+    return Any_(tuple(All((*conditions, then)) for conditions, then in items))
 
 
 def _fold(parts: list[Predicate], kind: type[All] | type[Any_]) -> Predicate:
@@ -367,10 +276,10 @@ def unreadable_predicate(rules: RuleSet) -> Predicate:
     kind. A bad value in a rule the record plainly does not match does not count.
 
     Written bad value by bad value (each with the conditions of the rules that read
-    it), so a field read by many rules is checked once, not once per rule: the same
-    predicate, distributed, and linear in the rules with a small constant.
+    it), so a field read by many rules is checked once, not once per rule; and by
+    category where many are tested (:func:`_dispatch`): the same predicate, distributed.
     """
-    whens: dict[BadValue, list[Predicate]] = {}
+    items: list[tuple[tuple[Predicate, ...], tuple[BadValue, ...]]] = []
     for _, rule in rules:
         conditions: list[Predicate] = []
         bad: list[BadValue] = []
@@ -382,8 +291,16 @@ def unreadable_predicate(rules: RuleSet) -> Predicate:
             else:
                 conditions.append(Equals(name, value))
         bad.extend(BadValue(name, ValueKind.DATE) for name in rule.retain.fields())
-        when = All(tuple(conditions))
-        for leaf in dict.fromkeys(bad):
+        items.append((tuple(conditions), tuple(dict.fromkeys(bad))))
+    return _dispatch(items, _by_bad_value)
+
+
+def _by_bad_value(items: Sequence[tuple[tuple[Predicate, ...], tuple[BadValue, ...]]]) -> Predicate:
+    """Some rule's conditions hold and one of its values is bad, bad value by bad value."""
+    whens: dict[BadValue, list[Predicate]] = {}
+    for conditions, bad in items:
+        when = All(conditions)
+        for leaf in bad:
             known = whens.setdefault(leaf, [])
             if when not in known:
                 known.append(when)
@@ -392,6 +309,43 @@ def unreadable_predicate(rules: RuleSet) -> Predicate:
             All((known[0] if len(known) == 1 else Any_(tuple(known)), leaf))
             for leaf, known in whens.items()
         )
+    )
+
+
+_Item = TypeVar("_Item")
+
+
+def _dispatch(
+    items: Sequence[tuple[tuple[Predicate, ...], _Item]],
+    build: Callable[[Sequence[tuple[tuple[Predicate, ...], _Item]]], Predicate],
+) -> Predicate:
+    """``build(items)``, items being (a rule's conditions, what else it needs); where
+    they test three or more texts of one field (a category), a :class:`Switch` on it
+    instead, each case built of the items that test its text (that test left out) and
+    of those that test no text of that field, so that a record meets only the rules of
+    its own category, not a test per rule."""
+    texts: dict[str, set[str]] = {}
+    for conditions, _ in items:
+        for condition in conditions:
+            if isinstance(condition, Equals) and isinstance(condition.value, str):
+                texts.setdefault(condition.field, set()).add(condition.value)
+    field = max(texts, key=lambda name: len(texts[name]), default=None)
+    if field is None or len(texts[field]) < 3:
+        return build(items)
+    cases: dict[str, list[tuple[tuple[Predicate, ...], _Item]]] = {}
+    rest: list[tuple[tuple[Predicate, ...], _Item]] = []
+    for conditions, extra in items:
+        tests = [c for c in conditions if isinstance(c, Equals) and c.field == field]
+        text = next((c.value for c in tests if isinstance(c.value, str)), None)
+        if text is None:
+            rest.append((conditions, extra))
+            continue
+        others = tuple(c for c in conditions if c != Equals(field, text))
+        cases.setdefault(text, []).append((others, extra))
+    return Switch(
+        field,
+        tuple((text, build(found + rest)) for text, found in cases.items()),
+        build(rest),
     )
 
 

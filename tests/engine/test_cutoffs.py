@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from keepfor.engine.cutoffs import (
     All,
     Any_,
     Not,
+    Switch,
     due_predicate,
     holds,
     latest_due_anchor,
@@ -198,3 +200,44 @@ def test_rules_that_apply_alike_cost_what_one_rule_costs() -> None:
         expected = evaluate(fifty, record, at).status is Status.DUE
         assert holds(due, record) is expected
         assert expected is (day >= 51)  # P50D, kept through the 50th day after
+
+
+def _switches(predicate: object) -> int:
+    """How many Switch nodes a predicate tree holds."""
+    if isinstance(predicate, Switch):
+        inner = [part for _, part in predicate.cases] + [predicate.otherwise]
+        return 1 + sum(_switches(part) for part in inner)
+    if isinstance(predicate, All | Any_):
+        return sum(_switches(part) for part in predicate.parts)
+    if isinstance(predicate, Not):
+        return _switches(predicate.part)
+    return 0
+
+
+def _by_category() -> RuleSet:
+    """Three categories, one of them twice, and a rule on another field that applies to
+    every category (so every case of the Switch holds it too)."""
+    rules: list[dict[str, Any]] = [
+        {"id": f"r{k}", "applies_to": {"category": c}, "retain": {"from": "d1", "for": p}}
+        for k, (c, p) in enumerate([("a", "P1Y"), ("b", "P2M"), ("c", "P10D"), ("a", "P3M")])
+    ]
+    retain = {"from": "t1", "for": "P1M"}
+    rules.append({"id": "flagged", "applies_to": {"flag": True}, "retain": retain})
+    for rule in rules:
+        rule["then"] = "purge"
+    return RuleSet((parse_pack({"pack": "s", "version": "1", "timezone": "UTC", "rules": rules}),))
+
+
+@given(record_lists(bad=True), at_instants)
+@settings(max_examples=150, deadline=None)
+def test_rules_of_many_categories_are_switched_on_the_category(records, at) -> None:  # type: ignore[no-untyped-def]
+    """Three categories or more: the due and unreadable predicates switch on the
+    category, and still say what the evaluator says for every record."""
+    rules = _by_category()
+    predicates = buckets(rules, at)
+    assert _switches(predicates[Status.DUE]) >= 2
+    assert _switches(predicates[Status.UNREADABLE]) == 1
+    for record in records:
+        status = evaluate(rules, record, at).status
+        found = [s for s, predicate in predicates.items() if holds(predicate, record)]
+        assert found == [status], record
