@@ -127,6 +127,20 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     return RuleSet(tuple(packs))
 
 
+def category_rules() -> RuleSet:
+    """Three categories, one of them twice, and a rule on another field that applies to
+    every category (so every case of the Switch holds it too)."""
+    rules: list[dict[str, Any]] = [
+        {"id": f"r{k}", "applies_to": {"category": c}, "retain": {"from": "d1", "for": p}}
+        for k, (c, p) in enumerate([("a", "P1Y"), ("b", "P2M"), ("c", "P10D"), ("a", "P3M")])
+    ]
+    retain = {"from": "t1", "for": "P1M"}
+    rules.append({"id": "flagged", "applies_to": {"flag": True}, "retain": retain})
+    for rule in rules:
+        rule["then"] = "purge"
+    return RuleSet((parse_pack({"pack": "s", "version": "1", "timezone": "UTC", "rules": rules}),))
+
+
 BAD_DATE_TEXTS = (
     "31/12/2015",
     "05/01/2015",

@@ -77,42 +77,68 @@ def instant_on_or_before(cutoff: date, zone: ZoneInfo) -> datetime | None:
     return day_start(cutoff + timedelta(days=1), zone)
 
 
-def compile_predicate(predicate: Predicate, fields: FieldSql) -> sa.ColumnElement[bool]:
+def compile_predicate(
+    predicate: Predicate, fields: FieldSql, *, dialect: str
+) -> sa.ColumnElement[bool]:
+    """The predicate as SQL for this dialect. A :class:`Switch` becomes ``CASE`` (which
+    stops at the record's own case), except on SQLite, which computes a ``CASE``
+    branch as a value, without short-circuiting its ANDs: there, an OR of the cases,
+    each guarded by its test."""
     folded = fold(predicate, fields.constants)
     if isinstance(folded, bool):
         return sa.true() if folded else sa.false()
-    return _compile(folded, fields, negated=False)
+    return _Compiler(fields, cases=dialect != "sqlite").compile(folded, negated=False)
 
 
-def _compile(predicate: Predicate, fields: FieldSql, *, negated: bool) -> sa.ColumnElement[bool]:
-    match predicate:
-        case Present(name):
-            return fields.present(name)  # IS NOT NULL: never NULL itself
-        case Equals(name, value):
-            return _leaf(fields.equals(name, value), negated)
-        case OnOrBefore(name, cutoff, zone):
-            return _leaf(fields.on_or_before(name, cutoff, ZoneInfo(zone)), negated)
-        case BadValue(name, kind):
-            return _leaf(fields.bad(name, kind), negated)
-        case Not(part):
-            return sa.not_(_compile(part, fields, negated=not negated))
-        case All(parts):
-            return sa.and_(sa.true(), *(_compile(p, fields, negated=negated) for p in parts))
-        case Any_(parts):
-            return sa.or_(sa.false(), *(_compile(p, fields, negated=negated) for p in parts))
-        case Switch(name, cases, otherwise):
-            # a record whose field equals no case's text (or is NULL) falls to ELSE
-            whens = [
-                (fields.equals(name, text), _compile(part, fields, negated=negated))
-                for text, part in cases
-            ]
-            chosen: sa.ColumnElement[bool] = sa.case(
-                *whens, else_=_compile(otherwise, fields, negated=negated)
-            )
+class _Compiler:
+    def __init__(self, fields: FieldSql, *, cases: bool) -> None:
+        self.fields = fields
+        self.cases = cases
+
+    def compile(self, predicate: Predicate, *, negated: bool) -> sa.ColumnElement[bool]:
+        fields = self.fields
+        _compile = self.compile
+        match predicate:
+            case Present(name):
+                return fields.present(name)  # IS NOT NULL: never NULL itself
+            case Equals(name, value):
+                return _leaf(fields.equals(name, value), negated)
+            case OnOrBefore(name, cutoff, zone):
+                return _leaf(fields.on_or_before(name, cutoff, ZoneInfo(zone)), negated)
+            case BadValue(name, kind):
+                return _leaf(fields.bad(name, kind), negated)
+            case Not(part):
+                return sa.not_(_compile(part, negated=not negated))
+            case All(parts):
+                return sa.and_(sa.true(), *(_compile(p, negated=negated) for p in parts))
+            case Any_(parts):
+                return sa.or_(sa.false(), *(_compile(p, negated=negated) for p in parts))
+            case Switch(name, cases, otherwise):
+                return self._switch(name, cases, otherwise, negated=negated)
+            case Never():
+                return sa.false()
+        raise TypeError(f"not a predicate: {predicate!r}")
+
+    def _switch(
+        self,
+        name: str,
+        cases: tuple[tuple[str, Predicate], ...],
+        otherwise: Predicate,
+        *,
+        negated: bool,
+    ) -> sa.ColumnElement[bool]:
+        """A record whose field equals no case's text, or is NULL, meets ``otherwise``."""
+        tests = [_leaf(self.fields.equals(name, text), negated) for text, _ in cases]
+        parts = [self.compile(part, negated=negated) for _, part in cases]
+        rest = self.compile(otherwise, negated=negated)
+        if self.cases:
+            chosen: sa.ColumnElement[bool] = sa.case(*zip(tests, parts, strict=True), else_=rest)
             return chosen
-        case Never():
-            return sa.false()
-    raise TypeError(f"not a predicate: {predicate!r}")
+        guarded = [sa.and_(test, part) for test, part in zip(tests, parts, strict=True)]
+        if otherwise in (Never(), Any_(())):
+            return sa.or_(*guarded)
+        unmatched = [sa.not_(_leaf(self.fields.equals(name, text), True)) for text, _ in cases]
+        return sa.or_(*guarded, sa.and_(*unmatched, rest))
 
 
 def _leaf(expression: sa.ColumnElement[bool], negated: bool) -> sa.ColumnElement[bool]:

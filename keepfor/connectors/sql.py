@@ -250,7 +250,7 @@ class SqlTableSource(RecordSource):
 
     def where(self, predicate: Predicate) -> sa.ColumnElement[bool]:
         """The predicate as a SQL boolean over this table's columns."""
-        return compile_predicate(predicate, self)
+        return compile_predicate(predicate, self, dialect=self.dialect)
 
     # FieldSql: how the push-down compiler reads a field of this table
 

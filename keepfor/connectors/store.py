@@ -141,7 +141,7 @@ class StoreSource(RecordSource):
         return SourceError(f"store {safe_url(self.url)} failed: {first_line(error)}")
 
     def _where(self, query: _Query, predicate: Predicate) -> sa.ColumnElement[bool]:
-        return compile_predicate(predicate, query)
+        return compile_predicate(predicate, query, dialect=self.engine.dialect.name)
 
     def get(self, key: str, fields: Collection[str]) -> Record | None:
         """The record whose key is ``key``, or None."""

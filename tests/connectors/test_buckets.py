@@ -22,7 +22,7 @@ from keepfor.engine.cutoffs import All, due_predicate, readable_predicate
 from keepfor.store import upgrade
 from tests.buckets import assert_every_record_in_one_bucket, load_raw, raw_rows, raw_source
 from tests.connectors.test_store_pushdown import as_stored, load
-from tests.differential import instants, record_lists, rule_sets
+from tests.differential import category_rules, instants, record_lists, rule_sets
 
 SETTINGS = settings(
     max_examples=40,
@@ -53,6 +53,18 @@ def test_every_stored_record_is_in_exactly_one_bucket(
     rows = data.draw(raw_rows(raw.dialect))
     load_raw(raw, rows)
     assert_every_record_in_one_bucket(raw, rules, at, len(rows))
+
+
+@given(data=st.data(), at=instants)
+@SETTINGS
+def test_rules_of_many_categories_switch_on_the_category_in_sql(
+    raw: SqlTableSource, data: st.DataObject, at: datetime
+) -> None:
+    """Three categories and a rule for any category: the predicates switch on the
+    category (CASE, or on SQLite an OR of guarded cases), and the law still holds."""
+    rows = data.draw(raw_rows(raw.dialect))
+    load_raw(raw, rows)
+    assert_every_record_in_one_bucket(raw, category_rules(), at, len(rows))
 
 
 @given(rules=rule_sets(), records=record_lists(bad=True), at=instants)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -34,7 +33,7 @@ from keepfor.engine.cutoffs import (
     unreadable_predicate,
     waiting_predicate,
 )
-from tests.differential import instants, near, record_lists, rule_sets
+from tests.differential import category_rules, instants, near, record_lists, rule_sets
 
 periods = st.builds(
     Period,
@@ -214,26 +213,12 @@ def _switches(predicate: object) -> int:
     return 0
 
 
-def _by_category() -> RuleSet:
-    """Three categories, one of them twice, and a rule on another field that applies to
-    every category (so every case of the Switch holds it too)."""
-    rules: list[dict[str, Any]] = [
-        {"id": f"r{k}", "applies_to": {"category": c}, "retain": {"from": "d1", "for": p}}
-        for k, (c, p) in enumerate([("a", "P1Y"), ("b", "P2M"), ("c", "P10D"), ("a", "P3M")])
-    ]
-    retain = {"from": "t1", "for": "P1M"}
-    rules.append({"id": "flagged", "applies_to": {"flag": True}, "retain": retain})
-    for rule in rules:
-        rule["then"] = "purge"
-    return RuleSet((parse_pack({"pack": "s", "version": "1", "timezone": "UTC", "rules": rules}),))
-
-
 @given(record_lists(bad=True), at_instants)
 @settings(max_examples=150, deadline=None)
 def test_rules_of_many_categories_are_switched_on_the_category(records, at) -> None:  # type: ignore[no-untyped-def]
     """Three categories or more: the due and unreadable predicates switch on the
     category, and still say what the evaluator says for every record."""
-    rules = _by_category()
+    rules = category_rules()
     predicates = buckets(rules, at)
     assert _switches(predicates[Status.DUE]) >= 2
     assert _switches(predicates[Status.UNREADABLE]) == 1
