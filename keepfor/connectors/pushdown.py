@@ -97,7 +97,6 @@ class _Compiler:
 
     def compile(self, predicate: Predicate, *, negated: bool) -> sa.ColumnElement[bool]:
         fields = self.fields
-        _compile = self.compile
         match predicate:
             case Present(name):
                 return fields.present(name)  # IS NOT NULL: never NULL itself
@@ -108,11 +107,11 @@ class _Compiler:
             case BadValue(name, kind):
                 return _leaf(fields.bad(name, kind), negated)
             case Not(part):
-                return sa.not_(_compile(part, negated=not negated))
+                return sa.not_(self.compile(part, negated=not negated))
             case All(parts):
-                return sa.and_(sa.true(), *(_compile(p, negated=negated) for p in parts))
+                return sa.and_(sa.true(), *(self.compile(p, negated=negated) for p in parts))
             case Any_(parts):
-                return sa.or_(sa.false(), *(_compile(p, negated=negated) for p in parts))
+                return sa.or_(sa.false(), *(self.compile(p, negated=negated) for p in parts))
             case Switch(name, cases, otherwise):
                 return self._switch(name, cases, otherwise, negated=negated)
             case Never():
@@ -128,7 +127,8 @@ class _Compiler:
         negated: bool,
     ) -> sa.ColumnElement[bool]:
         """A record whose field equals no case's text, or is NULL, meets ``otherwise``."""
-        tests = [_leaf(self.fields.equals(name, text), negated) for text, _ in cases]
+        equals = [self.fields.equals(name, text) for text, _ in cases]
+        tests = [_leaf(equal, negated) for equal in equals]
         parts = [self.compile(part, negated=negated) for _, part in cases]
         rest = self.compile(otherwise, negated=negated)
         if self.cases:
@@ -137,7 +137,7 @@ class _Compiler:
         guarded = [sa.and_(test, part) for test, part in zip(tests, parts, strict=True)]
         if otherwise in (Never(), Any_(())):
             return sa.or_(*guarded)
-        unmatched = [sa.not_(_leaf(self.fields.equals(name, text), True)) for text, _ in cases]
+        unmatched = [sa.not_(_leaf(equal, True)) for equal in equals]
         return sa.or_(*guarded, sa.and_(*unmatched, rest))
 
 
