@@ -90,6 +90,7 @@ def load_rule_paths(paths: Sequence[str]) -> RuleSet:
 
 
 COMMANDS = {
+    "audit": "keepfor.cli.audit:audit",
     "db": "keepfor.cli.db:db",
     "explain": "keepfor.cli.explain:explain",
     "report": "keepfor.cli.report:report",
