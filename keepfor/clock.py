@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+
+from keepfor.abc import Clock
 
 __all__ = ["Clock", "FixedClock", "SystemClock"]
-
-
-class Clock(Protocol):
-    """Something that tells the current instant, as an aware UTC datetime."""
-
-    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -2,7 +2,7 @@
 report (its rows and its counts) and the sweep read records through.
 
 A source groups the records a predicate selects by every value the rules read (see
-:class:`keepfor.connectors.base.Group`); the engine decides a group's lowest and highest
+:class:`keepfor.abc.Group`); the engine decides a group's lowest and highest
 record; when they are decided alike, so is every record between them (disposal dates
 are monotone in every date), and the group is decided at once; otherwise its records
 are read and decided one by one. A coarse grouping key changes only how many groups
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-from keepfor.connectors.base import KEY, Group, Record, RecordSource
+from keepfor.abc import Group, Record, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet
 from keepfor.engine.cutoffs import Predicate
 from keepfor.engine.evaluate import Evaluator
@@ -54,8 +54,8 @@ def decided_groups(
         if _alike(low, high):
             yield Decided(low, group.low, group.size, group.keys, group)
             continue
-        for record in source.group_records(predicate, group, fields):
-            yield Decided(evaluator(record, at), record, 1, (record[KEY],), None)
+        for key, record in source.group_records(predicate, group, fields):
+            yield Decided(evaluator(record, at), record, 1, (key,), None)
 
 
 def keys_of(

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
-from keepfor.connectors.base import RecordSource
+from keepfor.abc import RecordSource
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.engine import Instant, RuleSet, evaluate
 from keepfor.engine.cutoffs import All
@@ -48,8 +48,8 @@ def assert_every_record_in_one_bucket(
     for name, predicate in predicates.items():
         selected = list(source.select(predicate, rules.fields()))
         assert len(selected) == counts[name], name
-        for record in selected:
-            key = str(record["key"])
+        for found, record in selected:
+            key = str(found)
             assert key not in seen, (key, seen.get(key), name)
             seen[key] = name
             assert evaluate(rules, record, at).status.value == name, record

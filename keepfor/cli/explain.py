@@ -90,7 +90,12 @@ def stored_record(
         (source,) = sources
         source.check(rules)
         warn_missing_fields(source, rules)
-        record = source.get(record_id, rules.fields())
+        try:
+            key = source.key.parse(record_id)
+        except UsageError:
+            record = None  # no key of the source's type is spelt like that
+        else:
+            record = source.get(key, rules.fields())
     if record is None:
         raise UsageError(f"source '{source.name}' has no record with key {quoted(record_id)}")
     return f"{quoted(record_id)} of source '{source.name}'", record

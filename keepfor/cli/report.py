@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
+from keepfor.abc import RecordSource
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.output import live_progress as _progress
 from keepfor.cli.output import output_file
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
-from keepfor.connectors.base import RecordSource
 from keepfor.engine import Instant, RuleSet
 from keepfor.errors import quoted
 from keepfor.report import Report, build_report

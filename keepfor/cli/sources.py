@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from keepfor.connectors.base import RecordSource
+from keepfor.abc import RecordSource
 from keepfor.connectors.config import SourceConfig, load_config, source_from_args
 from keepfor.engine import RuleSet
 from keepfor.errors import UsageError, did_you_mean
@@ -123,7 +123,7 @@ class SourceOptions:
 
 @contextlib.contextmanager
 def open_sources(options: SourceOptions) -> Iterator[list[RecordSource]]:
-    """The sources the options name, each tested; all closed at the end, including those
+    """The sources the options name, each opened; all closed at the end, including those
     opened before one that failed."""
     with contextlib.ExitStack() as stack:
         sources: list[RecordSource] = []
@@ -132,7 +132,7 @@ def open_sources(options: SourceOptions) -> Iterator[list[RecordSource]]:
             stack.callback(source.close)
             sources.append(source)
         for source in sources:
-            source.test_connection()
+            source.open()
         yield sources
 
 

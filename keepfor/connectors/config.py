@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keepfor.connectors.base import RecordSource
+from keepfor.abc import RecordSource
 from keepfor.connectors.derived import parse_derived
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.database import expand_url, parse_url, sqlite_path

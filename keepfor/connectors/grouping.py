@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.connectors.base import Group, Record
+from keepfor.abc import Group, Keyed, Record
 from keepfor.connectors.columns import FieldColumn
 from keepfor.engine.cutoffs import Predicate
 
@@ -117,12 +117,12 @@ def _same_group(
 
 def group_records(
     source: SqlTableSource, predicate: Predicate, group: Group, fields: Collection[str]
-) -> Iterator[Record]:
+) -> Iterator[Keyed]:
     names, _ = source.columns_of(fields)
     where = sa.and_(source.where(predicate), _same_group(source, names, group))
     rows = source.rows_where(where, fields)
     for row in rows.rows:
-        yield rows.record(row)
+        yield rows.keyed(row)
 
 
 def group_keys(

@@ -23,14 +23,14 @@ import contextlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
+from keepfor.abc import Group, Keyed, Record, RecordKey, RecordSource
 from keepfor.connectors import grouping
-from keepfor.connectors.base import KEY, Group, Record, RecordSource, Rows
 from keepfor.connectors.columns import (
     DATE_HINTS,
     ColumnKind,
@@ -47,10 +47,30 @@ from keepfor.engine.cutoffs import Predicate, match_predicate
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError, did_you_mean
 
-__all__ = ["ColumnKind", "SqlTableSource", "TableMapping"]
+__all__ = ["ColumnKind", "Rows", "SqlTableSource", "TableMapping"]
 
 BATCH = 10_000
 """Rows fetched per round trip while streaming."""
+
+
+class Rows(NamedTuple):
+    """Records as tuples, for streams where a mapping per record costs: each row is its
+    key, then field ``names[j]`` at ``row[j + 1]`` (already as the engine reads it);
+    ``constants`` are fields fixed for every row."""
+
+    names: tuple[str, ...]
+    rows: Iterator[Sequence[Any]]
+    constants: Mapping[str, Any]
+
+    def record(self, row: Sequence[Any]) -> dict[str, Any]:
+        """One row's fields, as the mapping the engine evaluates."""
+        record = dict(zip(self.names, row[1:], strict=True))
+        if self.constants:
+            record.update(self.constants)
+        return record
+
+    def keyed(self, row: Sequence[Any]) -> Keyed:
+        return Keyed(row[0], self.record(row))
 
 
 @dataclass(frozen=True)
@@ -101,10 +121,7 @@ class SqlTableSource(RecordSource):
         except SourceError as error:
             raise SourceError(f"{self.where_text}: {error}") from None
         lenient_dates(self.engine)
-        database = sqlite_path(self.engine.url)
-        if database is not None and not database.exists():
-            # a dry run must not leave an empty database file behind
-            raise SourceError(f"{self.where_text}: no such SQLite database file: {database}")
+        self._open = False
         self.zone = ZoneInfo(mapping.timezone)
         self.dialect = self.engine.dialect.name
         self._table: sa.Table | None = None
@@ -147,13 +164,36 @@ class SqlTableSource(RecordSource):
         except SQLAlchemyError as error:
             raise db_error(self.where_text, self.url, error) from None
 
+    def open(self) -> None:
+        """Connect and reflect the table (once: a source reopened after :meth:`close`
+        reconnects, and keeps what it knows of the table)."""
+        if self._open:
+            return
+        database = sqlite_path(self.engine.url)
+        if database is not None and not database.exists():
+            # a dry run must not leave an empty database file behind
+            raise SourceError(f"{self.where_text}: no such SQLite database file: {database}")
+        self._ping()
+        _ = self.table
+        self._open = True
+
     def test_connection(self) -> None:
+        if self._open:
+            self._ping()
+        else:
+            self.open()
+
+    def _ping(self) -> None:
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(sa.literal(1)))
         except SQLAlchemyError as error:
             raise db_error(self.where_text, self.url, error) from None
-        _ = self.table
+
+    @property
+    def key(self) -> RecordKey:
+        column = self.key_column
+        return RecordKey(column.name, _python_type(column) or str)
 
     def column(self, field_name: str, *, rule: str | None = None) -> sa.Column[Any]:
         """The reflected column that holds a rule field, or a one-line error."""
@@ -272,22 +312,15 @@ class SqlTableSource(RecordSource):
 
     # -- reading -----------------------------------------------------------------------
 
-    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Keyed]:
         rows = self.rows_where(self.where(predicate), fields)
         for row in rows.rows:
-            yield rows.record(row)
+            yield rows.keyed(row)
 
 
-    def get(self, key: str, fields: Collection[str]) -> Record | None:
-        """The record whose key is ``key`` (given as text), or None."""
-        column = self.key_column
-        value: Any = key
-        if _python_type(column) is int:
-            try:
-                value = int(key)
-            except ValueError:
-                return None  # no integer key is spelt like that
-        rows = self.rows_where(column == value, fields)
+    def get(self, key: Any, fields: Collection[str]) -> Record | None:
+        """The record whose key is ``key``, or None."""
+        rows = self.rows_where(self.key_column == key, fields)
         with contextlib.closing(rows.rows) as stream:  # type: ignore[type-var]
             found = next(iter(stream), None)
         return None if found is None else rows.record(found)
@@ -300,7 +333,6 @@ class SqlTableSource(RecordSource):
             name
             for name in fields
             if name not in constants
-            and name != KEY
             and (
                 name in self.mapping.derived
                 or self.mapping.fields.get(name, name) in self.table.columns
@@ -313,7 +345,7 @@ class SqlTableSource(RecordSource):
         names, columns = self.columns_of(fields)
         query = sa.select(self.key_column, *(c.selected() for c in columns)).where(where)
         readers = [(i + 1, c.read) for i, c in enumerate(columns) if c.read is not None]
-        return Rows((KEY, *names), self._stream(query, readers), dict(self.mapping.constants))
+        return Rows(tuple(names), self._stream(query, readers), dict(self.mapping.constants))
 
     def _stream(
         self, query: sa.Select[Any], readers: Sequence[tuple[int, Callable[[Any], Any]]]
@@ -337,7 +369,7 @@ class SqlTableSource(RecordSource):
 
     def group_records(
         self, predicate: Predicate, group: Group, fields: Collection[str]
-    ) -> Iterator[Record]:
+    ) -> Iterator[Keyed]:
         return grouping.group_records(self, predicate, group, fields)
 
     def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
@@ -362,6 +394,7 @@ class SqlTableSource(RecordSource):
 
     def close(self) -> None:
         self.engine.dispose()
+        self._open = False
 
 
 def _python_type(column: sa.Column[Any]) -> type | None:

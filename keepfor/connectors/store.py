@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.connectors.base import KEY, Record, RecordSource
+from keepfor.abc import Keyed, Record, RecordKey, RecordSource
 from keepfor.connectors.pushdown import (
     compile_predicate,
     counts_query,
@@ -39,7 +39,7 @@ __all__ = ["StoreSource"]
 
 _RECORDS = RecordRow.__table__  # type: ignore[attr-defined]
 _FIELDS = RecordField.__table__  # type: ignore[attr-defined]
-_RECORD_COLUMNS = {KEY: "key", "category": "category", "customer": "customer_key"}
+_RECORD_COLUMNS = {"category": "category", "customer": "customer_key"}
 """Fields kept on the record row itself rather than as field rows."""
 
 
@@ -125,7 +125,20 @@ class StoreSource(RecordSource):
     def __init__(self, url: str, name: str = "store") -> None:
         self.url = url
         self.name = name
-        self.engine = open_store(url)
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The store's engine, opening the store on first use."""
+        if self._engine is None:
+            self._engine = open_store(self.url)
+        return self._engine
+
+    def open(self) -> None:
+        """Open the store: a one-line error when it is missing, unreachable or not
+        initialised."""
+        if self._engine is None:
+            self.test_connection()
 
     def test_connection(self) -> None:
         try:
@@ -133,6 +146,10 @@ class StoreSource(RecordSource):
                 conn.execute(sa.select(sa.literal(1)))
         except SQLAlchemyError as error:
             raise self._error(error) from None
+
+    @property
+    def key(self) -> RecordKey:
+        return RecordKey("key", str)
 
     def check(self, rules: RuleSet) -> None:
         """Every field can be read: the store holds any field a record was imported with."""
@@ -143,11 +160,12 @@ class StoreSource(RecordSource):
     def _where(self, query: _Query, predicate: Predicate) -> sa.ColumnElement[bool]:
         return compile_predicate(predicate, query, dialect=self.engine.dialect.name)
 
-    def get(self, key: str, fields: Collection[str]) -> Record | None:
+    def get(self, key: Any, fields: Collection[str]) -> Record | None:
         """The record whose key is ``key``, or None."""
         stream = self._select(All(()), fields, _RECORDS.c.key == key)
         with contextlib.closing(stream):
-            return next(stream, None)
+            found = next(stream, None)
+        return None if found is None else found.record
 
     def known_fields(self) -> set[str]:
         """Every field name some record of the store has."""
@@ -158,12 +176,12 @@ class StoreSource(RecordSource):
         except SQLAlchemyError as error:
             raise self._error(error) from None
 
-    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Keyed]:
         return self._select(predicate, fields, sa.true())
 
     def _select(
         self, predicate: Predicate, fields: Collection[str], also: sa.ColumnElement[bool]
-    ) -> Generator[Record, None, None]:
+    ) -> Generator[Keyed, None, None]:
         query = _Query()
         where = sa.and_(self._where(query, predicate), also)
         names = [f for f in dict.fromkeys(fields) if f not in _RECORD_COLUMNS]
@@ -188,12 +206,12 @@ class StoreSource(RecordSource):
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=BATCH)
                 for row in result.execute(statement):
-                    record: dict[str, Any] = {KEY: row[0], "customer": row[1], "category": row[2]}
+                    record: dict[str, Any] = {"customer": row[1], "category": row[2]}
                     for i, name in enumerate(names):
                         cells = row[3 + 5 * i : 8 + 5 * i]
                         if any(cell is not None for cell in cells):
                             record[name] = field_value(_Cells(*cells))
-                    yield record
+                    yield Keyed(row[0], record)
         except SQLAlchemyError as error:
             raise self._error(error) from None
 
@@ -217,7 +235,9 @@ class StoreSource(RecordSource):
         return str(statement.compile(self.engine, compile_kwargs={"literal_binds": True}))
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
 class _Cells:

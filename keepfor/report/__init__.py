@@ -3,11 +3,12 @@ Nothing is changed.
 
 :func:`build_report` asks each source for its due records and its unreadable ones (the
 database selects both), explains each with the engine, and hands them one at a time to
-a :class:`ReportWriter`; then each source counts its buckets (due, retained, waiting,
+a :class:`~keepfor.abc.ReportWriter`; then each source counts its buckets (due, retained, waiting,
 held, unmatched, unreadable: every record in exactly one, adding up to the source's
 row count), the forecast and the chart's months, without fetching rows.
 """
 
+from keepfor.abc import ReportWriter
 from keepfor.report.build import DisagreementError, build_report
 from keepfor.report.model import (
     BUCKETS,
@@ -15,7 +16,6 @@ from keepfor.report.model import (
     Counts,
     DueRow,
     Report,
-    ReportWriter,
     RowLabel,
     UnreadableRow,
 )

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from keepfor.connectors.base import KEY, RecordSource
+from keepfor.abc import RecordSource, ReportWriter
 from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import Any_, Predicate, due_predicate, unreadable_predicate
 from keepfor.engine.evaluate import Evaluator
 from keepfor.errors import KeepforError, quoted
-from keepfor.reading import decided_groups, keys_of
+from keepfor.reading import Decided, decided_groups, keys_of
 from keepfor.report.counts import count_source
-from keepfor.report.model import Report, ReportWriter, RowLabel, UnreadableRow
+from keepfor.report.model import Report, RowLabel, UnreadableRow
 
 __all__ = ["BOUND", "DisagreementError", "build_report", "selection"]
 
@@ -62,8 +62,9 @@ def build_report(
         for decided in decided_groups(source, wanted, rules, evaluator, at, bound):
             decision = decided.decision
             if decision.status not in (Status.DUE, Status.UNREADABLE):
+                key = _first_key(source, wanted, decided)
                 raise DisagreementError(
-                    f"source '{source.name}', record {quoted(str(decided.record[KEY]))}: the "
+                    f"source '{source.name}', record {quoted(key)}: the "
                     f"database selected it as due or unreadable, but the rules say "
                     f"{decision.status.value} ({decision.reason}); nothing was acted on. "
                     "This is a fault of keepfor's: please report it"
@@ -81,6 +82,12 @@ def build_report(
             count_source(report, rules, source, at, evaluator)
     writer.finish(report)
     return report
+
+
+def _first_key(source: RecordSource, wanted: Predicate, decided: Decided) -> str:
+    """One record's key of decided records, as text, to name it in a message."""
+    keys = next(keys_of(source, wanted, decided, 1), ())
+    return source.key.text(keys[0]) if keys else "?"
 
 
 def _unreadable(

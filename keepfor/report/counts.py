@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from keepfor.connectors.base import Record, RecordSource
+from keepfor.abc import Record, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import (
     All,

@@ -21,13 +21,13 @@ from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring_ascii as encode_string
 from typing import Any, TextIO
 
+from keepfor.abc import ReportWriter
 from keepfor.engine import Decision, Instant
 from keepfor.report.html import HtmlWriter
 from keepfor.report.model import (
     FORECAST_DAYS,
     DueRow,
     Report,
-    ReportWriter,
     RowLabel,
     UnreadableRow,
 )

@@ -19,13 +19,13 @@ from typing import Any, TextIO
 
 from dateutil.relativedelta import relativedelta
 
+from keepfor.abc import ReportWriter
 from keepfor.engine import Decision
 from keepfor.report.model import (
     BUCKETS,
     FORECAST_DAYS,
     DueRow,
     Report,
-    ReportWriter,
     RowLabel,
     UnreadableRow,
 )

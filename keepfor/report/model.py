@@ -1,14 +1,12 @@
-"""What a report is made of: bucket counts, due and unreadable rows, the aggregates, and
-the :class:`ReportWriter` interface every format implements."""
+"""What a report is made of: bucket counts, due and unreadable rows, the aggregates.
+Every format implements :class:`keepfor.abc.ReportWriter`."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from keepfor.engine import Decision, Instant, RuleSet
 from keepfor.engine.evaluate import Unreadable
@@ -19,7 +17,6 @@ __all__ = [
     "Counts",
     "DueRow",
     "Report",
-    "ReportWriter",
     "RowLabel",
     "UnreadableRow",
 ]
@@ -144,34 +141,3 @@ class Report:
         for counts in self.counts.values():
             total.add(counts)
         return total
-
-
-class ReportWriter(ABC):
-    """A format: receives due and unreadable records as they stream (a group of records
-    with one decision at a time), then the aggregates."""
-
-    wants_aggregates = True
-    """False for formats that print only rows (csv): the counts are skipped."""
-
-    @abstractmethod
-    def row(self, row: DueRow) -> None: ...
-
-    @abstractmethod
-    def unreadable(self, row: UnreadableRow) -> None: ...
-
-    def due_group(
-        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
-    ) -> None:
-        """Due records sharing one decision (a format may write them faster at once)."""
-        for key in keys:
-            self.row(DueRow(source, str(key), decision, label))
-
-    def unreadable_group(
-        self, source: str, keys: Sequence[Any], problem: Unreadable, rule: str
-    ) -> None:
-        """Unreadable records sharing one unreadable value."""
-        for key in keys:
-            self.unreadable(UnreadableRow(source, str(key), problem, rule))
-
-    @abstractmethod
-    def finish(self, report: Report) -> None: ...

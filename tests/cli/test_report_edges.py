@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from keepfor.abc import Keyed, RecordKey, RecordSource
 from keepfor.cli.sources import SourceOptions, open_sources
-from keepfor.connectors.base import RecordSource
 from keepfor.connectors.sql import SqlTableSource
 from keepfor.engine.anchors import MonthDay
 from keepfor.engine.periods import Period
@@ -308,23 +308,27 @@ def test_a_failing_source_closes_those_opened_before_it(
     config = _config(tmp_path, records_db, bad)
     run = invoke("report", "--rules", simple_pack, "--config", config, "--at", AT, "--format", fmt)
     assert_bad_input(run, "source 'second'", "table 'records'")
-    # a source that failed to open has nothing to close; every one that opened is closed
-    assert closed == (["first"] if second == "missing-file" else ["second", "first"])
+    # every source made is closed, last first (making one does no I/O)
+    assert closed == ["second", "first"]
 
 
 class _Spy(RecordSource):
-    """A source that records what is done to it; ``fails`` in test_connection."""
+    """A source that records what is done to it; ``fails`` to open."""
 
     def __init__(self, name: str, log: list[str], fails: bool = False) -> None:
         self.name = name
         self.log = log
         self.fails = fails
-        log.append(f"open {name}")
+        log.append(f"make {name}")
 
-    def test_connection(self) -> None:
-        self.log.append(f"test {self.name}")
+    def open(self) -> None:
+        self.log.append(f"open {self.name}")
         if self.fails:
             raise SourceError(f"source '{self.name}': does not answer")
+
+    @property
+    def key(self) -> RecordKey:
+        return RecordKey("id")
 
     def close(self) -> None:
         self.log.append(f"close {self.name}")
@@ -332,7 +336,7 @@ class _Spy(RecordSource):
     def check(self, rules: Any) -> None:
         raise AssertionError("not checked here")
 
-    def select(self, predicate: Any, fields: Any) -> Iterator[dict[str, Any]]:
+    def select(self, predicate: Any, fields: Any) -> Iterator[Keyed]:
         raise AssertionError("not read here")
 
     def count(self, predicates: Any) -> dict[str, int]:
@@ -358,12 +362,12 @@ def _fails_to_open() -> RecordSource:
 @pytest.mark.parametrize(
     ("how", "expected"),
     [
-        # the third fails to open: the two before it are closed, last opened first
-        ("open", ["open a", "open b", "close b", "close a"]),
-        # the second does not answer: every source was opened, so every one is closed
+        # the third cannot be made (a bad URL): the two before it are closed, last first
+        ("make", ["make a", "make b", "close b", "close a"]),
+        # the second does not answer: every source was made, so every one is closed
         (
-            "test",
-            ["open a", "open b", "open c", "test a", "test b", "close c", "close b", "close a"],
+            "open",
+            ["make a", "make b", "make c", "open a", "open b", "close c", "close b", "close a"],
         ),
     ],
 )
@@ -371,8 +375,8 @@ def test_open_sources_closes_every_source_it_opened(how: str, expected: list[str
     log: list[str] = []
     makers: list[Callable[[], RecordSource]] = [
         lambda: _Spy("a", log),
-        lambda: _Spy("b", log, fails=how == "test"),
-        _fails_to_open if how == "open" else (lambda: _Spy("c", log)),
+        lambda: _Spy("b", log, fails=how == "open"),
+        _fails_to_open if how == "make" else (lambda: _Spy("c", log)),
     ]
     with pytest.raises(SourceError), open_sources(_Options(makers)):
         raise AssertionError("the sources did not all open")
@@ -384,7 +388,7 @@ def test_open_sources_closes_them_after_use() -> None:
     with open_sources(_Options([lambda: _Spy("a", log), lambda: _Spy("b", log)])) as sources:
         assert [s.name for s in sources] == ["a", "b"]
         log.append("used")
-    assert log == ["open a", "open b", "test a", "test b", "used", "close b", "close a"]
+    assert log == ["make a", "make b", "open a", "open b", "used", "close b", "close a"]
 
 
 @pytest.mark.parametrize("fmt", [*FORMATS, "--show-query"])

@@ -88,6 +88,6 @@ def test_due_only_grows_with_time(
 
     def due_at(moment: datetime) -> set[str]:
         predicate = All((readable, due_predicate(rules, moment)))
-        return {str(r["key"]) for r in raw.select(predicate, rules.fields())}
+        return {str(key) for key, _ in raw.select(predicate, rules.fields())}
 
     assert due_at(at) <= due_at(at + timedelta(days=days))

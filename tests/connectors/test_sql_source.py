@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from keepfor.connectors.base import KEY
+from keepfor.abc import RecordKey
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
 from keepfor.engine.cutoffs import All, Equals, Never, Present, due_predicate
@@ -223,7 +223,7 @@ def test_a_field_mapped_to_another_column(open_source: Callable[..., SqlTableSou
     rule = {**ORDERS, "retain": {"from": "ordered_on", "for": "P6Y"}}
     source = open_source(fields={"ordered_on": "placed_at"})
     source.check(_rules(rule))
-    (record,) = (r for r in source.select(All(()), ["ordered_on"]) if r[KEY] == 1)
+    (record,) = (r for k, r in source.select(All(()), ["ordered_on"]) if k == 1)
     assert record["ordered_on"] == date(2019, 5, 1)
 
 
@@ -267,7 +267,7 @@ def test_a_category_constant_folds_other_rules_away(
     # a table of orders only: the complaints rule can never match, so its fields are not needed
     source = open_source(constants={"category": "order"})
     source.check(rules)
-    due = {r[KEY] for r in source.select(due_predicate(rules, date(2026, 11, 22)), rules.fields())}
+    due = {k for k, _ in source.select(due_predicate(rules, date(2026, 11, 22)), rules.fields())}
     assert due == {1}  # 2019-05-01 + P6Y: due; 2024-01-10: not yet; other categories: never
     # but a field of the order rule is still checked
     broken = {**ORDERS, "retain": {"from": "placedat", "for": "P6Y"}}
@@ -319,10 +319,10 @@ def test_select_streams_engine_values_on_every_backend(
 ) -> None:
     source = open_source()
     fields = ["category", "placed_at", "resolved_at", "paid", "note"]
-    records = {r[KEY]: r for r in source.select(All(()), fields)}
+    records = dict(source.select(All(()), fields))
     assert set(records) == {1, 2, 3, 4, 5, 6}
     one, three, four = records[1], records[3], records[4]
-    assert set(one) == {KEY, *fields}
+    assert set(one) == set(fields)
     assert type(one["placed_at"]) is date
     assert one["placed_at"] == date(2019, 5, 1)
     assert three["placed_at"] is None
@@ -345,15 +345,15 @@ def test_select_applies_the_predicate(open_source: Callable[..., SqlTableSource]
         (date(2025, 5, 1), {4}),
         (date(2025, 5, 2), {1, 4}),
     ]:
-        got = {r[KEY] for r in source.select(due_predicate(rules, day), rules.fields())}
+        got = {k for k, _ in source.select(due_predicate(rules, day), rules.fields())}
         assert got == expected, day
 
 
 def test_a_constant_is_part_of_every_record(open_source: Callable[..., SqlTableSource]) -> None:
     source = open_source(constants={"category": "order"})
     records = list(source.select(Present("placed_at"), ["category", "placed_at"]))
-    assert sorted(r[KEY] for r in records) == [1, 2]
-    assert all(r["category"] == "order" for r in records)
+    assert sorted(k for k, _ in records) == [1, 2]
+    assert all(r["category"] == "order" for _, r in records)
 
 
 def test_a_text_column_declared_a_date(
@@ -365,7 +365,7 @@ def test_a_text_column_declared_a_date(
     _error(lambda: open_source().check(_rules(rule)), "field 'placed_txt'", "not a date")
     source = open_source(kinds={"placed_txt": ColumnKind.DATE})
     source.check(_rules(rule))
-    records = {r[KEY]: r for r in source.select(Present("placed_txt"), ["placed_txt"])}
+    records = dict(source.select(Present("placed_txt"), ["placed_txt"]))
     assert records[1]["placed_txt"] == date(2019, 5, 1)
     assert type(records[2]["placed_txt"]) is date
 
@@ -375,8 +375,10 @@ def test_a_text_column_declared_a_date(
 
 def test_a_sqlite_file_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nope.db"
+    source = SqlTableSource(f"sqlite:///{missing}", TableMapping(table="t", source="s"))
+    assert list(tmp_path.iterdir()) == []  # making a source does no I/O
     _error(
-        lambda: SqlTableSource(f"sqlite:///{missing}", TableMapping(table="t", source="s")),
+        source.open,
         "source 's'",
         "no such SQLite database file",
         str(missing),
@@ -417,3 +419,27 @@ def test_a_database_that_does_not_answer() -> None:
         assert "***" in message
     finally:
         source.close()
+
+
+# -- open, close, reopen; the key --------------------------------------------------------
+
+
+def test_a_source_opens_closes_and_reopens(open_source: Callable[..., SqlTableSource]) -> None:
+    source = open_source()
+    source.open()
+    source.open()  # opening an open source does nothing
+    first = dict(source.select(Present("placed_at"), ["placed_at"]))
+    source.close()
+    source.open()  # a long-running process reconnects after an outage
+    assert dict(source.select(Present("placed_at"), ["placed_at"])) == first
+    assert source.key == RecordKey("id", int)
+
+
+def test_the_key_is_beside_the_record_so_a_rule_may_read_a_field_called_key(
+    open_source: Callable[..., SqlTableSource],
+) -> None:
+    rule = {**ORDERS, "applies_to": {"key": "order"}}
+    source = open_source(fields={"key": "category"})
+    source.check(_rules(rule))
+    due = dict(source.select(due_predicate(_rules(rule), date(2026, 11, 22)), ["key"]))
+    assert due == {1: {"key": "order"}}

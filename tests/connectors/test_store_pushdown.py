@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from keepfor.abc import Keyed
 from keepfor.connectors.store import StoreSource
 from keepfor.engine import RuleSet, Status, evaluate
 from keepfor.engine.cutoffs import (
@@ -91,8 +92,8 @@ def load(store: StoreSource, records: list[dict[str, Any]]) -> None:
             conn.execute(fields_table.insert(), fields)
 
 
-def _keys(rows: Iterator[dict[str, Any]]) -> set[str]:
-    return {row["key"] for row in rows}
+def _keys(rows: Iterator[Keyed]) -> set[str]:
+    return {key for key, _ in rows}
 
 
 @given(rules=rule_sets(), records=record_lists(), at=instants)
@@ -109,7 +110,7 @@ def test_store_selects_exactly_the_due_records(
     selected = list(store.select(due_predicate(rules, at), rules.fields()))
     expected = {r["key"] for r in stored if evaluate(rules, r, at).status is Status.DUE}
     assert _keys(iter(selected)) == expected
-    for record in selected:  # what comes back evaluates as what went in
+    for _, record in selected:  # what comes back evaluates as what went in
         assert evaluate(rules, record, at).status is Status.DUE
     waiting = {r["key"] for r in stored if evaluate(rules, r, at).status is Status.WAITING}
     any_waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
@@ -129,6 +130,8 @@ def test_store_reads_back_dates_instants_and_flags(store: StoreSource) -> None:
         "n": 3,
     }
     load(store, [record])
-    (back,) = store.select(All(()), ["d1", "t1", "flag", "note", "n", "missing"])
-    assert back == {**record, "customer": None}
+    ((key, back),) = store.select(All(()), ["d1", "t1", "flag", "note", "n", "missing"])
+    assert key == "r1"
+    # the key is beside the record, not one of its fields
+    assert back == {**{k: v for k, v in record.items() if k != "key"}, "customer": None}
     assert isinstance(back["n"], int)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from keepfor.connectors.base import Group, Record, RecordSource
+from keepfor.abc import Group, Keyed, Record, RecordKey, RecordSource
 from keepfor.engine import RuleSet, parse_pack
 from keepfor.engine.cutoffs import Predicate, holds
 from keepfor.report import DisagreementError, build_report
@@ -45,16 +45,20 @@ class ListSource(RecordSource):
         self.everything = everything
         self.closed = False
 
-    def test_connection(self) -> None: ...
+    def open(self) -> None: ...
+
+    @property
+    def key(self) -> RecordKey:
+        return RecordKey("key")
 
     def check(self, rules: RuleSet) -> None: ...
 
-    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Record]:
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Keyed]:
         try:
             for row in self.rows:
                 record = dict(zip(self.names, row, strict=True))
                 if self.everything or holds(predicate, record):
-                    yield record
+                    yield Keyed(record["key"], record)
         finally:
             self.closed = True
 
@@ -84,9 +88,10 @@ class GroupSource(ListSource):
 
     def group_records(
         self, predicate: Predicate, group: Group, fields: Collection[str]
-    ) -> Iterator[Record]:
+    ) -> Iterator[Keyed]:
         self.read_again.append(group.token)
-        yield from self.members[group.token]
+        for record in self.members[group.token]:
+            yield Keyed(record["key"], record)
 
     def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
         for record in self.members[group.token]:

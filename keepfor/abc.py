@@ -1,0 +1,311 @@
+"""Every pluggable role of keepfor, as a small interface in one place.
+
+::
+
+    RecordSource    where records are read: open/close, check, select (groups), count
+    ActionTarget    where due records are acted on: one batch, one transaction
+    ReportWriter    a report format: rows as they stream, then the aggregates
+    Evaluator       decides one record at an instant (the Python engine, durable_rules)
+    Clock           the one place "now" is read
+
+and the values they pass: :class:`RecordKey` (how a source names its records),
+:class:`Keyed` (a record with its key), :class:`Group` (records of one case),
+:class:`ActionBatch` and :class:`BatchResult`.
+
+Dependencies point inwards: this module imports only the engine's types, so a backend
+(``keepfor.connectors.sql``, later a CRM) implements an interface without importing the
+others. A record's key is never one of its fields: a rule may read a field called
+``key``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from keepfor.errors import SourceError, UsageError
+
+if TYPE_CHECKING:
+    from keepfor.engine import Action, Decision, Instant, RuleSet
+    from keepfor.engine.cutoffs import Predicate
+    from keepfor.engine.evaluate import Unreadable
+    from keepfor.report.model import DueRow, Report, RowLabel, UnreadableRow
+
+__all__ = [
+    "ActionBatch",
+    "ActionTarget",
+    "BatchResult",
+    "Clock",
+    "Evaluator",
+    "Group",
+    "Keyed",
+    "Outcome",
+    "Record",
+    "RecordKey",
+    "RecordSource",
+    "ReportWriter",
+]
+
+Record = Mapping[str, Any]
+"""A record as the engine reads it: field name -> value (dates as ``date``, instants as
+aware ``datetime``). Its key is kept beside it (:class:`Keyed`), never among its fields."""
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """How a source names its records: the key column (or property) and the Python type
+    of its values. Keys travel as plain values in bulk (a report writes hundreds of
+    thousands); this says how to read one from text (``--id 42``) and how to write one
+    as text (output, and the audit trail's pseudonyms)."""
+
+    name: str
+    type: type = str
+
+    def parse(self, text: str) -> Any:
+        """A key given as text, as a value of the key's type; :class:`UsageError` when no
+        key of that type is spelt so."""
+        if self.type is str:
+            return text
+        try:
+            if self.type is int:
+                return int(text)
+            if self.type is Decimal:
+                return Decimal(text)
+        except (ValueError, InvalidOperation):
+            raise UsageError(
+                f"'{text}' is not a key of '{self.name}' (its keys are {self.type.__name__})"
+            ) from None
+        return text
+
+    def text(self, value: Any) -> str:
+        """A key as text: the same text for the same key, every time."""
+        return value.hex() if isinstance(value, bytes) else str(value)
+
+
+class Keyed(NamedTuple):
+    """A record and its key in its source."""
+
+    key: Any
+    record: Record
+
+
+class Group(NamedTuple):
+    """Records that agree on every value the rules read: one case, decided once.
+
+    A datetime is grouped by a coarse key the database computes (an hour, a local date),
+    so ``low`` holds each such field at its lowest in the group and ``high`` at its
+    highest. Disposal dates are monotone in every date, so when ``low`` and ``high``
+    are decided alike, so is every record between them; when not, the caller reads the
+    group's records one by one (:meth:`RecordSource.group_records`). The coarse key
+    changes only how many groups there are, never a decision.
+    """
+
+    low: Record
+    high: Record
+    size: int
+    """How many records the group holds."""
+    keys: Sequence[Any] | None
+    """The records' keys; None for a group larger than the bound asked for (then
+    :meth:`RecordSource.group_keys` streams them)."""
+    token: Any = None
+    """What the source needs to find the group's records again."""
+
+
+class RecordSource(ABC):
+    """A place records are read from: a table, keepfor's store, later a CRM or a file.
+
+    Making one does no I/O; :meth:`open` connects (and may be called again after
+    :meth:`close`, so a long-running process can reconnect). The database selects:
+    every ``Predicate`` (:mod:`keepfor.engine.cutoffs`) is evaluated by the source
+    itself, never by scanning records in Python.
+    """
+
+    name: str
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect, and learn the source's shape (columns, key); a one-line
+        :class:`SourceError` when it cannot be used. Opening an open source does nothing."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; :meth:`open` may follow."""
+
+    def test_connection(self) -> None:
+        """Raise :class:`SourceError` unless the source answers now."""
+        self.open()
+
+    @property
+    @abstractmethod
+    def key(self) -> RecordKey:
+        """How the source names its records (after :meth:`open`)."""
+
+    @abstractmethod
+    def check(self, rules: RuleSet) -> None:
+        """Raise :class:`SourceError` naming the first rule field this source cannot
+        provide."""
+
+    @abstractmethod
+    def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Keyed]:
+        """The records the predicate holds for, selected by the source, each with the
+        given fields (those the rules read)."""
+
+    def select_groups(
+        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+    ) -> Iterator[Group]:
+        """The records the predicate holds for, as groups of one case each (a source that
+        cannot group gives one group per record)."""
+        for key, record in self.select(predicate, fields):
+            yield Group(record, record, 1, (key,))
+
+    def group_records(
+        self, predicate: Predicate, group: Group, fields: Collection[str]
+    ) -> Iterator[Keyed]:
+        """The records of one group, one by one."""
+        if group.token is not None or group.keys is None or len(group.keys) != 1:
+            raise NotImplementedError(f"{type(self).__name__} gives no groups to read again")
+        yield Keyed(group.keys[0], group.low)
+
+    def group_keys(self, predicate: Predicate, group: Group) -> Iterator[Any]:
+        """The keys of a group too large to give them at once."""
+        if group.keys is None:
+            raise NotImplementedError(f"{type(self).__name__} gives every group's keys")
+        yield from group.keys
+
+    def get(self, key: Any, fields: Collection[str]) -> Record | None:
+        """The record whose key is ``key`` (a value of :attr:`key`'s type), with the
+        given fields; None if the source has none."""
+        raise SourceError(f"source '{self.name}' cannot look up one record by its key")
+
+    def known_fields(self) -> set[str] | None:
+        """Every field some record has, where a source can tell (None: any field it is
+        asked for exists, or the source cannot say)."""
+        return None
+
+    @abstractmethod
+    def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
+        """How many records each named predicate holds for (one pass, no rows fetched)."""
+
+    @abstractmethod
+    def dry_run_query(self, predicate: Predicate) -> str:
+        """The query :meth:`select` would run, for humans."""
+
+    def __enter__(self) -> RecordSource:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Outcome(StrEnum):
+    """What became of one record of a batch."""
+
+    DONE = "done"
+    """Acted on (and audited, in the same transaction)."""
+    SKIPPED = "skipped"
+    """No longer due, held since it was selected, or gone: left as it is."""
+    FAILED = "failed"
+    """The batch's transaction failed: nothing of it was done."""
+
+
+@dataclass(frozen=True)
+class ActionBatch:
+    """Records selected as due with one rule and one action, to be acted on together.
+
+    ``recheck`` is the predicate the records were selected by (due, readable, not
+    held): the target repeats it in its own ``WHERE``, so a record that changed or was
+    held since it was selected is not touched."""
+
+    source: str
+    rule: str
+    pack: str
+    action: Action
+    keys: tuple[Any, ...]
+    recheck: Predicate
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise ValueError("an ActionBatch needs at least one key")
+        if len(set(self.keys)) != len(self.keys):
+            raise ValueError("an ActionBatch's keys must be distinct")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch did: an outcome per key of the batch."""
+
+    outcomes: Mapping[Any, Outcome]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes.values() if o is outcome)
+
+
+class ActionTarget(ABC):
+    """A source that can act on its due records."""
+
+    @property
+    @abstractmethod
+    def actions(self) -> frozenset[Action]:
+        """The actions this target can take (a config is checked against them)."""
+
+    @abstractmethod
+    def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
+        """Act on a batch inside one transaction, re-checking ``batch.recheck`` in the
+        statement that acts; the audit entries are written in the same transaction.
+        Either every record the re-check still selects is acted on and audited, or
+        nothing is (an error is raised and the transaction rolled back)."""
+
+
+class Evaluator(Protocol):
+    """Decides a record at an instant: the Python engine, or durable_rules (proven equal
+    to it by differential tests)."""
+
+    def __call__(self, record: Record, at: Instant) -> Decision: ...
+
+
+class Clock(Protocol):
+    """Something that tells the current instant, as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class ReportWriter(ABC):
+    """A report format: receives due and unreadable records as they stream (a group of
+    records with one decision at a time), then the aggregates."""
+
+    wants_aggregates = True
+    """False for formats that print only rows (csv): the counts are skipped."""
+
+    @abstractmethod
+    def row(self, row: DueRow) -> None: ...
+
+    @abstractmethod
+    def unreadable(self, row: UnreadableRow) -> None: ...
+
+    def due_group(
+        self, source: str, keys: Sequence[Any], decision: Decision, label: RowLabel
+    ) -> None:
+        """Due records sharing one decision (a format may write them faster at once)."""
+        from keepfor.report.model import DueRow
+
+        for key in keys:
+            self.row(DueRow(source, str(key), decision, label))
+
+    def unreadable_group(
+        self, source: str, keys: Sequence[Any], problem: Unreadable, rule: str
+    ) -> None:
+        """Unreadable records sharing one unreadable value."""
+        from keepfor.report.model import UnreadableRow
+
+        for key in keys:
+            self.unreadable(UnreadableRow(source, str(key), problem, rule))
+
+    @abstractmethod
+    def finish(self, report: Report) -> None:
+        """The aggregates, once every row has been written."""
