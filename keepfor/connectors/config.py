@@ -1,57 +1,48 @@
-"""``keepfor.toml``: where records live, and which columns hold the rule fields.
+"""``keepfor.toml``: where records live, how they map to rule fields, and how they are
+acted on.
 
 ::
 
+    [keepfor]                          # optional, for every source
+    audit_key_file = "audit.key"       # else the KEEPFOR_AUDIT_KEY environment variable
+
     [sources.orders]
-    url = "sqlite:///shop.db"          # any SQLAlchemy URL; ${VAR} is expanded
-    table = "orders"                   # or "schema.table"; no table: keepfor's own store
-    key = "order_no"                   # default: the single-column primary key
-    category = "order"                 # every row is an order; or:
-    # category_column = "kind"         # the category is in a column
-    timezone = "Europe/London"         # zone of naive DATETIME columns (default UTC)
+    kind = "sql"                       # the default; each kind reads its own keys
+    url = "sqlite:///shop.db"
+    table = "orders"
+    max_disposal_share = 0.2           # and [sources.orders.flag|anonymise|purge]
 
-    [sources.orders.fields]            # rule field = column
-    placed_at = "ordered_on"
-
-    [sources.orders.zones]             # per-column zones of naive datetimes
-    [sources.orders.kinds]             # date | instant | local | epoch | epoch_ms
-    [sources.orders.derived]           # fields that aggregate related rows:
-    # last_invoice_at = {max = "invoices.invoiced_at", via = "invoices.customer_id"}
-
-A relative SQLite path is read from the config file's folder. Every key is checked;
-every column is checked against the table itself when the source is opened.
+A source's ``kind`` picks the backend that parses the rest of its section (``sql``:
+:mod:`keepfor.connectors.sqlconfig`); the keys of acting on records are the same for
+every kind (:mod:`keepfor.actions.settings`). A relative path is read from the config
+file's folder. Every key is checked; every column is checked against the table itself
+when the source is opened.
 """
 
 from __future__ import annotations
 
+import importlib
 import tomllib
-import zoneinfo
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from keepfor.abc import RecordSource
-from keepfor.connectors.derived import parse_derived
-from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
-from keepfor.database import expand_url, parse_url, sqlite_path
+from keepfor.actions.settings import ACTION_KEYS, ActionSettings, parse_actions
+from keepfor.connectors.sections import Section
+from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.errors import SourceError, did_you_mean, quoted
 
-__all__ = ["SourceConfig", "load_config", "source_from_args"]
+__all__ = ["KINDS", "Config", "SourceConfig", "load_config", "load_settings", "source_from_args"]
 
-_KEYS = (
-    "url",
-    "table",
-    "key",
-    "category",
-    "category_column",
-    "timezone",
-    "fields",
-    "zones",
-    "kinds",
-    "derived",
-)
-_KINDS = tuple(kind.value for kind in ColumnKind)
+KINDS: dict[str, tuple[str, str]] = {
+    "sql": ("keepfor.connectors.sqlconfig", "SQL"),
+}
+"""Each kind of source: the module that parses its section (its ``parse_<kind>`` and
+``open_<kind>`` functions, and its ``KEYS``), and what it is, for messages."""
+
+_TOP = ("keepfor", "sources")
+_KEEPFOR_KEYS = ("audit_key_file",)
 
 
 @dataclass(frozen=True)
@@ -59,128 +50,96 @@ class SourceConfig:
     """One ``[sources.NAME]`` table of a config file."""
 
     name: str
-    url: str
-    mapping: TableMapping | None
-    """How the table maps to rule fields; None for keepfor's own store (no ``table``)."""
+    kind: str
+    settings: Any = field(compare=False)
+    """What the kind's module parsed (``sql``: the URL and table mapping)."""
+    actions: ActionSettings = field(default_factory=ActionSettings)
+    audit_key_file: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """The database that holds keepfor's own tables for this source."""
+        url: str = self.settings.url
+        return url
+
+    @property
+    def mapping(self) -> TableMapping | None:
+        """How a table maps to rule fields (``sql`` sources; None for the store)."""
+        mapping: TableMapping | None = getattr(self.settings, "mapping", None)
+        return mapping
 
     def open(self) -> RecordSource:
-        if self.mapping is None:
-            from keepfor.connectors.store import StoreSource  # the store's models load slowly
+        """The source, made (it connects when opened)."""
+        module = importlib.import_module(KINDS[self.kind][0])
+        source: RecordSource = getattr(module, f"open_{self.kind}")(self.name, self.settings)
+        return source
 
-            return StoreSource(self.url, self.name)
-        return SqlTableSource(self.url, self.mapping)
+
+@dataclass(frozen=True)
+class Config:
+    """A whole config file: its sources, and the settings of the ``[keepfor]`` table."""
+
+    sources: tuple[SourceConfig, ...]
+    audit_key_file: Path | None = None
 
 
 def load_config(path: str | Path) -> list[SourceConfig]:
     """Every source of a ``keepfor.toml``, validated; a one-line error otherwise."""
+    return list(load_settings(path).sources)
+
+
+def load_settings(path: str | Path) -> Config:
+    """The whole of a ``keepfor.toml``, validated; a one-line error otherwise."""
     file = Path(path)
+    data = _read(file)
+    unknown = [k for k in data if k not in _TOP]
+    if unknown:
+        raise SourceError(f"{file}: unknown table '{unknown[0]}'{did_you_mean(unknown[0], _TOP)}")
+    key_file = _keepfor_table(file, data.get("keepfor", {}))
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise SourceError(f"{file}: no sources; add a [sources.NAME] table with url and table")
+    configs = tuple(_source(Section(file, name, body), key_file) for name, body in sources.items())
+    return Config(configs, key_file)
+
+
+def _read(file: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourceError(f"{file}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise SourceError(f"{file}: cannot read the file: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise SourceError(f"{file}: not valid TOML: {error}") from None
-    unknown = [k for k in data if k != "sources"]
-    if unknown:
-        raise SourceError(
-            f"{file}: unknown table '{unknown[0]}'{did_you_mean(unknown[0], ['sources'])}"
-        )
-    sources = data.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise SourceError(f"{file}: no sources; add a [sources.NAME] table with url and table")
-    return [_source(file, name, body) for name, body in sources.items()]
 
 
-def _source(file: Path, name: str, body: Any) -> SourceConfig:
-    where = f"{file}: source '{name}'"
+def _keepfor_table(file: Path, body: Any) -> Path | None:
     if not isinstance(body, dict):
-        raise SourceError(f"{where}: must be a table with url and table")
+        raise SourceError(f"{file}: [keepfor] must be a table")
     for key in body:
-        if key not in _KEYS:
-            raise SourceError(f"{where}: unknown key {quoted(key)}{did_you_mean(key, _KEYS)}")
-    url = _resolve_url(where, _required(where, body, "url"), file.parent)
-    table = _text(where, body, "table")
-    if table is None:
-        mapped = [k for k in body if k not in ("url",)]
-        if mapped:
-            raise SourceError(
-                f"{where}: '{mapped[0]}' needs 'table' (without a table the source is "
-                "keepfor's own store, which needs only 'url')"
-            )
-        return SourceConfig(name, url, None)
-    if "category" in body and "category_column" in body:
-        raise SourceError(f"{where}: give 'category' (a constant) or 'category_column', not both")
-    fields = dict(_table(where, body, "fields"))
-    constants: dict[str, Any] = {}
-    if "category" in body:
-        constants["category"] = _required(where, body, "category")
-    if "category_column" in body:
-        fields["category"] = _required(where, body, "category_column")
-    timezone = _text(where, body, "timezone") or "UTC"
-    zones = dict(_table(where, body, "zones"))
-    for zone in (timezone, *zones.values()):
-        if zone not in zoneinfo.available_timezones():
-            hint = did_you_mean(zone, zoneinfo.available_timezones())
-            raise SourceError(f"{where}: unknown time zone {quoted(zone)}{hint}")
-    kinds: dict[str, ColumnKind] = {}
-    for column, kind in _table(where, body, "kinds").items():
-        if kind not in _KINDS:
-            raise SourceError(f"{where}: kinds.{column} must be one of {', '.join(_KINDS)}")
-        kinds[column] = ColumnKind(kind)
-    mapping = TableMapping(
-        table=table,
-        key=_text(where, body, "key"),
-        fields=fields,
-        constants=constants,
-        timezone=timezone,
-        zones=zones,
-        kinds=kinds,
-        derived=parse_derived(where, body.get("derived")),
-        source=name,
-        origin=str(file),
-    )
-    return SourceConfig(name, url, mapping)
-
-
-def _required(where: str, body: Mapping[str, Any], key: str) -> str:
-    value = _text(where, body, key)
-    if value is None:
-        raise SourceError(f"{where}: needs '{key}'")
-    return value
-
-
-def _text(where: str, body: Mapping[str, Any], key: str) -> str | None:
-    value = body.get(key)
+        if key not in _KEEPFOR_KEYS:
+            hint = did_you_mean(key, _KEEPFOR_KEYS)
+            raise SourceError(f"{file}: [keepfor]: unknown key {quoted(key)}{hint}")
+    value = body.get("audit_key_file")
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise SourceError(f"{where}: '{key}' must be text, not {quoted(value)}")
-    return value
+        raise SourceError(f"{file}: [keepfor]: audit_key_file must be a path, not {quoted(value)}")
+    return (file.parent / value).resolve()
 
 
-def _table(where: str, body: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = body.get(key, {})
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise SourceError(f"{where}: [{key}] must map names to text")
-    return value
-
-
-def _resolve_url(where: str, url: str, base: Path) -> str:
-    """Expand ``${VAR}`` (each value encoded for where it stands, see
-    :func:`keepfor.database.expand_url`), and read a relative SQLite path from the
-    config file's folder."""
-    try:
-        parsed = parse_url(expand_url(url))
-    except SourceError as error:
-        raise SourceError(f"{where}: url: {error}") from None
-    database = sqlite_path(parsed)
-    if database is not None and not database.is_absolute():
-        parsed = parsed.set(database=str((base / database).resolve()))
-    return parsed.render_as_string(hide_password=False)
+def _source(section: Section, key_file: Path | None) -> SourceConfig:
+    if not isinstance(section.body, dict):
+        raise section.error("must be a table with url and table")
+    kind = section.body.get("kind", "sql")
+    if kind not in KINDS:
+        raise section.error(f"unknown kind {quoted(kind)}{did_you_mean(str(kind), KINDS)}")
+    module = importlib.import_module(KINDS[kind][0])
+    own = {k: v for k, v in section.body.items() if k not in (*ACTION_KEYS, "kind")}
+    settings = getattr(module, f"parse_{kind}")(Section(section.file, section.name, own))
+    actions = parse_actions(section.where, section.body)
+    return SourceConfig(section.name, kind, settings, actions, key_file)
 
 
 def source_from_args(
