@@ -94,6 +94,7 @@ COMMANDS = {
     "db": "keepfor.cli.db:db",
     "explain": "keepfor.cli.explain:explain",
     "report": "keepfor.cli.report:report",
+    "sweep": "keepfor.cli.sweep:sweep",
     "validate": "keepfor.cli.validate:validate",
 }
 """Each command and where it lives; a command's module is imported when it runs."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
 from keepfor.abc import RecordSource
-from keepfor.connectors.config import SourceConfig, load_config, source_from_args
+from keepfor.actions.settings import ActionSettings
+from keepfor.connectors.config import SourceConfig, load_config, load_settings, source_from_args
 from keepfor.engine import RuleSet
 from keepfor.errors import UsageError, did_you_mean
 
@@ -79,10 +81,14 @@ class SourceOptions:
 
     def makers(self) -> list[Callable[[], RecordSource]]:
         """How to open each named source (nothing is opened yet)."""
+        return [make for make, _ in self.entries()]
+
+    def entries(self) -> list[tuple[Callable[[], RecordSource], ActionSettings]]:
+        """Each named source: how to make it, and how its config says to act on it."""
         if self.config and self.db:
             raise UsageError("give --config or --db, not both")
         if self.db:
-            return [self._from_db(self.db)]
+            return [(self._from_db(self.db), ActionSettings())]
         if self.table or self.key or self.category:
             raise UsageError("--table, --key and --category go with --db")
         if not self.config:
@@ -90,7 +96,13 @@ class SourceOptions:
                 "say where the records are: --config keepfor.toml, --db URL --table NAME "
                 "(your table), or --db URL (keepfor's store)"
             )
-        return [config.open for config in self._configured(self.config)]
+        return [(config.open, config.actions) for config in self._configured(self.config)]
+
+    def audit_key_file(self) -> Path | None:
+        """The audit key file the config names (None: the environment's key)."""
+        if not self.config:
+            return None
+        return load_settings(self.config).audit_key_file
 
     def _from_db(self, db: str) -> Callable[[], RecordSource]:
         if self.names:

@@ -1,0 +1,231 @@
+"""A sweep: every due record gets its winning rule's action, in batches of one
+transaction each, dry run unless asked to apply.
+
+1. **Plan** (reads only): each source's database selects its due records (due, readable,
+   not held: the report's own predicate), grouped by case; the engine decides each
+   group once; the counts per action, and of held and unreadable records, are what a
+   dry run prints.
+2. **Safety valve**: where one run would purge or anonymise more than a source's
+   ``max_disposal_share`` of its records, nothing at all is done (:class:`MassDisposal`,
+   exit 3), unless the run allows mass disposal.
+3. **Act**: the due records' keys, per rule and action, in batches; each batch one
+   transaction in which the target re-selects the keys by the same predicate, acts and
+   audits. A crash leaves every batch done and audited, or not done at all; a re-run
+   selects only what is still due and not yet acted on.
+
+The keys of a source are read before its first batch is acted on (SQLite cannot write a
+table while a read of it is open); they are the only thing kept in memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
+from keepfor.actions.settings import ActionSettings
+from keepfor.engine import Action, Instant, RuleSet, Status
+from keepfor.engine.cutoffs import All, Predicate
+from keepfor.engine.evaluate import Evaluator
+from keepfor.errors import KeepforError, SourceError
+from keepfor.reading import Decided, decided_groups, keys_of
+from keepfor.report.counts import bucket_predicates
+
+__all__ = ["MassDisposal", "SourceTally", "SweepResult", "SweptSource", "run_sweep"]
+
+DEFAULT_BATCH = 1_000
+
+
+class MassDisposal(KeepforError):
+    """The safety valve: one run would purge or anonymise too much of a source."""
+
+
+@dataclass
+class SourceTally:
+    """What a sweep did (or, dry, would do) to one source."""
+
+    purge: int = 0
+    anonymise: int = 0
+    flag: int = 0
+    review: int = 0
+    held: int = 0
+    failed: int = 0
+    unreadable: int = 0
+    skipped: int = 0
+    """Selected as due, but no longer due, held, or already acted on when its batch ran."""
+    total: int = 0
+
+    def add(self, action: Action, n: int) -> None:
+        setattr(self, action.value, getattr(self, action.value) + n)
+
+    @property
+    def disposals(self) -> int:
+        return self.purge + self.anonymise
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class SweepResult:
+    """A sweep's outcome: per source, and the batches that failed."""
+
+    applied: bool
+    at: Instant
+    sources: dict[str, SourceTally] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SweptSource:
+    """A source to sweep, its action settings, and how to make its target once open."""
+
+    source: RecordSource
+    settings: ActionSettings
+    target: Callable[[RecordSource], ActionTarget]
+
+
+def _selection(rules: RuleSet, at: Instant) -> tuple[Predicate, dict[str, Predicate]]:
+    """The due records (readable, not held), and the other counts a sweep prints."""
+    buckets = bucket_predicates(rules, at)
+    others: dict[str, Predicate] = {
+        name: buckets[name] for name in ("unreadable", "held") if name in buckets
+    }
+    return buckets["due"], {"total": All(()), **others}
+
+
+def _decided(
+    source: RecordSource, due: Predicate, rules: RuleSet, at: Instant, bound: int
+) -> Iterator[Decided]:
+    for decided in decided_groups(source, due, rules, Evaluator(rules), at, bound):
+        if decided.decision.status is not Status.DUE:
+            raise SourceError(
+                f"source '{source.name}': the database selected records as due that the "
+                f"rules say are {decided.decision.status.value}; nothing was acted on. "
+                "This is a fault of keepfor's: please report it"
+            )
+        yield decided
+
+
+def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) -> SourceTally:
+    due, others = _selection(rules, at)
+    counts = source.count(others)
+    tally = SourceTally(
+        total=counts["total"], unreadable=counts.get("unreadable", 0), held=counts.get("held", 0)
+    )
+    left = limit
+    for decided in _decided(source, due, rules, at, 0):
+        action = decided.decision.action
+        assert action is not None
+        n = decided.size if left is None else min(decided.size, left)
+        tally.add(action, n)
+        if left is not None:
+            left -= n
+            if left == 0:
+                break
+    return tally
+
+
+def _batches(
+    source: RecordSource, rules: RuleSet, at: Instant, size: int, limit: int | None
+) -> list[ActionBatch]:
+    """Every due key, in batches of one rule and action (read in full before acting)."""
+    due, _ = _selection(rules, at)
+    pending: dict[tuple[str, str, Action], list[Any]] = defaultdict(list)
+    batches: list[ActionBatch] = []
+    left = limit
+
+    def flush(where: tuple[str, str, Action]) -> None:
+        pack, rule, action = where
+        batches.append(ActionBatch(source.name, rule, pack, action, tuple(pending.pop(where)), due))
+
+    for decided in _decided(source, due, rules, at, size):
+        winner = decided.decision.winner
+        assert winner is not None
+        where = (winner.pack.id, winner.rule.id, winner.rule.action)
+        for keys in keys_of(source, due, decided, size):
+            for key in keys if left is None else keys[:left]:
+                pending[where].append(key)
+                if len(pending[where]) >= size:
+                    flush(where)
+            if left is not None:
+                left -= min(left, len(keys))
+                if left == 0:
+                    break
+        if left == 0:
+            break
+    for where in list(pending):
+        flush(where)
+    return batches
+
+
+def _valve(swept: Sequence[SweptSource], result: SweepResult) -> None:
+    for item in swept:
+        tally = result.sources[item.source.name]
+        share = item.settings.max_disposal_share
+        if tally.total and tally.disposals > share * tally.total:
+            part = tally.disposals / tally.total
+            raise MassDisposal(
+                f"source '{item.source.name}': this run would purge or anonymise "
+                f"{tally.disposals} of {tally.total} records ({part:.1%}), "
+                f"more than max_disposal_share {share:.0%}; nothing was done. Check the rules "
+                "with keepfor report, raise max_disposal_share in the config, or pass "
+                "--allow-mass-disposal for this run"
+            )
+
+
+def run_sweep(
+    rules: RuleSet,
+    swept: Sequence[SweptSource],
+    at: Instant,
+    *,
+    apply: bool,
+    batch_size: int = DEFAULT_BATCH,
+    limit: int | None = None,
+    allow_mass_disposal: bool = False,
+) -> SweepResult:
+    """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
+    A batch that fails is counted and named; the others go on (exit 4: partly done)."""
+    result = SweepResult(applied=apply, at=at)
+    targets: dict[str, ActionTarget] = {}
+    for item in swept:
+        item.source.check(rules)
+        targets[item.source.name] = item.target(item.source)  # checks the action settings
+        result.sources[item.source.name] = _plan(item.source, rules, at, limit)
+    if not apply:
+        return result
+    if not allow_mass_disposal:
+        _valve(swept, result)
+    for item in swept:
+        _act(item, targets[item.source.name], rules, at, batch_size, limit, result)
+    return result
+
+
+def _act(
+    item: SweptSource,
+    target: ActionTarget,
+    rules: RuleSet,
+    at: Instant,
+    size: int,
+    limit: int | None,
+    result: SweepResult,
+) -> None:
+    held, total, unreadable = (
+        result.sources[item.source.name].held,
+        result.sources[item.source.name].total,
+        result.sources[item.source.name].unreadable,
+    )
+    tally = result.sources[item.source.name] = SourceTally(
+        held=held, total=total, unreadable=unreadable
+    )
+    for batch in _batches(item.source, rules, at, size, limit):
+        try:
+            done = target.apply(batch, at)
+        except KeepforError as error:
+            tally.failed += len(batch.keys)
+            result.failures.append(str(error))
+            continue
+        tally.add(batch.action, done.count(Outcome.DONE))
+        tally.skipped += done.count(Outcome.SKIPPED)

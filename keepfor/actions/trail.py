@@ -1,0 +1,80 @@
+"""What a sweep writes beside each action: the audit entries of a batch, and the marks of
+actions taken on records that stay, in the transaction that acts.
+
+A :class:`Trail` is one sweep's: its id, its clock, and the keyed pseudonymiser of each
+source. Record keys are written to the audit trail only as pseudonyms (HMAC-SHA256
+under the audit key, :mod:`keepfor.audit.pseudonym`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from keepfor.abc import ActionBatch, Clock
+from keepfor.actions import state
+from keepfor.audit import PendingEntry, Pseudonymiser, append_records
+from keepfor.audit import ensure as ensure_audit
+from keepfor.engine import Action, RuleSet
+
+__all__ = ["Trail"]
+
+
+class Trail:
+    """One sweep's audit: entries per batch, and marks where the record stays."""
+
+    def __init__(self, key: bytes, rules: RuleSet, clock: Clock) -> None:
+        self.key = key
+        self.sweep_id = uuid.uuid4().hex
+        self.clock = clock
+        self.versions = {pack.id: pack.version for pack in rules.packs}
+        self._names: dict[str, Pseudonymiser] = {}
+        self._batches = 0
+
+    @staticmethod
+    def ensure(conn: sa.Connection) -> None:
+        """keepfor's tables for acting and auditing, where they are missing."""
+        ensure_audit(conn)
+        state.ensure(conn)
+
+    def pseudonyms(self, source: str) -> Pseudonymiser:
+        name = self._names.get(source)
+        if name is None:
+            name = self._names[source] = Pseudonymiser(self.key, source)
+        return name
+
+    def write(self, conn: sa.Connection, batch: ActionBatch, done: Sequence[str]) -> None:
+        """The audit entries (and, for a record that stays, the marks) of the keys' texts
+        acted on in this batch, in the batch's transaction."""
+        if not done:
+            return
+        self._batches += 1
+        now = self.clock.now()
+        name = self.pseudonyms(batch.source)
+        records = [name(text) for text in done]
+        template = PendingEntry(
+            time=now,
+            sweep_id=self.sweep_id,
+            batch_id=f"{self.sweep_id}-{self._batches}",
+            source=batch.source,
+            record=records[0],
+            rule_id=batch.rule,
+            pack_id=batch.pack,
+            pack_version=self.versions.get(batch.pack, ""),
+            action=batch.action.value,
+            outcome="done",
+        )
+        append_records(conn, template, records)
+        if batch.action is not Action.PURGE:
+            state.mark(
+                conn,
+                batch.source,
+                batch.action.value,
+                done,
+                rule=batch.rule,
+                pack=batch.pack,
+                sweep=self.sweep_id,
+                at=now,
+            )

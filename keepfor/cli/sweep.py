@@ -1,0 +1,204 @@
+"""``keepfor sweep``: every due record gets its rule's action. A dry run unless
+``--apply``; exit 3 when the safety valve refuses, 4 when some batches failed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from keepfor.abc import ActionTarget, RecordSource
+from keepfor.actions.settings import ActionSettings
+from keepfor.actions.sweep import (
+    DEFAULT_BATCH,
+    MassDisposal,
+    SweepResult,
+    SweptSource,
+    run_sweep,
+)
+from keepfor.actions.trail import Trail
+from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
+from keepfor.cli.sources import SourceOptions, source_options
+from keepfor.clock import Clock
+from keepfor.connectors.sql import SqlTableSource
+from keepfor.engine import Instant, RuleSet
+from keepfor.errors import SourceError
+
+EXIT_REFUSED = 3
+EXIT_PARTLY_DONE = 4
+
+_ACTIONS = ("purge", "anonymise", "flag", "review", "held", "failed")
+
+
+@click.command()
+@rules_option
+@source_options
+@at_option
+@click.option("--apply", "apply_", is_flag=True, help="Act (default: a dry run).")
+@click.option("--limit", type=click.IntRange(min=1), help="Act on at most N records.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=10_000),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Records per transaction.",
+)
+@click.option(
+    "--allow-mass-disposal",
+    is_flag=True,
+    help="Lift the safety valve (max_disposal_share) for this run.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def sweep(
+    ctx: click.Context,
+    /,
+    rule_paths: tuple[str, ...],
+    at_text: str | None,
+    apply_: bool,
+    limit: int | None,
+    batch_size: int,
+    allow_mass_disposal: bool,
+    fmt: str,
+    **where: Any,
+) -> None:
+    """Flag, anonymise, purge or queue for review what is due. Dry run unless --apply."""
+    options = SourceOptions.pop(where)
+    clock: Clock = ctx.obj["clock"]
+    at = parse_instant(at_text, clock)
+    rules = load_rule_paths(rule_paths)
+    trail = _trail(options, rules, clock) if apply_ else None
+    with _swept(options, trail) as swept:
+        try:
+            result = run_sweep(
+                rules,
+                swept,
+                at,
+                apply=apply_,
+                batch_size=batch_size,
+                limit=limit,
+                allow_mass_disposal=allow_mass_disposal,
+            )
+        except MassDisposal as refused:
+            click.echo(f"keepfor: refused: {refused}", err=True)
+            ctx.exit(EXIT_REFUSED)
+    _print(result, fmt)
+    for failure in result.failures:
+        click.echo(f"keepfor: error: {failure}", err=True)
+    if result.failures:
+        click.echo(
+            "keepfor: partly done: what was done is audited; run the sweep again to finish",
+            err=True,
+        )
+        ctx.exit(EXIT_PARTLY_DONE)
+
+
+def _trail(options: SourceOptions, rules: RuleSet, clock: Clock) -> Trail:
+    from keepfor.audit import load_key
+
+    return Trail(load_key(options.audit_key_file()), rules, clock)
+
+
+@contextlib.contextmanager
+def _swept(options: SourceOptions, trail: Trail | None) -> Iterator[list[SweptSource]]:
+    """The sources, opened, each with its settings and target; all closed at the end."""
+    with contextlib.ExitStack() as stack:
+        swept: list[SweptSource] = []
+        for make, settings in options.entries():
+            source = make()
+            stack.callback(source.close)
+            swept.append(SweptSource(source, settings, _target_maker(settings, trail)))
+        for item in swept:
+            item.source.open()
+            if trail is not None:
+                _prepare(item.source)
+        yield swept
+
+
+def _target_maker(
+    settings: ActionSettings, trail: Trail | None
+) -> Callable[[RecordSource], ActionTarget]:
+    def make(source: RecordSource) -> ActionTarget:
+        if not isinstance(source, SqlTableSource):
+            raise SourceError(
+                f"source '{source.name}': sweeping keepfor's own store is not supported yet; "
+                "sweep the table the records came from"
+            )
+        from keepfor.connectors.sqlwrite import SqlTableTarget
+
+        return SqlTableTarget(source, settings, trail)
+
+    return make
+
+
+def _prepare(source: RecordSource) -> None:
+    """keepfor's tables in the source's database, before the first batch."""
+    if isinstance(source, SqlTableSource):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from keepfor.connectors.sql import db_error
+
+        try:
+            with source.engine.begin() as conn:
+                Trail.ensure(conn)
+        except SQLAlchemyError as error:
+            raise db_error(source.where_text, source.url, error) from None
+
+
+def _print(result: SweepResult, fmt: str) -> None:
+    if fmt == "json":
+        out = {
+            "applied": result.applied,
+            "at": _iso(result.at),
+            "sources": {
+                name: {**{k: tally.to_dict()[k] for k in _ACTIONS}, **_extra(tally.to_dict())}
+                for name, tally in result.sources.items()
+            },
+        }
+        click.echo(json.dumps(out, indent=2))
+        return
+    _table(result)
+
+
+def _extra(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if k not in _ACTIONS}
+
+
+def _iso(at: Instant) -> str:
+    return at.isoformat()
+
+
+def _table(result: SweepResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    title = "Sweep: applied" if result.applied else "Sweep: dry run, nothing changed"
+    table = Table(title=f"{title} (at {_iso(result.at)})")
+    table.add_column("source")
+    table.add_column("records", justify="right")
+    table.add_column("what")
+    done = "" if result.applied else "would be "
+    for name, tally in result.sources.items():
+        counts = tally.to_dict()
+        rows = [
+            ("purge", f"{done}purged"),
+            ("anonymise", f"{done}anonymised"),
+            ("flag", f"{done}flagged"),
+            ("review", f"{done}queued for review"),
+            ("held", "held: not acted on"),
+            ("unreadable", "unreadable: never acted on"),
+            ("skipped", "no longer due, held or already done when acted on"),
+            ("failed", "failed: not done, run again"),
+            ("total", "records in the source"),
+        ]
+        for key, words in rows:
+            if counts[key] or key in ("purge", "total"):
+                table.add_row(name, str(counts[key]), words)
+        table.add_section()
+    Console(file=sys.stdout, soft_wrap=True).print(table)
+    if not result.applied:
+        click.echo("Dry run: nothing was changed. Run with --apply to act.")

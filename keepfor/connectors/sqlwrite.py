@@ -1,0 +1,229 @@
+"""Acting on a user's SQL table: purge (with declared child rows), anonymise (per-column
+strategies), flag (keepfor's table, and a column where the config names one), queue for
+review. One batch, one transaction: the records are selected again by key *and* by the
+predicate they were chosen by (still due, still readable, not held), locked where the
+database can, acted on, and audited, or none of it.
+
+Anonymisation is checked against each column's type, length and NOT NULL when the target
+is made, before anything is written: a value that cannot fit is a config error, not a
+failed batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
+from keepfor.actions import state
+from keepfor.actions.settings import ActionSettings, Strategy, StrategyKind
+from keepfor.actions.trail import Trail
+from keepfor.connectors.sql import SqlTableSource, db_error
+from keepfor.database import first_line
+from keepfor.engine import Action, Instant
+from keepfor.errors import SourceError, did_you_mean
+
+__all__ = ["SqlTableTarget"]
+
+_TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText)
+
+
+class SqlTableTarget(ActionTarget):
+    """The actions on one table (the source it is read through, opened)."""
+
+    def __init__(
+        self, source: SqlTableSource, settings: ActionSettings, trail: Trail | None
+    ) -> None:
+        """``trail`` None: a dry run's target, which checks the settings and acts on
+        nothing."""
+        self.source = source
+        self.settings = settings
+        self.trail = trail
+        self.table = source.table
+        self.key = source.key_column
+        self.children = [self._child(c.table, c.column) for c in settings.children]
+        self._nullable = self._nullable_columns()
+        self.flag_column = (
+            None
+            if settings.flag_column is None
+            else self._column(settings.flag_column, f"{self._where()}: flag.column")
+        )
+        self.anonymise = {
+            name: (self._anonymised_column(name, strategy), strategy)
+            for name, strategy in settings.anonymise.items()
+            if strategy.kind is not StrategyKind.KEEP
+        }
+
+    @property
+    def actions(self) -> frozenset[Action]:
+        return frozenset(Action)
+
+    # -- checks, before anything is written ---------------------------------------------
+
+    def _where(self) -> str:
+        return self.source.where_text
+
+    def _nullable_columns(self) -> set[str]:
+        """The columns that take NULL (the reflected table keeps only names and types)."""
+        if not self.settings.anonymise:
+            return set()
+        try:
+            columns = sa.inspect(self.source.engine).get_columns(
+                self.table.name, schema=self.table.schema
+            )
+        except SQLAlchemyError as error:
+            raise db_error(self._where(), self.source.url, error) from None
+        return {c["name"] for c in columns if c.get("nullable", True)}
+
+    def _column(self, name: str, where: str) -> sa.Column[Any]:
+        """A column of the table the settings name (not a rule field: no mapping)."""
+        if name not in self.table.columns:
+            hint = did_you_mean(name, [c.name for c in self.table.columns])
+            raise SourceError(f"{where}: the table has no column '{name}'{hint}")
+        column: sa.Column[Any] = self.table.columns[name]
+        return column
+
+    def _child(self, name: str, column: str) -> sa.Column[Any]:
+        table = self.source.related(name, f"{self._where()}: purge.children")
+        if column not in table.columns:
+            raise SourceError(
+                f"{self._where()}: purge.children: table '{name}' has no column '{column}'"
+            )
+        return table.columns[column]
+
+    def _anonymised_column(self, name: str, strategy: Strategy) -> sa.Column[Any]:
+        where = f"{self._where()}: anonymise.{name} = '{strategy}'"
+        column = self._column(name, where)
+        if column is self.key:
+            raise SourceError(f"{where}: the key column cannot be anonymised")
+        if strategy.kind is StrategyKind.NULL:
+            if column.name not in self._nullable:
+                raise SourceError(f"{where}: column '{name}' is NOT NULL")
+            return column
+        if not isinstance(column.type, _TEXT_TYPES):
+            raise SourceError(f"{where}: column '{name}' is {column.type}, not text")
+        length = getattr(column.type, "length", None)
+        too_long = length is not None and len(strategy.text or "") > length
+        if strategy.kind is StrategyKind.FIXED and too_long:
+            raise SourceError(
+                f"{where}: the text has {len(strategy.text or '')} characters; "
+                f"column '{name}' holds {length}"
+            )
+        if strategy.kind is StrategyKind.HASH and length is not None and length < 16:
+            raise SourceError(
+                f"{where}: column '{name}' holds {length} characters; a pseudonym needs 16"
+            )
+        return column
+
+    # -- one batch ----------------------------------------------------------------------
+
+    def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
+        if self.trail is None:
+            raise SourceError(f"{self._where()}: a dry run acts on nothing")
+        trail = self.trail
+        engine = self.source.engine
+        try:
+            with engine.begin() as conn:
+                done = self._act(conn, batch)
+                texts = [self.source.key.text(k) for k in done]
+                trail.write(conn, batch, texts)
+        except IntegrityError as error:
+            raise SourceError(
+                f"{self._where()}: {batch.action.value} of rule '{batch.rule}' was refused by "
+                f"the database (a foreign key or constraint): {first_line(error)}; nothing "
+                "of this batch was done"
+            ) from None
+        except SQLAlchemyError as error:
+            raise db_error(self._where(), self.source.url, error) from None
+        acted = set(done)
+        return BatchResult(
+            {key: Outcome.DONE if key in acted else Outcome.SKIPPED for key in batch.keys}
+        )
+
+    def _live(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
+        """The batch's keys that are still selected by its predicate, locked."""
+        query = sa.select(self.key).where(
+            self.key.in_(batch.keys), self.source.where(batch.recheck)
+        )
+        if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
+            query = query.with_for_update()
+        live = list(conn.execute(query).scalars())
+        if batch.action is Action.PURGE or not live:
+            return live
+        texts = {self.source.key.text(k): k for k in live}
+        done = state.already_acted(conn, batch.source, batch.action.value, texts)
+        return [key for text, key in texts.items() if text not in done]
+
+    def _act(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
+        live = self._live(conn, batch)
+        if not live:
+            return live
+        if batch.action is Action.PURGE:
+            for child in self.children:
+                conn.execute(sa.delete(child.table).where(child.in_(live)))
+            conn.execute(sa.delete(self.table).where(self.key.in_(live)))
+        elif batch.action is Action.ANONYMISE:
+            self._anonymise(conn, live)
+        elif batch.action is Action.FLAG and self.flag_column is not None:
+            assert self.trail is not None
+            stamp = self.trail.clock.now()
+            kind = self.flag_column.type
+            if not isinstance(kind, sa.DateTime | sa.Date):
+                value: Any = True
+            elif conn.dialect.name == "postgresql" and getattr(kind, "timezone", False):
+                value = stamp
+            else:
+                value = stamp.replace(tzinfo=None)
+            conn.execute(
+                sa.update(self.table).where(self.key.in_(live)).values({self.flag_column: value})
+            )
+        # review: the mark written with the audit entry is the queue's entry
+        return live
+
+    def _anonymise(self, conn: sa.Connection, live: Sequence[Any]) -> None:
+        plain: dict[sa.Column[Any], Any] = {}
+        hashed: list[sa.Column[Any]] = []
+        for column, strategy in self.anonymise.values():
+            if strategy.kind is StrategyKind.NULL:
+                plain[column] = None
+            elif strategy.kind is StrategyKind.FIXED:
+                plain[column] = strategy.text
+            elif strategy.kind is StrategyKind.TRUNCATE:
+                plain[column] = sa.func.substr(column, 1, strategy.length)
+            else:
+                hashed.append(column)
+        if plain:
+            conn.execute(sa.update(self.table).where(self.key.in_(live)).values(plain))
+        if hashed:
+            self._hash(conn, live, hashed)
+
+    def _hash(
+        self, conn: sa.Connection, live: Sequence[Any], columns: list[sa.Column[Any]]
+    ) -> None:
+        """Each value replaced by its keyed pseudonym (HMAC-SHA256, hex, cut to the
+        column's length): equal values stay equal within a column, nothing is readable."""
+        rows = conn.execute(sa.select(self.key, *columns).where(self.key.in_(live))).all()
+        params = []
+        for row in rows:
+            values: dict[str, Any] = {"_key": row[0]}
+            for i, column in enumerate(columns, start=1):
+                values[f"_v{i}"] = None if row[i] is None else self._pseudonym(column, row[i])
+            params.append(values)
+        statement = (
+            sa.update(self.table)
+            .where(self.key == sa.bindparam("_key"))
+            .values({c: sa.bindparam(f"_v{i}") for i, c in enumerate(columns, start=1)})
+        )
+        conn.execute(statement, params)
+
+    def _pseudonym(self, column: sa.Column[Any], value: Any) -> str:
+        salt = f"anonymise\x1f{self.source.name}\x1f{column.name}\x1f".encode()
+        assert self.trail is not None
+        digest = hmac.new(self.trail.key, salt + str(value).encode(), hashlib.sha256)
+        length = getattr(column.type, "length", None) or 64
+        return digest.hexdigest()[:length]

@@ -1,0 +1,283 @@
+"""Sweeps on SQLite, PostgreSQL and MariaDB: a dry run changes nothing; an applied sweep
+does exactly what the engine decides, to exactly the due records, each audited once;
+a re-run does nothing more; the safety valve refuses before anything is done."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from keepfor.abc import RecordSource
+from keepfor.actions.settings import ActionSettings, Child, Strategy
+from keepfor.actions.sweep import MassDisposal, SweptSource, run_sweep
+from keepfor.actions.trail import Trail
+from keepfor.audit import Pseudonymiser, verify
+from keepfor.clock import FixedClock
+from keepfor.connectors.sql import SqlTableSource, TableMapping
+from keepfor.connectors.sqlwrite import SqlTableTarget
+from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
+from keepfor.errors import SourceError
+
+AT = date(2026, 11, 22)
+KEY = b"0123456789abcdef-test-key"
+TABLE = "kf_sweep"
+LINES = "kf_sweep_lines"
+
+RULES = RuleSet(
+    (
+        parse_pack(
+            {
+                "pack": "shop",
+                "version": "7",
+                "timezone": "Europe/London",
+                "rules": [
+                    {
+                        "id": "orders",
+                        "applies_to": {"category": "order"},
+                        "retain": {"from": "placed_at", "for": "P6Y"},
+                        "then": "purge",
+                    },
+                    {
+                        "id": "enquiries",
+                        "applies_to": {"category": "enquiry"},
+                        "retain": {"from": "placed_at", "for": "P1Y"},
+                        "then": "anonymise",
+                    },
+                    {
+                        "id": "quotes",
+                        "applies_to": {"category": "quote"},
+                        "retain": {"from": "placed_at", "for": "P1Y"},
+                        "then": "flag",
+                    },
+                    {
+                        "id": "cvs",
+                        "applies_to": {"category": "cv"},
+                        "retain": {"from": "placed_at", "for": "P6M"},
+                        "then": "review",
+                    },
+                ],
+            }
+        ),
+    )
+)
+CATEGORIES = ("order", "enquiry", "quote", "cv", "other")
+
+
+def _rows() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(1, 61):
+        placed = date(2016 + i % 11, 1 + i % 12, 1 + i % 28)
+        rows.append(
+            {
+                "id": i,
+                "category": CATEGORIES[i % 5],
+                "placed_at": placed if i % 13 else None,
+                "email": f"person{i}@example.com",
+                "name": f"Person {i}",
+                "flagged_at": None,
+            }
+        )
+    return rows
+
+
+ROWS = _rows()
+
+
+@pytest.fixture
+def url(db_url: str) -> str:
+    engine = sa.create_engine(db_url)
+    meta = sa.MetaData()
+    records = sa.Table(
+        TABLE,
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("category", sa.String(20)),
+        sa.Column("placed_at", sa.Date),
+        sa.Column("email", sa.String(100)),
+        sa.Column("name", sa.String(50), nullable=False),
+        sa.Column("flagged_at", sa.DateTime),
+    )
+    lines = sa.Table(
+        LINES,
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("record_id", sa.Integer, sa.ForeignKey(f"{TABLE}.id")),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(records.insert(), ROWS)
+        conn.execute(lines.insert(), [{"id": r["id"], "record_id": r["id"]} for r in ROWS])
+    engine.dispose()
+    return db_url
+
+
+SETTINGS = ActionSettings(
+    max_disposal_share=1.0,
+    flag_column="flagged_at",
+    anonymise={"email": Strategy.parse("hash"), "name": Strategy.parse("fixed:(removed)")},
+    children=(Child(LINES, "record_id"),),
+)
+
+
+def _sweep(url: str, *, apply: bool, settings: ActionSettings = SETTINGS, **options: Any) -> Any:
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    try:
+        source.open()
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+
+        def target(opened: RecordSource) -> SqlTableTarget:
+            assert isinstance(opened, SqlTableSource)
+            return SqlTableTarget(opened, settings, trail if apply else None)
+
+        return run_sweep(RULES, [SweptSource(source, settings, target)], AT, apply=apply, **options)
+    finally:
+        source.close()
+
+
+def _expected() -> dict[Action, set[int]]:
+    """What the engine says each record gets."""
+    out: dict[Action, set[int]] = {action: set() for action in Action}
+    for row in ROWS:
+        decision = evaluate(RULES, row, AT)
+        if decision.status is Status.DUE:
+            assert decision.action is not None
+            out[decision.action].add(row["id"])
+    return out
+
+
+def _table(url: str, name: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {name}"))]
+    finally:
+        engine.dispose()
+
+
+def test_a_dry_run_counts_what_would_be_done_and_changes_nothing(url: str) -> None:
+    result = _sweep(url, apply=False)
+    tally = result.sources["shop"]
+    expected = _expected()
+    assert (tally.purge, tally.anonymise, tally.flag, tally.review) == tuple(
+        len(expected[a]) for a in (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW)
+    )
+    assert all(expected.values())  # every action has records in this table
+    assert tally.total == len(ROWS)
+    assert sorted(r["id"] for r in _table(url, TABLE)) == [r["id"] for r in ROWS]
+    assert _table(url, "keepfor_audit") == []
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 1000])
+def test_an_applied_sweep_does_what_the_engine_decides_once_each(
+    url: str, batch_size: int
+) -> None:
+    expected = _expected()
+    result = _sweep(url, apply=True, batch_size=batch_size)
+    assert result.failures == []
+    tally = result.sources["shop"]
+    assert tally.purge == len(expected[Action.PURGE])
+    rows = {r["id"]: r for r in _table(url, TABLE)}
+    # purged: gone, with their child rows; everything else is still there
+    assert set(rows) == {r["id"] for r in ROWS} - expected[Action.PURGE]
+    assert {r["record_id"] for r in _table(url, LINES)} == set(rows)
+    for row in ROWS:
+        if row["id"] not in rows:
+            continue
+        now = rows[row["id"]]
+        if row["id"] in expected[Action.ANONYMISE]:
+            assert now["name"] == "(removed)"
+            assert len(now["email"]) == 64
+            assert now["email"] != row["email"]
+        else:
+            assert (now["name"], now["email"]) == (row["name"], row["email"])
+        assert (now["flagged_at"] is not None) == (row["id"] in expected[Action.FLAG])
+    # one audit entry per record acted on, by pseudonym, with its rule's action
+    audit = _table(url, "keepfor_audit")
+    name = Pseudonymiser(KEY, "shop")
+    entries = {(e["record"], e["action"]) for e in audit}
+    assert len(entries) == len(audit)
+    assert entries == {
+        (name(str(key)), action.value) for action, keys in expected.items() for key in keys
+    }
+    assert {(e["pack_id"], e["pack_version"]) for e in audit} == {("shop", "7")}
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert verify(conn).ok
+    engine.dispose()
+
+
+def test_a_rerun_acts_on_nothing_twice(url: str) -> None:
+    _sweep(url, apply=True, batch_size=7)
+    before = _table(url, "keepfor_audit")
+    rows = _table(url, TABLE)
+    again = _sweep(url, apply=True, batch_size=7).sources["shop"]
+    assert (again.purge, again.anonymise, again.flag, again.review) == (0, 0, 0, 0)
+    assert _table(url, "keepfor_audit") == before
+    assert _table(url, TABLE) == rows
+
+
+def test_limit_acts_on_at_most_that_many_records(url: str) -> None:
+    result = _sweep(url, apply=True, limit=5, batch_size=2).sources["shop"]
+    assert result.purge + result.anonymise + result.flag + result.review == 5
+    assert len(_table(url, "keepfor_audit")) == 5
+
+
+def test_the_safety_valve_refuses_before_anything_is_done(url: str) -> None:
+    strict = ActionSettings(
+        max_disposal_share=0.05, anonymise=SETTINGS.anonymise, children=SETTINGS.children
+    )
+    with pytest.raises(MassDisposal, match=r"source 'shop'.*max_disposal_share 5%"):
+        _sweep(url, apply=True, settings=strict)
+    assert len(_table(url, TABLE)) == len(ROWS)
+    assert _table(url, "keepfor_audit") == []
+    lifted = _sweep(url, apply=True, settings=strict, allow_mass_disposal=True)
+    assert lifted.sources["shop"].purge == len(_expected()[Action.PURGE])
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragments"),
+    [
+        (ActionSettings(anonymise={"nope": Strategy.parse("null")}), ["no column 'nope'"]),
+        (ActionSettings(anonymise={"name": Strategy.parse("null")}), ["'name' is NOT NULL"]),
+        (ActionSettings(anonymise={"placed_at": Strategy.parse("hash")}), ["not text"]),
+        (ActionSettings(anonymise={"id": Strategy.parse("fixed:x")}), ["key column"]),
+        (
+            ActionSettings(anonymise={"name": Strategy.parse("fixed:" + "x" * 51)}),
+            ["51 characters", "holds 50"],
+        ),
+        (ActionSettings(children=(Child(LINES, "nope"),)), ["has no column 'nope'"]),
+        (ActionSettings(children=(Child("kf_nope", "x"),)), ["no such table 'kf_nope'"]),
+        (ActionSettings(flag_column="nope"), ["no column 'nope'"]),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_before_anything_is_done(
+    url: str, settings: ActionSettings, fragments: list[str]
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        _sweep(url, apply=True, settings=settings)
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    assert len(_table(url, TABLE)) == len(ROWS)
+
+
+def test_a_foreign_key_that_blocks_a_purge_fails_its_batch_by_name(url: str) -> None:
+    no_children = ActionSettings(max_disposal_share=1.0, anonymise=SETTINGS.anonymise)
+    result = _sweep(url, apply=True, settings=no_children)
+    tally = result.sources["shop"]
+    assert tally.purge == 0
+    assert tally.failed == len(_expected()[Action.PURGE])
+    assert tally.anonymise == len(_expected()[Action.ANONYMISE])  # other batches go on
+    (failure,) = result.failures
+    assert "purge of rule 'orders'" in failure
+    assert "foreign key" in failure.lower()
+    assert "nothing of this batch was done" in failure
+    audit = _table(url, "keepfor_audit")
+    assert "purge" not in {e["action"] for e in audit}
+    assert len(_table(url, TABLE)) == len(ROWS)

@@ -1,0 +1,181 @@
+"""``keepfor sweep`` as a user runs it: the JSON of the contract, a dry run by default,
+and the exit codes: 0 done, 2 bad input (nothing done), 3 refused by the safety valve
+(nothing done), 4 partly done."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import assert_bad_input, invoke, run_keepfor
+
+PACK = """\
+pack: shop
+version: "2"
+timezone: Europe/London
+rules:
+  - id: orders
+    applies_to: {category: order}
+    retain: {from: placed_at, for: P6Y}
+    then: purge
+  - id: quotes
+    applies_to: {category: quote}
+    retain: {from: placed_at, for: P1Y}
+    then: flag
+"""
+AUDIT_KEY = "0123456789abcdef-cli"
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A SQLite shop of 10 orders (4 due) and 10 quotes (5 due), with order lines."""
+    db = sqlite3.connect(tmp_path / "shop.db")
+    db.executescript(
+        "CREATE TABLE records (id INTEGER PRIMARY KEY, category TEXT, placed_at DATE);"
+        "CREATE TABLE lines (id INTEGER PRIMARY KEY, record_id INTEGER REFERENCES records(id));"
+    )
+    for i in range(1, 11):
+        db.execute("INSERT INTO records VALUES (?, 'order', ?)", (i, f"{2016 + i}-06-01"))
+        db.execute("INSERT INTO records VALUES (?, 'quote', ?)", (100 + i, f"{2020 + i}-06-01"))
+        db.execute("INSERT INTO lines VALUES (?, ?)", (i, i))
+    db.commit()
+    db.close()
+    (tmp_path / "pack.yaml").write_text(PACK, encoding="utf-8")
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", AUDIT_KEY)
+    return tmp_path
+
+
+def _config(shop: Path, extra: str = "") -> Path:
+    path = shop / "keepfor.toml"
+    path.write_text(
+        '[sources.orders]\nurl = "sqlite:///shop.db"\ntable = "records"\n'
+        "max_disposal_share = 0.5\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+CHILDREN = '[sources.orders.purge]\nchildren = ["lines.record_id"]\n'
+
+
+def _sweep(shop: Path, *args: object) -> tuple[int, str, str]:
+    run = invoke("sweep", "--rules", shop / "pack.yaml", "--at", "2026-11-22", *args)
+    return run.exit_code, run.stdout, run.stderr
+
+
+def _count(shop: Path, sql: str) -> int:
+    db = sqlite3.connect(shop / "shop.db")
+    try:
+        return int(db.execute(sql).fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_dry_run_prints_the_contracts_json_and_changes_nothing(shop: Path) -> None:
+    code, out, err = _sweep(shop, "--config", _config(shop, CHILDREN), "--format", "json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["applied"] is False
+    assert data["at"] == "2026-11-22"
+    counts = data["sources"]["orders"]
+    assert {k: counts[k] for k in ("purge", "anonymise", "flag", "review", "held", "failed")} == {
+        "purge": 4,
+        "anonymise": 0,
+        "flag": 5,
+        "review": 0,
+        "held": 0,
+        "failed": 0,
+    }
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    assert _count(shop, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'keepfor_%'") == 0
+
+
+def test_apply_acts_audits_and_a_rerun_does_nothing(shop: Path) -> None:
+    config = _config(shop, CHILDREN)
+    code, out, err = _sweep(shop, "--config", config, "--apply", "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["sources"]["orders"]["purge"] == 4
+    assert _count(shop, "SELECT count(*) FROM records") == 16
+    assert _count(shop, "SELECT count(*) FROM lines") == 6
+    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 9
+    code, out, _ = _sweep(shop, "--config", config, "--apply", "--format", "json")
+    assert code == 0
+    again = json.loads(out)["sources"]["orders"]
+    assert (again["purge"], again["flag"]) == (0, 0)
+    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 9
+    verified = invoke("audit", "verify", "--config", config)
+    assert verified.exit_code == 0, verified.stderr
+    assert "9 entries, intact" in verified.stdout
+
+
+def test_the_table_says_it_is_a_dry_run(shop: Path) -> None:
+    code, out, _ = _sweep(shop, "--config", _config(shop, CHILDREN))
+    assert code == 0
+    assert "dry run" in out
+    assert "would be purged" in out
+
+
+def test_the_safety_valve_exits_3_and_does_nothing(shop: Path) -> None:
+    config = _config(shop, CHILDREN).read_text(encoding="utf-8")
+    (shop / "keepfor.toml").write_text(
+        config.replace("max_disposal_share = 0.5", "max_disposal_share = 0.1"), encoding="utf-8"
+    )
+    code, out, err = _sweep(shop, "--config", shop / "keepfor.toml", "--apply")
+    assert code == 3
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert "4 of 20 records" in err
+    assert "--allow-mass-disposal" in err
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    code, _, _ = _sweep(shop, "--config", shop / "keepfor.toml", "--apply", "--allow-mass-disposal")
+    assert code == 0
+    assert _count(shop, "SELECT count(*) FROM records") == 16
+
+
+def test_a_blocked_batch_exits_4_after_doing_the_rest(shop: Path) -> None:
+    code, out, err = _sweep(shop, "--config", _config(shop), "--apply", "--format", "json")
+    assert code == 4
+    counts = json.loads(out)["sources"]["orders"]
+    assert (counts["purge"], counts["failed"], counts["flag"]) == (0, 4, 5)
+    assert "foreign key" in err.lower()
+    assert "run the sweep again" in err
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 5
+
+
+def test_apply_without_an_audit_key_is_bad_input(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEEPFOR_AUDIT_KEY")
+    run = invoke("sweep", "--rules", shop / "pack.yaml", "--config", _config(shop), "--apply")
+    assert_bad_input(run, "KEEPFOR_AUDIT_KEY")
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        ('[sources.orders.anonymise]\nemail = "hash"\n', ["anonymise.email", "no column 'email'"]),
+        ('[sources.orders.purge]\nchildren = ["lines.nope"]\n', ["purge.children", "'nope'"]),
+    ],
+)
+def test_settings_that_cannot_work_are_bad_input(
+    shop: Path, extra: str, fragments: list[str]
+) -> None:
+    run = invoke(
+        "sweep", "--rules", shop / "pack.yaml", "--config", _config(shop, extra), "--apply"
+    )
+    assert_bad_input(run, "source 'orders'", *fragments)
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+
+
+def test_the_installed_script_sweeps(shop: Path) -> None:
+    run = run_keepfor(
+        "sweep", "--rules", shop / "pack.yaml", "--db", f"sqlite:///{shop / 'shop.db'}",
+        "--table", "records", "--at", "2026-11-22", "--format", "json",
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)["sources"]["records"]["purge"] == 4
