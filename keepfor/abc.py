@@ -228,6 +228,8 @@ class ActionBatch:
     action: Action
     keys: tuple[Any, ...]
     recheck: Predicate
+    reviewed: bool = False
+    """The records were queued for review and a person approved this action."""
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -253,6 +255,11 @@ class ActionTarget(ABC):
     @abstractmethod
     def actions(self) -> frozenset[Action]:
         """The actions this target can take (a config is checked against them)."""
+
+    def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
+        """Batches of the records a person approved in review (none where the target
+        keeps no review queue)."""
+        return []
 
     @abstractmethod
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:

@@ -41,9 +41,7 @@ def ensure(conn: sa.Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
 
 
-def already_acted(
-    conn: sa.Connection, source: str, action: str, keys: Collection[str]
-) -> set[str]:
+def already_acted(conn: sa.Connection, source: str, action: str, keys: Collection[str]) -> set[str]:
     """Which of these keys' texts this action was already taken on."""
     found: set[str] = set()
     ordered = list(keys)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
@@ -190,10 +190,13 @@ def run_sweep(
     A batch that fails is counted and named; the others go on (exit 4: partly done)."""
     result = SweepResult(applied=apply, at=at)
     targets: dict[str, ActionTarget] = {}
+    due, _ = _selection(rules, at)
     for item in swept:
         item.source.check(rules)
-        targets[item.source.name] = item.target(item.source)  # checks the action settings
-        result.sources[item.source.name] = _plan(item.source, rules, at, limit)
+        target = targets[item.source.name] = item.target(item.source)  # checks the settings
+        tally = result.sources[item.source.name] = _plan(item.source, rules, at, limit)
+        for batch in _capped(target.approved(due, batch_size), _left(limit, tally)):
+            tally.add(batch.action, len(batch.keys))
     if not apply:
         return result
     if not allow_mass_disposal:
@@ -220,7 +223,12 @@ def _act(
     tally = result.sources[item.source.name] = SourceTally(
         held=held, total=total, unreadable=unreadable
     )
-    for batch in _batches(item.source, rules, at, size, limit):
+    batches = _batches(item.source, rules, at, size, limit)
+    acted = sum(len(b.keys) for b in batches)
+    due, _ = _selection(rules, at)
+    left = None if limit is None else limit - acted
+    batches += _capped(target.approved(due, size), left)
+    for batch in batches:
         try:
             done = target.apply(batch, at)
         except KeepforError as error:
@@ -229,3 +237,22 @@ def _act(
             continue
         tally.add(batch.action, done.count(Outcome.DONE))
         tally.skipped += done.count(Outcome.SKIPPED)
+
+
+def _left(limit: int | None, tally: SourceTally) -> int | None:
+    """What ``--limit`` leaves after the planned actions."""
+    return None if limit is None else max(0, limit - (tally.disposals + tally.flag + tally.review))
+
+
+def _capped(batches: list[ActionBatch], left: int | None) -> list[ActionBatch]:
+    """The batches, cut to ``left`` records in all (None: all of them)."""
+    if left is None:
+        return batches
+    out: list[ActionBatch] = []
+    for batch in batches:
+        if left <= 0:
+            break
+        keys = batch.keys[:left]
+        out.append(batch if len(keys) == len(batch.keys) else replace(batch, keys=keys))
+        left -= len(keys)
+    return out

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from keepfor.abc import ActionBatch, Clock
-from keepfor.actions import state
+from keepfor.actions import review, state
 from keepfor.audit import PendingEntry, Pseudonymiser, append_records
 from keepfor.audit import ensure as ensure_audit
 from keepfor.engine import Action, RuleSet
@@ -38,6 +38,7 @@ class Trail:
         """keepfor's tables for acting and auditing, where they are missing."""
         ensure_audit(conn)
         state.ensure(conn)
+        review.ensure(conn)
 
     def pseudonyms(self, source: str) -> Pseudonymiser:
         name = self._names.get(source)
@@ -67,6 +68,13 @@ class Trail:
             outcome="done",
         )
         append_records(conn, template, records)
+        if batch.reviewed:
+            review.done(conn, batch.source, done)
+        elif batch.action is Action.REVIEW:
+            review.queue(
+                conn, batch.source, done, rule=batch.rule, pack=batch.pack,
+                sweep=self.sweep_id, at=now,
+            )  # fmt: skip
         if batch.action is not Action.PURGE:
             state.mark(
                 conn,

@@ -94,6 +94,7 @@ COMMANDS = {
     "db": "keepfor.cli.db:db",
     "explain": "keepfor.cli.explain:explain",
     "report": "keepfor.cli.report:report",
+    "review": "keepfor.cli.review:review",
     "sweep": "keepfor.cli.sweep:sweep",
     "validate": "keepfor.cli.validate:validate",
 }

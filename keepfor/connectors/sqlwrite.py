@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
-from keepfor.actions import state
+from keepfor.actions import review, state
 from keepfor.actions.settings import ActionSettings, Strategy, StrategyKind
 from keepfor.actions.trail import Trail
 from keepfor.connectors.sql import SqlTableSource, db_error
 from keepfor.database import first_line
 from keepfor.engine import Action, Instant
-from keepfor.errors import SourceError, did_you_mean
+from keepfor.engine.cutoffs import Predicate
+from keepfor.errors import SourceError, UsageError, did_you_mean
 
 __all__ = ["SqlTableTarget"]
 
@@ -119,6 +120,31 @@ class SqlTableTarget(ActionTarget):
                 f"{where}: column '{name}' holds {length} characters; a pseudonym needs 16"
             )
         return column
+
+    # -- what a person approved ------------------------------------------------------------
+
+    def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
+        """Batches of the records approved in review, with the disposal approved."""
+        try:
+            with self.source.engine.connect() as conn:
+                found = review.approved(conn, self.source.name) if review.exists(conn) else []
+        except SQLAlchemyError as error:
+            raise db_error(self._where(), self.source.url, error) from None
+        keys: dict[tuple[str, str, Action], list[Any]] = {}
+        for item in found:
+            try:
+                key = self.source.key.parse(item.record_key)
+            except UsageError:
+                continue  # no record of this table is keyed so: nothing to dispose of
+            assert item.then is not None
+            keys.setdefault((item.pack_id, item.rule_id, item.then), []).append(key)
+        return [
+            ActionBatch(
+                self.source.name, rule, pack, then, tuple(chunk[i : i + size]), recheck, True
+            )
+            for (pack, rule, then), chunk in keys.items()
+            for i in range(0, len(chunk), size)
+        ]
 
     # -- one batch ----------------------------------------------------------------------
 

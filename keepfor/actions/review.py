@@ -1,0 +1,210 @@
+"""The review queue, ``keepfor_review``: records whose winning rule says ``review`` wait
+here for a person. ``keepfor review approve`` lets the next ``sweep --apply`` dispose of
+them (``purge``, or ``anonymise``), ``reject`` keeps them (and may hold them).
+
+The queue lives in the database of the records, beside the audit trail; an entry names
+its record by the key's text, as a hold does, and keeps no field of it. Queuing happens
+in the sweep batch's transaction, with the audit entry that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from keepfor.engine import Action
+from keepfor.errors import UsageError
+
+__all__ = ["ReviewItem", "ReviewStatus", "approved", "decide", "done", "ensure", "items", "queue"]
+
+metadata = sa.MetaData()
+
+review = sa.Table(
+    "keepfor_review",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("record_key", sa.String(255), nullable=False),
+    sa.Column("rule_id", sa.String(200), nullable=False),
+    sa.Column("pack_id", sa.String(200), nullable=False),
+    sa.Column("sweep_id", sa.String(64), nullable=False),
+    sa.Column("queued_at", sa.DateTime(), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("then", sa.String(12)),
+    sa.Column("decided_by", sa.String(200)),
+    sa.Column("decided_at", sa.DateTime()),
+    sa.Column("reason", sa.String(1000)),
+    sa.Index("ix_keepfor_review_source_status", "source", "status"),
+)
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DONE = "done"
+    """Approved and disposed of."""
+
+
+DISPOSALS = (Action.PURGE, Action.ANONYMISE)
+"""What an approval may let the sweep do."""
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One queued record."""
+
+    id: int
+    source: str
+    record_key: str
+    rule_id: str
+    pack_id: str
+    queued_at: datetime
+    status: ReviewStatus
+    then: Action | None
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> ReviewItem:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            source=m["source"],
+            record_key=m["record_key"],
+            rule_id=m["rule_id"],
+            pack_id=m["pack_id"],
+            queued_at=_utc(m["queued_at"]),
+            status=ReviewStatus(m["status"]),
+            then=None if m["then"] is None else Action(m["then"]),
+            decided_by=m["decided_by"],
+            decided_at=None if m["decided_at"] is None else _utc(m["decided_at"]),
+            reason=m["reason"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "record": self.record_key,
+            "rule": self.rule_id,
+            "pack": self.pack_id,
+            "queued_at": self.queued_at.isoformat(),
+            "status": self.status.value,
+            "then": None if self.then is None else self.then.value,
+            "decided_by": self.decided_by,
+            "decided_at": None if self.decided_at is None else self.decided_at.isoformat(),
+            "reason": self.reason,
+        }
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ensure(conn: sa.Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+
+
+def exists(conn: sa.Connection) -> bool:
+    return sa.inspect(conn).has_table(review.name)
+
+
+def queue(
+    conn: sa.Connection,
+    source: str,
+    keys: Sequence[str],
+    *,
+    rule: str,
+    pack: str,
+    sweep: str,
+    at: datetime,
+) -> None:
+    """Queue records for review (in the sweep batch's transaction)."""
+    naive = at.astimezone(UTC).replace(tzinfo=None)
+    rows = [
+        {
+            "source": source,
+            "record_key": key,
+            "rule_id": rule,
+            "pack_id": pack,
+            "sweep_id": sweep,
+            "queued_at": naive,
+            "status": ReviewStatus.PENDING.value,
+        }
+        for key in keys
+    ]
+    if rows:
+        conn.execute(review.insert(), rows)
+
+
+def items(
+    conn: sa.Connection, source: str | None = None, status: ReviewStatus | None = None
+) -> list[ReviewItem]:
+    """The queue, oldest first (nothing where it was never made)."""
+    if not exists(conn):
+        return []
+    query = sa.select(review).order_by(review.c.id)
+    if source is not None:
+        query = query.where(review.c.source == source)
+    if status is not None:
+        query = query.where(review.c.status == status.value)
+    return [ReviewItem.of(row) for row in conn.execute(query)]
+
+
+def decide(
+    conn: sa.Connection,
+    ids: Sequence[int],
+    *,
+    approve: bool,
+    by: str,
+    reason: str,
+    at: datetime,
+    then: Action = Action.PURGE,
+) -> list[ReviewItem]:
+    """Approve or reject pending items; a one-line error (and nothing changed) when one is
+    unknown or no longer pending."""
+    if then not in DISPOSALS:
+        raise UsageError(f"an approval disposes of records: --then purge or anonymise, not {then}")
+    found = {item.id: item for item in items(conn) if item.id in set(ids)}
+    for wanted in ids:
+        item = found.get(wanted)
+        if item is None:
+            raise UsageError(f"no review item {wanted}")
+        if item.status is not ReviewStatus.PENDING:
+            raise UsageError(f"review item {wanted} is {item.status.value}, not pending")
+    values = {
+        "status": (ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED).value,
+        "then": then.value if approve else None,
+        "decided_by": by,
+        "decided_at": at.astimezone(UTC).replace(tzinfo=None),
+        "reason": reason,
+    }
+    chosen = review.c.id.in_(list(ids))
+    conn.execute(sa.update(review).where(chosen).values(values))
+    return [ReviewItem.of(row) for row in conn.execute(sa.select(review).where(chosen))]
+
+
+def approved(conn: sa.Connection, source: str) -> list[ReviewItem]:
+    """The approved items of a source, not yet disposed of."""
+    return items(conn, source, ReviewStatus.APPROVED)
+
+
+def done(conn: sa.Connection, source: str, keys: Sequence[str]) -> None:
+    """Approved items of these keys were disposed of (in the batch's transaction)."""
+    if keys:
+        conn.execute(
+            sa.update(review)
+            .where(
+                review.c.source == source,
+                review.c.status == ReviewStatus.APPROVED.value,
+                review.c.record_key.in_(list(keys)),
+            )
+            .values(status=ReviewStatus.DONE.value)
+        )

@@ -1,0 +1,157 @@
+"""``keepfor review list|approve|reject``: the records a rule sends to a person.
+
+``sweep --apply`` queues a due record whose winning rule says ``review``; ``approve``
+lets the next ``sweep --apply`` dispose of it (``--then purge``, the default, or
+``anonymise``), audited as any sweep; ``reject`` keeps it. Who decided, when and why
+are kept with the item.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from keepfor.actions import review as queue
+from keepfor.cli.sources import SourceOptions, open_sources, source_options
+from keepfor.clock import Clock
+from keepfor.connectors.sql import SqlTableSource, db_error
+from keepfor.engine import Action
+from keepfor.errors import SourceError, UsageError
+
+
+@click.group()
+def review() -> None:
+    """The review queue: records a rule sends to a person before disposal."""
+
+
+@contextlib.contextmanager
+def _databases(options: SourceOptions) -> Iterator[list[tuple[str, sa.Engine, str]]]:
+    """(source name, engine, where) of each source, opened."""
+    with open_sources(options) as sources:
+        out = []
+        for source in sources:
+            if not isinstance(source, SqlTableSource):
+                raise SourceError(
+                    f"source '{source.name}': keepfor's own store has no review queue; "
+                    "name the table the records are in"
+                )
+            out.append((source.name, source.engine, source.url))
+        yield out
+
+
+@review.command("list")
+@source_options
+@click.option(
+    "--status",
+    type=click.Choice([*[s.value for s in queue.ReviewStatus], "all"]),
+    default="pending",
+    show_default=True,
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def list_(status: str, fmt: str, **where: Any) -> None:
+    """The queued records of each source."""
+    wanted = None if status == "all" else queue.ReviewStatus(status)
+    found: list[queue.ReviewItem] = []
+    with _databases(SourceOptions.pop(where)) as databases:
+        for name, engine, url in databases:
+            try:
+                with engine.connect() as conn:
+                    found += queue.items(conn, name, wanted)
+            except SQLAlchemyError as error:
+                raise db_error(f"source '{name}'", url, error) from None
+    if fmt == "json":
+        click.echo(json.dumps([item.to_dict() for item in found], indent=2))
+        return
+    _table(found)
+
+
+def _table(found: list[queue.ReviewItem]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Review queue: {len(found)} item{'' if len(found) == 1 else 's'}")
+    for column in ("id", "source", "record", "rule", "queued", "status", "decided"):
+        table.add_column(column)
+    for item in found:
+        decided = "" if item.decided_by is None else f"{item.decided_by}: {item.reason}"
+        table.add_row(
+            str(item.id),
+            item.source,
+            item.record_key,
+            item.rule_id,
+            item.queued_at.strftime("%Y-%m-%d %H:%M"),
+            item.status.value + ("" if item.then is None else f" ({item.then.value})"),
+            decided,
+        )
+    Console(soft_wrap=True).print(table)
+
+
+def _decide(
+    ctx: click.Context, where: dict[str, Any], ids: tuple[int, ...], approve: bool, **how: Any
+) -> None:
+    clock: Clock = ctx.obj["clock"]
+    options = SourceOptions.pop(where)
+    with _databases(options) as databases:
+        if len(databases) != 1:
+            names = ", ".join(name for name, _, _ in databases)
+            raise UsageError(f"review items belong to one source; name it with --source ({names})")
+        ((name, engine, url),) = databases
+        try:
+            with engine.begin() as conn:
+                decided = queue.decide(conn, ids, approve=approve, at=clock.now(), **how)
+        except SQLAlchemyError as error:
+            raise db_error(f"source '{name}'", url, error) from None
+    verb = "approved" if approve else "rejected"
+    for item in decided:
+        then = f", to {item.then.value} at the next sweep --apply" if item.then else ""
+        click.echo(f"review item {item.id} (record {item.record_key}) {verb}{then}")
+
+
+def _by(value: str | None) -> str:
+    return value or getpass.getuser()
+
+
+@review.command()
+@source_options
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--reason", required=True, help="Why (kept with the item).")
+@click.option("--by", "by", help="Who decides (default: your user name).")
+@click.option(
+    "--then",
+    type=click.Choice([Action.PURGE.value, Action.ANONYMISE.value]),
+    default=Action.PURGE.value,
+    show_default=True,
+    help="What the next sweep --apply does to the records.",
+)
+@click.pass_context
+def approve(
+    ctx: click.Context,
+    /,
+    ids: tuple[int, ...],
+    reason: str,
+    by: str | None,
+    then: str,
+    **where: Any,
+) -> None:
+    """Approve disposal of queued records (done by the next sweep --apply)."""
+    _decide(ctx, where, ids, True, by=_by(by), reason=reason, then=Action(then))
+
+
+@review.command()
+@source_options
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--reason", required=True, help="Why (kept with the item).")
+@click.option("--by", "by", help="Who decides (default: your user name).")
+@click.pass_context
+def reject(
+    ctx: click.Context, /, ids: tuple[int, ...], reason: str, by: str | None, **where: Any
+) -> None:
+    """Keep queued records: they are not disposed of, and not queued again."""
+    _decide(ctx, where, ids, False, by=_by(by), reason=reason)
