@@ -256,6 +256,10 @@ class ActionTarget(ABC):
     def actions(self) -> frozenset[Action]:
         """The actions this target can take (a config is checked against them)."""
 
+    def prepare(self, actions: Collection[Action]) -> None:  # noqa: B027 (optional hook)
+        """Check, before anything is written, that these actions can be taken (a
+        :class:`SourceError` naming what stands in the way); nothing to check by default."""
+
     def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
         """Batches of the records a person approved in review (none where the target
         keeps no review queue)."""

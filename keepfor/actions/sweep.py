@@ -202,6 +202,10 @@ def run_sweep(
     if not allow_mass_disposal:
         _valve(swept, result)
     for item in swept:
+        tally = result.sources[item.source.name]
+        wanted = [a for a in Action if getattr(tally, a.value)]
+        targets[item.source.name].prepare(wanted)
+    for item in swept:
         _act(item, targets[item.source.name], rules, at, batch_size, limit, result)
     return result
 

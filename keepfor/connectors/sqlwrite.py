@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -120,6 +120,42 @@ class SqlTableTarget(ActionTarget):
                 f"{where}: column '{name}' holds {length} characters; a pseudonym needs 16"
             )
         return column
+
+    def prepare(self, actions: Collection[Action]) -> None:
+        """A purge would be blocked by a foreign key the config does not declare as child
+        rows: say so, by name, before anything is written."""
+        if Action.PURGE in actions:
+            blocking = self._blocking_foreign_keys()
+            if blocking:
+                name, table, columns = blocking[0]
+                raise SourceError(
+                    f"{self._where()}: foreign key {name} of table '{table}' ({columns}) "
+                    "refers to this table and would block a purge; declare its rows under "
+                    f'[sources.NAME.purge] children = ["{table}.{columns}"], or give the '
+                    "foreign key ON DELETE CASCADE"
+                )
+
+    def _blocking_foreign_keys(self) -> list[tuple[str, str, str]]:
+        """(constraint, table, columns) of each foreign key to this table that neither a
+        declared child nor ON DELETE CASCADE / SET NULL takes care of."""
+        declared = {(c.table.name, c.name) for c in self.children}
+        found: list[tuple[str, str, str]] = []
+        try:
+            inspector = sa.inspect(self.source.engine)
+            for name in inspector.get_table_names(schema=self.table.schema):
+                for key in inspector.get_foreign_keys(name, schema=self.table.schema):
+                    if key.get("referred_table") != self.table.name:
+                        continue
+                    columns = key.get("constrained_columns") or []
+                    ondelete = str((key.get("options") or {}).get("ondelete") or "").upper()
+                    handled = ondelete in ("CASCADE", "SET NULL", "SET DEFAULT")
+                    if handled or all((name, c) in declared for c in columns):
+                        continue
+                    label = f"'{key['name']}'" if key.get("name") else "(unnamed)"
+                    found.append((label, name, ", ".join(columns)))
+        except SQLAlchemyError as error:
+            raise db_error(self._where(), self.source.url, error) from None
+        return found
 
     # -- what a person approved ------------------------------------------------------------
 

@@ -267,17 +267,19 @@ def test_settings_that_cannot_work_are_refused_before_anything_is_done(
     assert len(_table(url, TABLE)) == len(ROWS)
 
 
-def test_a_foreign_key_that_blocks_a_purge_fails_its_batch_by_name(url: str) -> None:
+def test_a_foreign_key_that_would_block_a_purge_is_named_before_anything_is_done(
+    url: str,
+) -> None:
     no_children = ActionSettings(max_disposal_share=1.0, anonymise=SETTINGS.anonymise)
-    result = _sweep(url, apply=True, settings=no_children)
-    tally = result.sources["shop"]
-    assert tally.purge == 0
-    assert tally.failed == len(_expected()[Action.PURGE])
-    assert tally.anonymise == len(_expected()[Action.ANONYMISE])  # other batches go on
-    (failure,) = result.failures
-    assert "purge of rule 'orders'" in failure
-    assert "foreign key" in failure.lower()
-    assert "nothing of this batch was done" in failure
-    audit = _table(url, "keepfor_audit")
-    assert "purge" not in {e["action"] for e in audit}
+    with pytest.raises(SourceError) as caught:
+        _sweep(url, apply=True, settings=no_children)
+    message = str(caught.value)
+    assert f"of table '{LINES}' (record_id)" in message
+    assert "would block a purge" in message
+    assert f'children = ["{LINES}.record_id"]' in message
+    if not url.startswith("sqlite"):  # SQLite's foreign keys have no names
+        assert "foreign key '" in message
     assert len(_table(url, TABLE)) == len(ROWS)
+    assert _table(url, "keepfor_audit") == []
+    # a dry run says what would be done; it is --apply that refuses
+    assert _sweep(url, apply=False, settings=no_children).sources["shop"].purge == 5

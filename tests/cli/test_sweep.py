@@ -135,15 +135,33 @@ def test_the_safety_valve_exits_3_and_does_nothing(shop: Path) -> None:
     assert _count(shop, "SELECT count(*) FROM records") == 16
 
 
-def test_a_blocked_batch_exits_4_after_doing_the_rest(shop: Path) -> None:
-    code, out, err = _sweep(shop, "--config", _config(shop), "--apply", "--format", "json")
+def test_a_foreign_key_that_would_block_a_purge_is_bad_input(shop: Path) -> None:
+    run = invoke(
+        "sweep", "--rules", shop / "pack.yaml", "--config", _config(shop), "--apply"
+    )
+    assert_bad_input(run, "source 'orders'", "table 'lines' (record_id)", "lines.record_id")
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0
+
+
+def test_a_batch_refused_by_the_database_exits_4_after_doing_the_rest(shop: Path) -> None:
+    db = sqlite3.connect(shop / "shop.db")
+    db.executescript(  # a trigger, not a foreign key: keepfor cannot see it coming
+        "CREATE TRIGGER keep_order_3 BEFORE DELETE ON records WHEN old.id = 3 "
+        "BEGIN SELECT RAISE(ABORT, 'order 3 is under audit'); END;"
+    )
+    db.close()
+    code, out, err = _sweep(
+        shop, "--config", _config(shop, CHILDREN), "--apply", "--format", "json",
+        "--batch-size", "2",
+    )  # fmt: skip
     assert code == 4
     counts = json.loads(out)["sources"]["orders"]
-    assert (counts["purge"], counts["failed"], counts["flag"]) == (0, 4, 5)
-    assert "foreign key" in err.lower()
+    assert (counts["purge"], counts["failed"], counts["flag"]) == (2, 2, 5)
+    assert "order 3 is under audit" in err
     assert "run the sweep again" in err
-    assert _count(shop, "SELECT count(*) FROM records") == 20
-    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 5
+    assert _count(shop, "SELECT count(*) FROM records") == 18
+    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 7
 
 
 def test_apply_without_an_audit_key_is_bad_input(
