@@ -13,6 +13,7 @@ shows the architecture (``keepfor.engine`` is the pure core)::
 from keepfor.clock import Clock, FixedClock, SystemClock
 from keepfor.engine import (
     Action,
+    Basis,
     Boundary,
     Decision,
     Period,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "Basis",
     "Boundary",
     "Clock",
     "Decision",

@@ -16,6 +16,7 @@ import keepfor.engine
 
 KEEPFOR_ALL = [
     "Action",
+    "Basis",
     "Boundary",
     "Clock",
     "Decision",
@@ -41,6 +42,7 @@ KEEPFOR_ALL = [
 ENGINE_ALL = [
     "Action",
     "Anchor",
+    "Basis",
     "Boundary",
     "Decision",
     "EarliestOf",

@@ -160,7 +160,10 @@ def field_state(record: Mapping[str, Any], name: str) -> str:
 def _render_outcome(outcome: RuleOutcome, won: bool, record: Mapping[str, Any]) -> list[Text]:
     rule = outcome.rule
     title = Text(f"  {'*' if won else '-'} {rule.id}", style="bold" if won else "")
-    title.append(f"  [{outcome.pack.id} {outcome.pack.version}]  then {rule.action.value}")
+    title.append(
+        f"  [{outcome.pack.id} {outcome.pack.version}]  then {rule.action.value}"
+        f"  basis {rule.basis.value}"
+    )
     out = [title]
     if rule.description:
         out.append(Text(f"      {rule.description}", style="dim"))

@@ -16,12 +16,13 @@ from keepfor.engine.anchors import (
 from keepfor.engine.evaluate import Decision, Instant, RuleOutcome, Status, evaluate
 from keepfor.engine.loader import json_schema, load_pack, load_rules, parse_pack
 from keepfor.engine.periods import Period
-from keepfor.engine.rules import Action, Boundary, RetentionRule, RulePack, RuleSet
+from keepfor.engine.rules import Action, Basis, Boundary, RetentionRule, RulePack, RuleSet
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term, TermResult
 
 __all__ = [
     "Action",
     "Anchor",
+    "Basis",
     "Boundary",
     "Decision",
     "EarliestOf",

@@ -6,7 +6,8 @@ Every rule of every pack is tried. Of the rules that match:
   ``waiting`` and has no disposal date;
 * otherwise retention wins: the disposal date is the latest of theirs, and the
   rule that gave it is the winning rule. Where rules tie on that date, the
-  gentlest action wins (review < flag < anonymise < purge), then the first loaded.
+  gentlest action wins (flag < review < anonymise < purge: a purge never beats a
+  review of the same date), then the first loaded.
 
 The record is ``due`` when that date is on or before the date of ``at`` in the
 winning pack's time zone, ``retained`` when it is later, and ``unmatched`` when
@@ -117,6 +118,7 @@ class RuleOutcome:
             out["pack_version"] = self.pack.version
             out["action"] = self.rule.action.value
             out["boundary"] = self.rule.boundary.value
+            out["basis"] = self.rule.basis.value
             out["waiting_on"] = list(self.term.waiting_on)
             out["term"] = self.term.to_dict()
         return out

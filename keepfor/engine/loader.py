@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 
 from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, MonthDay
 from keepfor.engine.periods import Period
-from keepfor.engine.rules import Action, Boundary, RetentionRule, RulePack, RuleSet, Scalar
+from keepfor.engine.rules import Action, Basis, Boundary, RetentionRule, RulePack, RuleSet, Scalar
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
 from keepfor.engine.yaml_reader import Located, line_of, printable, read_pack_file
 from keepfor.errors import QUOTE_LIMIT, RulePackError, quoted, suggest
@@ -47,6 +47,7 @@ _RULE_KEYS = (
     "retain",
     "boundary",
     "then",
+    "basis",
 )
 _TERM_KINDS = ("from", "latest_of", "earliest_of")
 MAX_TERM_DEPTH = 20
@@ -54,7 +55,7 @@ MAX_TERM_DEPTH = 20
 KEY_LIMIT = 400
 """Characters of a key path a message shows (20 nested terms take under 300)."""
 _ANCHOR_KEYS = ("end_of", "of")
-_E = TypeVar("_E", Boundary, Action)
+_E = TypeVar("_E", Boundary, Action, Basis)
 
 
 # -- the parser ------------------------------------------------------------------------
@@ -233,6 +234,7 @@ class _PackParser:
         )
         boundary = self.choice(node, "boundary", Boundary, default=Boundary.AFTER)
         action = self.choice(node, "then", Action, default=None)
+        basis = self.choice(node, "basis", Basis, default=Basis.LEGITIMATE_INTEREST)
         rule = RetentionRule(
             id=rule_id,
             retain=term,
@@ -240,6 +242,7 @@ class _PackParser:
             where=where,
             boundary=boundary,
             action=action,
+            basis=basis,
             description=self.optional_text(node, "description", "description"),
             source=self.optional_text(node, "source", "source"),
             financial_year_end=fy_override,

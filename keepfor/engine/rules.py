@@ -19,6 +19,7 @@ from keepfor.engine.terms import Term
 
 __all__ = [
     "Action",
+    "Basis",
     "Boundary",
     "RetentionRule",
     "RulePack",
@@ -44,17 +45,36 @@ class Boundary(StrEnum):
 
 
 class Action(StrEnum):
-    """What is done to a record once it is due, least destructive first."""
+    """What is done to a record once it is due, gentlest first.
 
-    REVIEW = "review"
+    ``flag`` only marks the record; ``review`` asks a person before anything is
+    disposed of; ``anonymise`` rewrites fields; ``purge`` deletes.
+    """
+
     FLAG = "flag"
+    REVIEW = "review"
     ANONYMISE = "anonymise"
     PURGE = "purge"
 
     @property
     def severity(self) -> int:
-        """Rank by how much is lost: when rules tie, the gentler action is taken."""
+        """Rank by how much is lost: when rules tie on a date, the gentler action is taken."""
         return list(Action).index(self)
+
+
+class Basis(StrEnum):
+    """The lawful basis (UK GDPR Article 6(1)) on which a rule's records are kept.
+
+    An erasure request disposes of a customer's records at once, except those whose
+    winning rule keeps them under a legal obligation and is not yet due.
+    """
+
+    LEGAL_OBLIGATION = "legal_obligation"
+    CONTRACT = "contract"
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    VITAL_INTERESTS = "vital_interests"
+    PUBLIC_TASK = "public_task"
 
 
 class ValueKind(StrEnum):
@@ -87,6 +107,8 @@ class RetentionRule:
     where: Mapping[str, Scalar] = field(default_factory=dict)
     boundary: Boundary = Boundary.AFTER
     action: Action = Action.FLAG
+    basis: Basis = Basis.LEGITIMATE_INTEREST
+    """Why the records are kept; ``legal_obligation`` survives an erasure request."""
     description: str | None = None
     source: str | None = None
     financial_year_end: MonthDay | None = None
@@ -151,6 +173,7 @@ class RetentionRule:
         out["retain"] = self.retain.to_dict()
         out["boundary"] = self.boundary.value
         out["then"] = self.action.value
+        out["basis"] = self.basis.value
         return out
 
 

@@ -266,6 +266,7 @@ def test_json_detail_adds_the_working(shop_pack: Path, order_record: Path) -> No
     assert matched["pack_version"] == "2026.1"
     assert matched["action"] == "purge"
     assert matched["boundary"] == "after"
+    assert matched["basis"] == "legitimate_interest"  # not written: the default
     assert matched["waiting_on"] == []
     term = matched["term"]
     assert term["for"] == "P6Y"
@@ -289,6 +290,53 @@ def test_json_detail_when_unmatched(shop_pack: Path, write_record: WriteRecord) 
     assert decision["today"] is None
     assert decision["matched"] == []
     assert "no rule applies" in decision["reason"]
+
+
+# -- basis -------------------------------------------------------------------------------
+
+TAX_BASIS_PACK = SHOP_PACK.replace(
+    "    then: purge\n", "    then: purge\n    basis: legal_obligation\n", 1
+)
+
+
+def test_json_detail_gives_each_matched_rule_s_basis(
+    write: Write, ledger_pack: Path, order_record: Path
+) -> None:
+    shop = write("shop.yaml", TAX_BASIS_PACK)
+    decision = explain_json([shop, ledger_pack], order_record, AT, "--detail")
+    bases = {m["rule"]: m["basis"] for m in decision["matched"]}
+    assert bases == {"orders-tax": "legal_obligation", "orders-ledger": "legitimate_interest"}
+
+
+def test_plain_json_stays_the_spec_example_with_a_basis(write: Write, order_record: Path) -> None:
+    """``basis`` is added to the working (``--detail``); the spec's example keeps its keys."""
+    decision = explain_json(write("shop.yaml", TAX_BASIS_PACK), order_record)
+    assert decision == SPEC_DECISION
+
+
+def test_readable_output_shows_each_matched_rule_s_basis(
+    write: Write, ledger_pack: Path, order_record: Path
+) -> None:
+    shop = write("shop.yaml", TAX_BASIS_PACK)
+    run = invoke(
+        "explain", "--rules", shop, "--rules", ledger_pack, "--record", order_record, "--at", AT
+    )
+    assert run.exit_code == 0, run.stderr
+    titles = [line for line in run.stdout.splitlines() if "then " in line and "[" in line]
+    assert len(titles) == 2
+    assert "orders-tax" in titles[0]
+    assert "then purge  basis legal_obligation" in titles[0]
+    assert "orders-ledger" in titles[1]
+    assert "then review  basis legitimate_interest" in titles[1]
+
+
+def test_seed_order_is_kept_under_a_legal_obligation() -> None:
+    record = Path(__file__).resolve().parents[2] / "examples" / "records" / "order.json"
+    rules = Path(__file__).resolve().parents[2] / "rules"
+    decision = explain_json(rules, record, AT, "--detail")
+    assert [(m["rule"], m["basis"]) for m in decision["matched"]] == [
+        ("orders-tax", "legal_obligation")
+    ]
 
 
 # -- readable output -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from keepfor.engine import (
     Action,
     Anchor,
+    Basis,
     Boundary,
     EarliestOf,
     EndOf,
@@ -44,6 +45,7 @@ __all__ = [
     "TIMEZONES",
     "actions",
     "anchors",
+    "bases",
     "boundaries",
     "date_values",
     "dates",
@@ -163,6 +165,10 @@ def actions() -> st.SearchStrategy[Action]:
     return st.sampled_from(Action)
 
 
+def bases() -> st.SearchStrategy[Basis]:
+    return st.sampled_from(Basis)
+
+
 def anchors(
     fields: st.SearchStrategy[str], financial_year_end: MonthDay
 ) -> st.SearchStrategy[Anchor]:
@@ -270,6 +276,7 @@ def retention_rules(
         where=draw(_conditions(conditions, 0) if where is None else where),
         boundary=draw(boundaries()),
         action=draw(actions()),
+        basis=draw(bases()),
         description=draw(st.none() | _text()),
         source=draw(st.none() | _text()),
         financial_year_end=override,

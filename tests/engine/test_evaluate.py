@@ -324,7 +324,8 @@ TIES = [
     ([("a", "purge"), ("b", "review")], "b"),
     ([("a", "purge"), ("b", "flag"), ("c", "anonymise")], "b"),
     ([("a", "anonymise"), ("b", "purge")], "a"),
-    ([("a", "flag"), ("b", "review"), ("c", "review")], "b"),
+    ([("a", "review"), ("b", "flag"), ("c", "review")], "b"),  # flag is the gentlest
+    ([("a", "purge"), ("b", "review"), ("c", "flag")], "c"),
     ([("a", "purge"), ("b", "purge")], "a"),
     ([("b", "purge"), ("a", "purge")], "b"),
 ]

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keepfor.engine import (
+    Basis,
     Boundary,
     EndOf,
     EndOfKind,
@@ -660,7 +661,7 @@ BAD = [
     bad(
         "missing-then",
         edit("    then: purge\n", ""),
-        "a rule needs 'then': one of review, flag, anonymise, purge",
+        "a rule needs 'then': one of flag, review, anonymise, purge",
         key="then",
         rule="orders",
         line=5,
@@ -668,7 +669,7 @@ BAD = [
     bad(
         "then-american-spelling",
         edit("then: purge", "then: anonymize"),
-        "'anonymize' is not one of review, flag, anonymise, purge",
+        "'anonymize' is not one of flag, review, anonymise, purge",
         key="then",
         rule="orders",
         line=10,
@@ -677,10 +678,46 @@ BAD = [
     bad(
         "then-delete",
         edit("then: purge", "then: delete"),
-        "'delete' is not one of review, flag, anonymise, purge",
+        "'delete' is not one of flag, review, anonymise, purge",
         key="then",
         rule="orders",
         line=10,
+    ),
+    # -- basis
+    bad(
+        "basis-misspelt",
+        edit("    then: purge\n", "    then: purge\n    basis: legal_obligaton\n"),
+        "'legal_obligaton' is not one of legal_obligation, contract, consent, "
+        "legitimate_interest, vital_interests, public_task",
+        key="basis",
+        rule="orders",
+        line=11,
+        suggestion="legal_obligation",
+    ),
+    bad(
+        "basis-american-spelling",
+        edit("    then: purge\n", "    basis: legitimate_interests\n    then: purge\n"),
+        "'legitimate_interests' is not one of legal_obligation",
+        key="basis",
+        rule="orders",
+        line=10,
+        suggestion="legitimate_interest",
+    ),
+    bad(
+        "basis-a-list",
+        edit("    then: purge\n", "    then: purge\n    basis: [consent]\n"),
+        "['consent'] is not one of legal_obligation",
+        key="basis",
+        rule="orders",
+        line=11,
+    ),
+    bad(
+        "basis-true",
+        edit("    then: purge\n", "    then: purge\n    basis: yes\n"),
+        "'yes' is not one of legal_obligation",
+        key="basis",
+        rule="orders",
+        line=11,
     ),
     # -- rule-level financial_year_end
     bad(
@@ -862,7 +899,7 @@ BAD = [
     bad(
         "value-key-is-plain-text",
         edit("then: purge", "then: ="),
-        "'=' is not one of review, flag, anonymise, purge",
+        "'=' is not one of flag, review, anonymise, purge",
         key="then",
         rule="orders",
         line=10,
@@ -1058,6 +1095,44 @@ def test_rule_financial_year_end_overrides_the_packs(tmp_path: Path) -> None:
     assert decision.matched[0].retain_until == date(2026, 4, 5)
 
 
+def test_basis_defaults_to_legitimate_interest(tmp_path: Path) -> None:
+    (rule,) = load_pack(write(tmp_path, VALID)).rules
+    assert rule.basis is Basis.LEGITIMATE_INTEREST
+    empty = edit("    then: purge\n", "    then: purge\n    basis:\n")
+    assert load_pack(write(tmp_path, empty)).rules[0].basis is Basis.LEGITIMATE_INTEREST
+
+
+@pytest.mark.parametrize("basis", list(Basis), ids=str)
+def test_every_basis_loads_and_round_trips(tmp_path: Path, basis: Basis) -> None:
+    text = edit("    then: purge\n", f"    then: purge\n    basis: {basis.value}\n")
+    pack = load_pack(write(tmp_path, text))
+    assert pack.rules[0].basis is basis
+    assert pack.rules[0].to_dict()["basis"] == basis.value
+    assert parse_pack(pack.to_dict()) == pack
+
+
+def test_basis_values_are_the_spec_s() -> None:
+    assert [b.value for b in Basis] == [
+        "legal_obligation",
+        "contract",
+        "consent",
+        "legitimate_interest",
+        "vital_interests",
+        "public_task",
+    ]
+
+
+def test_an_unknown_basis_message(tmp_path: Path) -> None:
+    path = write(tmp_path, edit("    then: purge\n", "    then: purge\n    basis: concent\n"))
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    assert str(info.value) == (
+        f"{path}:11, rule 'orders', key 'basis': 'concent' is not one of legal_obligation, "
+        "contract, consent, legitimate_interest, vital_interests, public_task "
+        "(did you mean 'consent'?)"
+    )
+
+
 def test_boundary_on_needs_no_quotes(tmp_path: Path) -> None:
     """YAML 1.1 reads a bare ``on`` as true; ``boundary: on`` still means "on"."""
     for value in ("on", '"on"', "'on'"):
@@ -1125,6 +1200,12 @@ def test_every_key_fixture_loads() -> None:
         "nulls-mean-absent",
     ]
     assert pack.rules[2].boundary is Boundary.ON
+    assert [rule.basis for rule in pack.rules] == [
+        Basis.LEGAL_OBLIGATION,
+        Basis.LEGITIMATE_INTEREST,
+        Basis.CONTRACT,
+        Basis.LEGITIMATE_INTEREST,
+    ]
 
 
 def test_a_pack_round_trips_through_to_dict(tmp_path: Path) -> None:

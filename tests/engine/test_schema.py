@@ -102,6 +102,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
         "retain",
         "boundary",
         "then",
+        "basis",
     }
 
 
@@ -274,6 +275,10 @@ BOTH_REJECT = {
     "then-anonymize": edit("then: purge", "then: anonymize"),
     "then-delete": edit("then: purge", "then: delete"),
     "then-null": edit("then: purge", "then:"),
+    "basis-misspelt": add_to_rule("basis: legal_obligaton"),
+    "basis-plural": add_to_rule("basis: legitimate_interests"),
+    "basis-a-list": add_to_rule("basis: [consent]"),
+    "basis-true": add_to_rule("basis: true"),
     "rule-fy-malformed": add_to_rule('financial_year_end: "4-5"'),
     "rule-fy-without-fy-anchor": (
         edit("{end_of: financial_year, of: placed_at}", "{end_of: month, of: placed_at}")
@@ -301,6 +306,9 @@ BOTH_ACCEPT = {
     "valid": VALID,
     "boundary-on-bare": add_to_rule("boundary: on"),
     "boundary-after": add_to_rule("boundary: after"),
+    "basis-legal-obligation": add_to_rule("basis: legal_obligation"),
+    "basis-public-task": add_to_rule("basis: public_task"),
+    "basis-null": add_to_rule("basis:"),
     "empty-optional-keys": VALID.replace("rules:", "description:\nfinancial_year_end:\nrules:")
     + "    description:\n    source:\n    where:\n    boundary:\n    financial_year_end:\n",
     "where-empty": add_to_rule("where: {}"),
