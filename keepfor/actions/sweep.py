@@ -142,9 +142,10 @@ def _batches(
         batches.append(ActionBatch(source.name, rule, pack, action, tuple(pending.pop(where)), due))
 
     for decided in _decided(source, due, rules, at, size):
-        winner = decided.decision.winner
+        winner, action = decided.decision.winner, decided.decision.action
         assert winner is not None
-        where = (winner.pack.id, winner.rule.id, winner.rule.action)
+        assert action is not None
+        where = (winner.pack.id, winner.rule.id, action)
         for keys in keys_of(source, due, decided, size):
             for key in keys if left is None else keys[:left]:
                 pending[where].append(key)

@@ -123,7 +123,8 @@ def render_decision(
         verb = "disposable since" if decision.status is Status.DUE else "disposal date"
         headline.append(
             f"  {verb} {decision.disposal_date.isoformat()} "
-            f"(then: {decision.winner.rule.action.value}; rule {decision.winner.rule.id}, "
+            f"(then: {decision.action.value if decision.action else ''}; "
+            f"rule {decision.winner.rule.id}, "
             f"pack {decision.winner.pack.id} {decision.winner.pack.version})"
         )
     if decision.today is not None:

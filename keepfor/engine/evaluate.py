@@ -136,6 +136,9 @@ class Decision:
     reason: str
     problem: Unreadable | None = None
     """What makes the record unreadable (status ``unreadable`` only)."""
+    reviewed: bool = False
+    """The winning rule purges, but another matching rule asks for review: a purge never
+    beats a review, so the record goes to a person first."""
 
     @property
     def rule(self) -> RetentionRule | None:
@@ -143,7 +146,11 @@ class Decision:
 
     @property
     def action(self) -> Action | None:
-        return None if self.winner is None else self.winner.rule.action
+        """What is done once the record is due: the winning rule's ``then``, or
+        ``review`` where a purge would otherwise beat a review."""
+        if self.winner is None:
+            return None
+        return Action.REVIEW if self.reviewed else self.winner.rule.action
 
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
         """The ``explain`` JSON of the public contract; ``detail`` adds the working."""
@@ -231,7 +238,23 @@ def evaluate(
     # winner's is the latest date, but packs in other zones may not have reached it).
     due = all(d <= local_today(at, o.pack) for d, o in dated)
     status = Status.DUE if due else Status.RETAINED
-    return Decision(status, disposal, winner, matched, today, _won_reason(winner, outcomes))
+    reason = _won_reason(winner, outcomes)
+    reviewer = _reviewer(winner, outcomes)
+    if reviewer is not None:
+        reason += (
+            f"; '{reviewer.rule.id}' asks for review, and a purge never beats a review: "
+            "review first"
+        )
+    return Decision(
+        status, disposal, winner, matched, today, reason, reviewed=reviewer is not None
+    )
+
+
+def _reviewer(winner: RuleOutcome, outcomes: list[RuleOutcome]) -> RuleOutcome | None:
+    """Where the winner purges, the first other matching rule that asks for review."""
+    if winner.rule.action is not Action.PURGE:
+        return None
+    return next((o for o in outcomes if o.rule.action is Action.REVIEW), None)
 
 
 def _unmatched_reason(rules: RuleSet, record: Mapping[str, Any]) -> str:

@@ -76,7 +76,7 @@ class RowLabel:
             pack=winner.pack.id,
             rule=rules.display_id(winner.pack, winner.rule),
             disposal_date=decision.disposal_date.isoformat(),
-            action=winner.rule.action.value,
+            action=(decision.action or winner.rule.action).value,
             anchor_date="" if anchor is None else anchor.isoformat(),
             description=winner.rule.description or "",
             why=winner.term.words(),

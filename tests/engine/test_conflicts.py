@@ -1,8 +1,10 @@
 """When rules disagree (docs/rules.md, "When rules disagree"): table tests of who wins.
 
 Retention beats disposal (the latest disposal date wins); at equal dates the gentler
-action wins, flag < review < anonymise < purge, so a purge never beats a review of the
-same date; still tied, the rule loaded first. A rule with no date makes the record wait.
+action wins, flag < review < anonymise < purge; still tied, the rule loaded first; and a
+purge never beats a review: where the winner purges and another matching rule asks for
+review, the record is reviewed (at the winner's date). A rule with no date makes the
+record wait.
 """
 
 from __future__ import annotations
@@ -59,26 +61,33 @@ class Case:
     clauses: tuple[Clause, ...]
     winner: str | None
     disposal: str | None
+    action: str | None = None
+    """What is done, where it is not the winner's ``then`` (a purge sent to review)."""
 
 
 def case(label: str, rules: str, outcome: str) -> Any:
     """``rules``: ``id=PERIOD/then`` each (``id=-/then``: no date); ``outcome``:
-    ``id@YYYY-MM-DD`` of the winner, or ``waiting``."""
+    ``id@YYYY-MM-DD`` of the winner (``:action`` where that is not the winner's), or
+    ``waiting``."""
     clauses = []
     for part in rules.split():
         rule_id, rest = part.split("=")
         period, then = rest.split("/")
         clauses.append(Clause(rule_id, None if period == "-" else period, then))
-    winner, _, disposal = outcome.partition("@")
+    winner, _, dated = outcome.partition("@")
+    disposal, _, action = dated.partition(":")
     if winner == "waiting":
         return pytest.param(Case(label, tuple(clauses), None, None), id=label)
-    return pytest.param(Case(label, tuple(clauses), winner, disposal), id=label)
+    return pytest.param(Case(label, tuple(clauses), winner, disposal, action or None), id=label)
 
 
 CASES = [
     # -- retention beats disposal: the latest date wins, whatever the actions
     case("later-review-beats-purge", "a=P1Y/purge b=P2Y/review", "b@2022-05-02"),
-    case("later-purge-beats-review", "a=P1Y/review b=P2Y/purge", "b@2022-05-02"),
+    # ... but a purge never beats a review: the latest date, and a person first
+    case("later-purge-goes-to-review", "a=P1Y/review b=P2Y/purge", "b@2022-05-02:review"),
+    case("later-purge-goes-to-review-2", "a=P2Y/purge b=P1Y/review", "a@2022-05-02:review"),
+    case("later-anonymise-is-not-reviewed", "a=P1Y/review b=P2Y/anonymise", "b@2022-05-02"),
     case("later-purge-beats-flag", "a=P1Y/flag b=P2Y/purge", "b@2022-05-02"),
     case("later-flag-beats-purge", "a=P6Y/flag b=P1Y/purge", "a@2026-05-02"),
     case("latest-of-three", "a=P1Y/anonymise b=P2Y/flag c=P3Y/purge", "c@2023-05-02"),
@@ -120,8 +129,10 @@ def test_who_wins(case: Case) -> None:
     assert decision.rule.id == case.winner, decision.reason
     assert decision.disposal_date == date.fromisoformat(case.disposal or "")
     won = next(c for c in case.clauses if c.id == case.winner)
-    assert decision.action is Action(won.then)
-    assert decision.to_dict()["action"] == won.then
+    action = case.action or won.then
+    assert decision.action is Action(action)
+    assert decision.to_dict()["action"] == action
+    assert ("a purge never beats a review" in decision.reason) == (case.action is not None)
 
 
 def test_actions_are_ranked_gentlest_first() -> None:

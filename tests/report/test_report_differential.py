@@ -82,13 +82,14 @@ def test_report_rows_equal_evaluation(
         if decision.status is Status.DUE:
             assert decision.winner is not None
             assert decision.disposal_date is not None
+            assert decision.action is not None
             winner = decision.winner
             expected[record["key"]] = (
                 winner.rule.id,
                 decision.disposal_date.isoformat(),
-                winner.rule.action.value,
+                decision.action.value,
             )
-            summary[(winner.pack.id, winner.rule.id, winner.rule.action.value)] += 1
+            summary[(winner.pack.id, winner.rule.id, decision.action.value)] += 1
     assert printed == expected
     assert len(writer.rows) == len(printed)  # no record printed twice
     assert report.due == summary
