@@ -63,7 +63,7 @@ class Trail:
             record=records[0],
             rule_id=batch.rule,
             pack_id=batch.pack,
-            pack_version=self.versions.get(batch.pack, ""),
+            pack_version=self.versions.get(batch.pack, "-"),
             action=batch.action.value,
             outcome="done",
         )

@@ -92,7 +92,9 @@ def load_rule_paths(paths: Sequence[str]) -> RuleSet:
 COMMANDS = {
     "audit": "keepfor.cli.audit:audit",
     "db": "keepfor.cli.db:db",
+    "erase": "keepfor.cli.erase:erase",
     "explain": "keepfor.cli.explain:explain",
+    "hold": "keepfor.cli.hold:hold",
     "report": "keepfor.cli.report:report",
     "review": "keepfor.cli.review:review",
     "sweep": "keepfor.cli.sweep:sweep",

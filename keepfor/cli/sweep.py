@@ -71,8 +71,8 @@ def sweep(
     clock: Clock = ctx.obj["clock"]
     at = parse_instant(at_text, clock)
     rules = load_rule_paths(rule_paths)
-    trail = _trail(options, rules, clock) if apply_ else None
-    with _swept(options, trail) as swept:
+    trail = trail_for(options, rules, clock) if apply_ else None
+    with swept_sources(options, trail) as swept:
         try:
             result = run_sweep(
                 rules,
@@ -97,14 +97,14 @@ def sweep(
         ctx.exit(EXIT_PARTLY_DONE)
 
 
-def _trail(options: SourceOptions, rules: RuleSet, clock: Clock) -> Trail:
+def trail_for(options: SourceOptions, rules: RuleSet, clock: Clock) -> Trail:
     from keepfor.audit import load_key
 
     return Trail(load_key(options.audit_key_file()), rules, clock)
 
 
 @contextlib.contextmanager
-def _swept(options: SourceOptions, trail: Trail | None) -> Iterator[list[SweptSource]]:
+def swept_sources(options: SourceOptions, trail: Trail | None) -> Iterator[list[SweptSource]]:
     """The sources, opened, each with its settings and target; all closed at the end."""
     with contextlib.ExitStack() as stack:
         swept: list[SweptSource] = []

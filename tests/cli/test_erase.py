@@ -1,0 +1,165 @@
+"""``keepfor erase --customer C``: every record of the customer is disposed of now, but
+what a legal obligation keeps (until its date) and what cannot be read; each kept record
+is listed with its rule, basis and date; other customers' records are untouched."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import assert_bad_input, invoke
+
+PACK = """\
+pack: shop
+version: "4"
+timezone: Europe/London
+rules:
+  - id: orders-tax
+    applies_to: {category: order}
+    retain: {from: placed_at, for: P6Y}
+    basis: legal_obligation
+    then: purge
+  - id: orders-service
+    applies_to: {category: order}
+    retain: {from: placed_at, for: P1Y}
+    then: purge
+  - id: newsletter
+    applies_to: {category: newsletter}
+    retain: {from: placed_at, for: P2Y}
+    basis: consent
+    then: anonymise
+  - id: claims
+    applies_to: {category: claim}
+    retain: {from: settled_at, for: P6Y}
+    basis: legal_obligation
+    then: purge
+"""
+ROWS = [
+    # id, category, customer, placed_at, settled_at, email
+    (1, "order", "c1", "2024-03-01", None, "a@x"),  # tax: kept until 2030-03-01
+    (2, "order", "c1", "2018-03-01", None, "a@x"),  # tax due: purged
+    (3, "newsletter", "c1", "2026-10-01", None, "a@x"),  # consent: anonymised now
+    (4, "enquiry", "c1", "2026-10-01", None, "a@x"),  # no rule: purged
+    (5, "claim", "c1", None, None, "a@x"),  # legal, waits for settled_at: kept
+    (6, "order", "c1", "31/12/2024", None, "a@x"),  # unreadable: kept, said so
+    (7, "order", "c2", "2018-03-01", None, "b@x"),  # another customer: untouched
+]
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = sqlite3.connect(tmp_path / "shop.db")
+    db.execute(
+        "CREATE TABLE records (id INTEGER PRIMARY KEY, category TEXT, customer TEXT, "
+        "placed_at DATE, settled_at DATE, email VARCHAR(80))"
+    )
+    db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", ROWS)
+    db.commit()
+    db.close()
+    (tmp_path / "pack.yaml").write_text(PACK, encoding="utf-8")
+    (tmp_path / "keepfor.toml").write_text(
+        '[sources.shop]\nurl = "sqlite:///shop.db"\ntable = "records"\n'
+        '[sources.shop.anonymise]\nemail = "null"\ncustomer = "fixed:erased"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-erase")
+    return tmp_path
+
+
+def _erase(shop: Path, *args: str) -> dict[str, object]:
+    run = invoke(
+        "erase", "--customer", "c1", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml", "--at", "2026-11-22", "--format", "json", *args,
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    answer: dict[str, object] = json.loads(run.stdout)
+    return answer
+
+
+def _rows(shop: Path) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(shop / "shop.db")
+    try:
+        return db.execute("SELECT id, customer, email FROM records ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+KEPT = [
+    {
+        "record": "1",
+        "rule": "orders-tax",
+        "basis": "legal_obligation",
+        "until": "2030-03-02",
+        "reason": "a legal obligation keeps it until its disposal date",
+    },
+    {
+        "record": "5",
+        "rule": "claims",
+        "basis": "legal_obligation",
+        "until": None,
+        "reason": "a legal obligation keeps it until settled_at has happened and its period "
+        "passed",
+    },
+]
+
+
+def test_a_dry_run_answers_what_is_kept_and_why(shop: Path) -> None:
+    answer = _erase(shop)
+    assert answer["applied"] is False
+    assert answer["customer"] == "c1"
+    source = answer["sources"]["shop"]  # type: ignore[index]
+    assert (source["purge"], source["anonymise"], source["failed"]) == (2, 1, 0)
+    kept = sorted(source["kept"], key=lambda k: k["record"])
+    assert kept[:2] == KEPT
+    assert kept[2]["record"] == "6"
+    assert kept[2]["reason"].startswith("unreadable: ")
+    assert len(_rows(shop)) == len(ROWS)
+
+
+def test_apply_disposes_of_the_rest_audited_and_asking_again_only_keeps(shop: Path) -> None:
+    answer = _erase(shop, "--apply")
+    source = answer["sources"]["shop"]  # type: ignore[index]
+    assert (source["purge"], source["anonymise"]) == (2, 1)
+    assert _rows(shop) == [
+        (1, "c1", "a@x"),
+        (3, "erased", None),
+        (5, "c1", "a@x"),
+        (6, "c1", "a@x"),
+        (7, "c2", "b@x"),
+    ]
+    db = sqlite3.connect(shop / "shop.db")
+    audit = db.execute("SELECT action, rule_id FROM keepfor_audit ORDER BY action").fetchall()
+    db.close()
+    assert sorted(audit) == [
+        ("anonymise", "newsletter"), ("purge", "(no rule)"), ("purge", "orders-tax"),
+    ]  # fmt: skip
+    again = _erase(shop, "--apply")["sources"]["shop"]  # type: ignore[index]
+    assert (again["purge"], again["anonymise"]) == (0, 0)
+    assert sorted(k["record"] for k in again["kept"]) == ["1", "5", "6"]
+
+
+def test_the_table_lists_the_kept_records(shop: Path) -> None:
+    run = invoke(
+        "erase", "--customer", "c1", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml", "--at", "2026-11-22",
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    assert "2 would be purged, 1 would be anonymised; 3 kept" in run.stdout
+    assert "2030-03-02" in run.stdout
+    assert "Dry run" in run.stdout
+
+
+def test_a_source_without_a_customer_field_is_bad_input(shop: Path) -> None:
+    (shop / "keepfor.toml").write_text(
+        '[sources.shop]\nurl = "sqlite:///shop.db"\ntable = "records"\n'
+        '[sources.shop.fields]\ncustomer = "client"\n',
+        encoding="utf-8",
+    )
+    run = invoke(
+        "erase", "--customer", "c1", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml",
+    )  # fmt: skip
+    assert_bad_input(run, "source 'shop'", "'client'")
