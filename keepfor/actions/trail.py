@@ -35,7 +35,11 @@ class Trail:
 
     @staticmethod
     def ensure(conn: sa.Connection) -> None:
-        """keepfor's tables for acting and auditing, where they are missing."""
+        """keepfor's tables for acting and auditing, where they are missing: all of them
+        or none, where the database's DDL is transactional (a sweep killed half-way
+        through must not leave a trail that ``audit verify`` calls broken)."""
+        if conn.dialect.name == "sqlite":
+            _begin_sqlite(conn)
         ensure_audit(conn)
         state.ensure(conn)
         review.ensure(conn)
@@ -86,3 +90,12 @@ class Trail:
                 sweep=self.sweep_id,
                 at=now,
             )
+
+
+def _begin_sqlite(conn: sa.Connection) -> None:
+    """Open SQLite's transaction now: the driver (pysqlite) opens it only before an
+    INSERT, UPDATE or DELETE and runs each CREATE TABLE before that on its own, so a
+    crash between two of them left some of the trail's tables without the others."""
+    driver = conn.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN")
