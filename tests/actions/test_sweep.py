@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from keepfor.abc import RecordSource
+from keepfor.abc import ActionBatch, Outcome, RecordSource
 from keepfor.actions.settings import ActionSettings, Child, Strategy
 from keepfor.actions.sweep import MassDisposal, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
@@ -20,6 +20,7 @@ from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
 from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
 from keepfor.errors import SourceError
+from keepfor.report.counts import bucket_predicates
 
 AT = date(2026, 11, 22)
 KEY = b"0123456789abcdef-test-key"
@@ -283,3 +284,40 @@ def test_a_foreign_key_that_would_block_a_purge_is_named_before_anything_is_done
     assert _table(url, "keepfor_audit") == []
     # a dry run says what would be done; it is --apply that refuses
     assert _sweep(url, apply=False, settings=no_children).sources["shop"].purge == 5
+
+
+def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_selected(
+    url: str,
+) -> None:
+    """Between the select and the act: one record deleted by someone else, one changed so
+    that it is no longer due. Both are skipped, neither is audited; the rest is done."""
+    due = sorted(_expected()[Action.PURGE])
+    gone, changed, *rest = due
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    try:
+        source.open()
+        source.check(RULES)
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+            conn.execute(sa.text(f"DELETE FROM {LINES} WHERE record_id = {gone}"))
+            conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE id = {gone}"))
+            conn.execute(
+                sa.text(f"UPDATE {TABLE} SET placed_at = :d WHERE id = {changed}"),
+                {"d": date(2026, 1, 1)},
+            )
+        target = SqlTableTarget(source, SETTINGS, trail)
+        due_predicate = bucket_predicates(RULES, AT)["due"]
+        batch = ActionBatch("shop", "orders", "shop", Action.PURGE, tuple(due), due_predicate)
+        result = target.apply(batch, AT)
+    finally:
+        source.close()
+    assert result.count(Outcome.SKIPPED) == 2
+    assert result.outcomes[gone] is result.outcomes[changed] is Outcome.SKIPPED
+    assert all(result.outcomes[key] is Outcome.DONE for key in rest)
+    left = {r["id"] for r in _table(url, TABLE)}
+    assert changed in left
+    assert not left & set(rest)
+    name = Pseudonymiser(KEY, "shop")
+    audited = {e["record"] for e in _table(url, "keepfor_audit")}
+    assert audited == {name(str(key)) for key in rest}
