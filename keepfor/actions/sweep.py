@@ -35,7 +35,7 @@ from keepfor.report.counts import bucket_predicates
 
 __all__ = ["MassDisposal", "SourceTally", "SweepResult", "SweptSource", "run_sweep"]
 
-DEFAULT_BATCH = 1_000
+DEFAULT_BATCH = 10_000
 
 
 class MassDisposal(KeepforError):
@@ -109,12 +109,19 @@ def _decided(
         yield decided
 
 
-def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) -> SourceTally:
-    due, others = _selection(rules, at)
+def _counts(source: RecordSource, rules: RuleSet, at: Instant) -> SourceTally:
+    """The records of a source, and those held or unreadable (never acted on)."""
+    _, others = _selection(rules, at)
     counts = source.count(others)
-    tally = SourceTally(
+    return SourceTally(
         total=counts["total"], unreadable=counts.get("unreadable", 0), held=counts.get("held", 0)
     )
+
+
+def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) -> SourceTally:
+    """A dry run's counts: the due records by action, counted by groups (no keys read)."""
+    due, _ = _selection(rules, at)
+    tally = _counts(source, rules, at)
     left = limit
     for decided in _decided(source, due, rules, at, 0):
         action = decided.decision.action
@@ -128,38 +135,37 @@ def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) 
     return tally
 
 
+KEY_BOUND = 1_000_000
+"""Keys a group brings at once: every due key is held before acting anyway, and a group
+over the bound costs a scan of its own to stream its keys."""
+
+
 def _batches(
     source: RecordSource, rules: RuleSet, at: Instant, size: int, limit: int | None
 ) -> list[ActionBatch]:
-    """Every due key, in batches of one rule and action (read in full before acting)."""
+    """Every due key, in batches of one rule and action (read in full before acting:
+    SQLite cannot write a table while a read of it is open)."""
     due, _ = _selection(rules, at)
     pending: dict[tuple[str, str, Action], list[Any]] = defaultdict(list)
-    batches: list[ActionBatch] = []
     left = limit
-
-    def flush(where: tuple[str, str, Action]) -> None:
-        pack, rule, action = where
-        batches.append(ActionBatch(source.name, rule, pack, action, tuple(pending.pop(where)), due))
-
-    for decided in _decided(source, due, rules, at, size):
+    for decided in _decided(source, due, rules, at, KEY_BOUND):
         winner, action = decided.decision.winner, decided.decision.action
         assert winner is not None
         assert action is not None
-        where = (winner.pack.id, winner.rule.id, action)
-        for keys in keys_of(source, due, decided, size):
-            for key in keys if left is None else keys[:left]:
-                pending[where].append(key)
-                if len(pending[where]) >= size:
-                    flush(where)
+        keys = pending[(winner.pack.id, winner.rule.id, action)]
+        for chunk in keys_of(source, due, decided, KEY_BOUND):
+            keys.extend(chunk if left is None else chunk[:left])
             if left is not None:
-                left -= min(left, len(keys))
+                left -= min(left, len(chunk))
                 if left == 0:
                     break
         if left == 0:
             break
-    for where in list(pending):
-        flush(where)
-    return batches
+    return [
+        ActionBatch(source.name, rule, pack, action, tuple(keys[i : i + size]), due)
+        for (pack, rule, action), keys in pending.items()
+        for i in range(0, len(keys), size)
+    ]
 
 
 def _valve(swept: Sequence[SweptSource], result: SweepResult) -> None:
@@ -187,52 +193,46 @@ def run_sweep(
     limit: int | None = None,
     allow_mass_disposal: bool = False,
 ) -> SweepResult:
-    """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
-    A batch that fails is counted and named; the others go on (exit 4: partly done)."""
+    """Plan every source; with ``apply``, read every due key, pass the safety valve, then
+    act batch by batch. A batch that fails is counted and named; the others go on (exit
+    4: partly done)."""
     result = SweepResult(applied=apply, at=at)
-    targets: dict[str, ActionTarget] = {}
     due, _ = _selection(rules, at)
+    planned: dict[str, tuple[ActionTarget, list[ActionBatch]]] = {}
     for item in swept:
+        name = item.source.name
         item.source.check(rules)
-        target = targets[item.source.name] = item.target(item.source)  # checks the settings
-        tally = result.sources[item.source.name] = _plan(item.source, rules, at, limit)
-        for batch in _capped(target.approved(due, batch_size), _left(limit, tally)):
-            tally.add(batch.action, len(batch.keys))
+        target = item.target(item.source)  # checks the action settings
+        if apply:
+            tally = result.sources[name] = _counts(item.source, rules, at)
+            batches = _batches(item.source, rules, at, batch_size, limit)
+            batches += _capped(target.approved(due, batch_size), _left(limit, batches))
+            for batch in batches:
+                tally.add(batch.action, len(batch.keys))
+            planned[name] = (target, batches)
+        else:
+            tally = result.sources[name] = _plan(item.source, rules, at, limit)
+            approved = target.approved(due, batch_size)
+            for batch in _capped(approved, _left(limit, None, tally)):
+                tally.add(batch.action, len(batch.keys))
     if not apply:
         return result
     if not allow_mass_disposal:
         _valve(swept, result)
-    for item in swept:
-        tally = result.sources[item.source.name]
-        wanted = [a for a in Action if getattr(tally, a.value)]
-        targets[item.source.name].prepare(wanted)
-    for item in swept:
-        _act(item, targets[item.source.name], rules, at, batch_size, limit, result)
+    for target, batches in planned.values():
+        target.prepare({batch.action for batch in batches})
+    for name, (target, batches) in planned.items():
+        _act(name, target, batches, at, result)
     return result
 
 
 def _act(
-    item: SweptSource,
-    target: ActionTarget,
-    rules: RuleSet,
-    at: Instant,
-    size: int,
-    limit: int | None,
-    result: SweepResult,
+    name: str, target: ActionTarget, batches: list[ActionBatch], at: Instant, result: SweepResult
 ) -> None:
-    held, total, unreadable = (
-        result.sources[item.source.name].held,
-        result.sources[item.source.name].total,
-        result.sources[item.source.name].unreadable,
+    before = result.sources[name]
+    tally = result.sources[name] = SourceTally(
+        held=before.held, total=before.total, unreadable=before.unreadable
     )
-    tally = result.sources[item.source.name] = SourceTally(
-        held=held, total=total, unreadable=unreadable
-    )
-    batches = _batches(item.source, rules, at, size, limit)
-    acted = sum(len(b.keys) for b in batches)
-    due, _ = _selection(rules, at)
-    left = None if limit is None else limit - acted
-    batches += _capped(target.approved(due, size), left)
     for batch in batches:
         try:
             done = target.apply(batch, at)
@@ -244,9 +244,15 @@ def _act(
         tally.skipped += done.count(Outcome.SKIPPED)
 
 
-def _left(limit: int | None, tally: SourceTally) -> int | None:
-    """What ``--limit`` leaves after the planned actions."""
-    return None if limit is None else max(0, limit - (tally.disposals + tally.flag + tally.review))
+def _left(
+    limit: int | None, batches: list[ActionBatch] | None, tally: SourceTally | None = None
+) -> int | None:
+    """What ``--limit`` leaves after the due records' batches (or a dry run's tally)."""
+    if limit is None:
+        return None
+    if tally is not None:
+        return max(0, limit - (tally.disposals + tally.flag + tally.review))
+    return max(0, limit - sum(len(b.keys) for b in batches or ()))
 
 
 def _capped(batches: list[ActionBatch], left: int | None) -> list[ActionBatch]:

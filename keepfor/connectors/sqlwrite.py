@@ -222,6 +222,11 @@ class SqlTableTarget(ActionTarget):
         return [key for text, key in texts.items() if text not in done]
 
     def _act(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
+        if batch.action is Action.PURGE and not self.children and conn.dialect.delete_returning:
+            # one statement re-checks and deletes: what it returns is what it deleted
+            rechecked = sa.and_(self.key.in_(batch.keys), self.source.where(batch.recheck))
+            statement = sa.delete(self.table).where(rechecked).returning(self.key)
+            return list(conn.execute(statement).scalars())
         live = self._live(conn, batch)
         if not live:
             return live
