@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from rich.console import Console
 from rich.text import Text
 
+from keepfor.abc import RecordSource
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.records import load_record
 from keepfor.cli.sources import (
@@ -18,9 +22,11 @@ from keepfor.cli.sources import (
     source_options,
     warn_missing_fields,
 )
-from keepfor.engine import Decision, Retain, RuleSet, Status, TermResult, evaluate
+from keepfor.engine import Decision, Instant, Retain, RuleSet, Status, TermResult, evaluate
+from keepfor.engine.cutoffs import held_predicate
 from keepfor.engine.evaluate import RuleOutcome
 from keepfor.errors import RecordError, UsageError, quoted
+from keepfor.holds import Hold, active_for
 from keepfor.report.text import printable
 
 
@@ -58,6 +64,7 @@ def explain(
     if (record_path is None) == (record_id is None):
         raise UsageError("give --record FILE.json, or --id VALUE with --db or --config")
     rules = load_rule_paths(rule_paths)
+    holding: list[Hold] = []
     if record_path is not None:
         if options.given():
             raise UsageError("--db, --config and --table go with --id, not --record")
@@ -69,10 +76,13 @@ def explain(
             raise RecordError(problem.reason, file=name, rule=problem.rule, field=problem.field)
     else:
         assert record_id is not None
-        name, record = stored_record(options, rules, record_id)
-        decision = evaluate(rules, record, at)
+        name, record, holding = stored_record(options, rules, record_id, at)
+        decision = held_decision(evaluate(rules, record, at), holding)
     if as_json:
-        click.echo(json.dumps(decision.to_dict(detail=detail)))
+        out = decision.to_dict(detail=detail)
+        if holding:
+            out["holds"] = [h.to_dict() for h in holding]
+        click.echo(json.dumps(out))
         return
     console = Console(highlight=False, soft_wrap=True)
     for line in render_decision(decision, name, at_text or "now", record):
@@ -80,9 +90,11 @@ def explain(
 
 
 def stored_record(
-    options: SourceOptions, rules: RuleSet, record_id: str
-) -> tuple[str, Mapping[str, Any]]:
-    """The record of one source whose key is ``record_id``, read as a report reads it."""
+    options: SourceOptions, rules: RuleSet, record_id: str, at: Instant
+) -> tuple[str, Mapping[str, Any], list[Hold]]:
+    """The record of one source whose key is ``record_id``, read as a report reads it,
+    and the holds that hold it at ``at``."""
+    holding: list[Hold] = []
     with open_sources(options) as sources:
         if len(sources) != 1:
             names = ", ".join(s.name for s in sources)
@@ -93,12 +105,45 @@ def stored_record(
         try:
             key = source.key.parse(record_id)
         except UsageError:
-            record = None  # no key of the source's type is spelt like that
+            record = None  # no key of the source's type is spelt so
         else:
             record = source.get(key, rules.fields())
+        if record is not None:
+            holding = _holds_of(source, key, held_predicate(rules, at).today)
     if record is None:
         raise UsageError(f"source '{source.name}' has no record with key {quoted(record_id)}")
-    return f"{quoted(record_id)} of source '{source.name}'", record
+    return f"{quoted(record_id)} of source '{source.name}'", record, holding
+
+
+def _holds_of(source: RecordSource, key: Any, today: date) -> list[Hold]:
+    """The active holds on a record's key or its customer (none for a source that keeps
+    no holds, or a database without the holds table)."""
+    engine = getattr(source, "engine", None)
+    if not isinstance(engine, sa.Engine):
+        return []
+    found = source.get(key, ("customer",)) or {}
+    customer = found.get("customer")
+    with engine.connect() as conn:
+        return active_for(
+            conn,
+            source.name,
+            source.key.text(key),
+            None if customer is None else str(customer),
+            today,
+        )
+
+
+def held_decision(decision: Decision, holding: list[Hold]) -> Decision:
+    """The decision as held where a hold holds the record (an unreadable one stays
+    unreadable: its value needs correcting, held or not)."""
+    if not holding or decision.status is Status.UNREADABLE:
+        return decision
+    why = "; ".join(h.describe() for h in holding)
+    return replace(
+        decision,
+        status=Status.HELD,
+        reason=f"held: {why} (without the hold: {decision.status.value}, {decision.reason})",
+    )
 
 
 _STATUS_STYLE = {
@@ -130,6 +175,8 @@ def render_decision(
     if decision.today is not None:
         headline.append(f"  [today {decision.today.isoformat()}]", style="dim")
     lines.append(headline)
+    if decision.status is Status.HELD:
+        lines.append(Text("Nothing is done to it while it is held.", style="cyan"))
     if decision.matched:
         lines.append(Text(""))
         lines.append(Text(f"Matched rules ({len(decision.matched)}):", style="bold"))

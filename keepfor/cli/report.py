@@ -55,9 +55,9 @@ def report(
 
 
 def _show_query(rules: RuleSet, sources: list[RecordSource], at: Instant) -> None:
-    from keepfor.engine.cutoffs import All, due_predicate, readable_predicate
+    from keepfor.report.counts import bucket_predicates
 
-    due = All((readable_predicate(rules), due_predicate(rules, at)))
+    due = bucket_predicates(rules, at)["due"]  # due, readable, not held
     for source in sources:
         source.check(rules)
         click.echo(f"-- {source.name}\n{source.dry_run_query(due)};")

@@ -10,6 +10,9 @@ leaf stands under no NOT, NULL acts as false, which is what Python means (a miss
 field matches nothing); under a NOT, ``NOT NULL`` would be NULL too and drop a record
 Python keeps, so there the compiler makes the leaf two-valued: ``COALESCE(leaf, false)``.
 Positive leaves stay bare, so indexes serve them.
+
+:class:`Held` is the one leaf that is not about a field: the source compiles it to
+``EXISTS`` over its database's ``keepfor_holds`` (:mod:`keepfor.holds.sql`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from keepfor.engine.cutoffs import (
     Any_,
     BadValue,
     Equals,
+    Held,
     Never,
     Not,
     OnOrBefore,
@@ -61,6 +65,11 @@ class FieldSql(Protocol):
 
     def bad(self, name: str, kind: ValueKind) -> sa.ColumnElement[bool]:
         """The field holds a value that is not of ``kind`` (never NULL where it is not)."""
+        ...
+
+    def held(self, today: date) -> sa.ColumnElement[bool]:
+        """An active hold covers the row on ``today`` (never NULL; false where the
+        database has no holds table)."""
         ...
 
 
@@ -109,13 +118,21 @@ class _Compiler:
             case Not(part):
                 return sa.not_(self.compile(part, negated=not negated))
             case All(parts):
-                return sa.and_(sa.true(), *(self.compile(p, negated=negated) for p in parts))
+                done = [self.compile(p, negated=negated) for p in parts]
+                if any(isinstance(d, sa.False_) for d in done):
+                    return sa.false()  # a Held where no holds table is, say
+                return sa.and_(sa.true(), *done)
             case Any_(parts):
-                return sa.or_(sa.false(), *(self.compile(p, negated=negated) for p in parts))
+                done = [self.compile(p, negated=negated) for p in parts]
+                if any(isinstance(d, sa.True_) for d in done):
+                    return sa.true()
+                return sa.or_(sa.false(), *done)
             case Switch(name, cases, otherwise):
                 return self._switch(name, cases, otherwise, negated=negated)
             case Never():
                 return sa.false()
+            case Held(today):
+                return fields.held(today)  # EXISTS: never NULL itself
         raise TypeError(f"not a predicate: {predicate!r}")
 
     def _switch(

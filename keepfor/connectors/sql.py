@@ -46,6 +46,7 @@ from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError, did_you_mean
+from keepfor.holds.sql import HoldsTable, as_text, held_condition
 
 __all__ = ["ColumnKind", "Rows", "SqlTableSource", "TableMapping"]
 
@@ -129,6 +130,7 @@ class SqlTableSource(RecordSource):
         self.zones: tuple[ZoneInfo, ...] = (ZoneInfo("UTC"),)
         """The packs' zones (a coarse key of datetimes is a local date in each)."""
         self._fields: dict[str, FieldColumn] = {}
+        self._holds = HoldsTable()
 
     # -- reflection and checks ---------------------------------------------------------
 
@@ -310,13 +312,32 @@ class SqlTableSource(RecordSource):
     def bad(self, name: str, kind: ValueKind) -> sa.ColumnElement[bool]:
         return self.field(name).bad(kind)
 
+    def held(self, today: date) -> sa.ColumnElement[bool]:
+        """A hold of this source covers the row's key or customer (false while the
+        database has no holds table: a report never creates one)."""
+        try:
+            if not self._holds.there(self.engine):
+                return sa.false()
+        except SQLAlchemyError as error:
+            raise db_error(self.where_text, self.url, error) from None
+        customer = self.customer_column()
+        text = None if customer is None else as_text(customer, self.dialect)
+        return held_condition(self.name, as_text(self.key_column, self.dialect), text, today)
+
+    def customer_column(self) -> sa.ColumnElement[Any] | None:
+        """What holds the ``customer`` field: a column, or the config's constant; None
+        where the source has no customer (then only holds on a key hold its records)."""
+        if "customer" in self.mapping.constants:
+            return sa.literal(str(self.mapping.constants["customer"]), sa.String)
+        name = self.mapping.fields.get("customer", "customer")
+        return self.table.columns.get(name)
+
     # -- reading -----------------------------------------------------------------------
 
     def select(self, predicate: Predicate, fields: Collection[str]) -> Iterator[Keyed]:
         rows = self.rows_where(self.where(predicate), fields)
         for row in rows.rows:
             yield rows.keyed(row)
-
 
     def get(self, key: Any, fields: Collection[str]) -> Record | None:
         """The record whose key is ``key``, or None."""
@@ -379,7 +400,10 @@ class SqlTableSource(RecordSource):
         """How many records each named predicate holds for, in one pass over the table."""
         if not predicates:
             return {}
-        query = counts_query([self.where(p) for p in predicates.values()], self.table)
+        conditions = [self.where(p) for p in predicates.values()]
+        if all(isinstance(c, sa.False_) for c in conditions):
+            return dict.fromkeys(predicates, 0)  # no pass over the table for nothing
+        query = counts_query(conditions, self.table)
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(query).one()

@@ -31,6 +31,7 @@ from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import All, Predicate
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError
+from keepfor.holds.sql import HoldsTable, as_text, held_condition
 from keepfor.store.db import open_store
 from keepfor.store.models import Record as RecordRow
 from keepfor.store.models import RecordField, field_value
@@ -48,8 +49,9 @@ class _Query:
 
     constants: Mapping[str, Any] = {}
 
-    def __init__(self) -> None:
+    def __init__(self, source: StoreSource | None = None) -> None:
         self.joins: dict[str, sa.Alias] = {}
+        self.source = source
 
     def field(self, name: str) -> sa.Alias:
         if name not in self.joins:
@@ -111,6 +113,20 @@ class _Query:
             return sa.false()
         return sa.and_(alias.c.record_id.is_not(None), wrong)
 
+    def held(self, today: date) -> sa.ColumnElement[bool]:
+        """A hold of the store covers the record's key or its customer (false where the
+        store's database has no holds table)."""
+        source = self.source
+        if source is None or not source.holds_exist():
+            return sa.false()
+        dialect = source.engine.dialect.name
+        return held_condition(
+            source.name,
+            as_text(_RECORDS.c.key, dialect),
+            as_text(_RECORDS.c.customer_key, dialect),
+            today,
+        )
+
     def on_or_before(self, name: str, cutoff: date, zone: ZoneInfo) -> sa.ColumnElement[bool]:
         alias = self.field(name)
         boundary = instant_on_or_before(cutoff, zone)
@@ -126,6 +142,7 @@ class StoreSource(RecordSource):
         self.url = url
         self.name = name
         self._engine: sa.Engine | None = None
+        self._holds = HoldsTable()
 
     @property
     def engine(self) -> sa.Engine:
@@ -153,6 +170,13 @@ class StoreSource(RecordSource):
 
     def check(self, rules: RuleSet) -> None:
         """Every field can be read: the store holds any field a record was imported with."""
+
+    def holds_exist(self) -> bool:
+        """The store's database has ``keepfor_holds``."""
+        try:
+            return self._holds.there(self.engine)
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
 
     def _error(self, error: SQLAlchemyError) -> SourceError:
         return SourceError(f"store {safe_url(self.url)} failed: {first_line(error)}")
@@ -182,7 +206,7 @@ class StoreSource(RecordSource):
     def _select(
         self, predicate: Predicate, fields: Collection[str], also: sa.ColumnElement[bool]
     ) -> Generator[Keyed, None, None]:
-        query = _Query()
+        query = _Query(self)
         where = sa.and_(self._where(query, predicate), also)
         names = [f for f in dict.fromkeys(fields) if f not in _RECORD_COLUMNS]
         aliases = [query.field(name) for name in names]
@@ -218,8 +242,10 @@ class StoreSource(RecordSource):
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         if not predicates:
             return {}
-        query = _Query()
+        query = _Query(self)
         conditions = [self._where(query, p) for p in predicates.values()]
+        if all(isinstance(c, sa.False_) for c in conditions):
+            return dict.fromkeys(predicates, 0)  # no pass over the store for nothing
         statement = counts_query(conditions, query.from_clause())
         try:
             with self.engine.connect() as conn:
@@ -229,7 +255,7 @@ class StoreSource(RecordSource):
         return {name: int(value) for name, value in zip(predicates, row, strict=True)}
 
     def dry_run_query(self, predicate: Predicate) -> str:
-        query = _Query()
+        query = _Query(self)
         where = self._where(query, predicate)
         statement = sa.select(_RECORDS.c.key).select_from(query.from_clause()).where(where)
         return str(statement.compile(self.engine, compile_kwargs={"literal_binds": True}))

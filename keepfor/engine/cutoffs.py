@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor
@@ -37,6 +37,7 @@ from keepfor.engine.predicates import (
     Any_,
     BadValue,
     Equals,
+    Held,
     Never,
     Not,
     OnOrBefore,
@@ -60,6 +61,7 @@ __all__ = [
     "Any_",
     "BadValue",
     "Equals",
+    "Held",
     "Never",
     "Not",
     "OnOrBefore",
@@ -69,6 +71,7 @@ __all__ = [
     "ValueKind",
     "due_predicate",
     "fields_of",
+    "held_predicate",
     "holds",
     "latest_due_anchor",
     "latest_due_event",
@@ -353,3 +356,16 @@ def readable_predicate(rules: RuleSet) -> Predicate:
     """Every value the rules need can be read: the record gets a status other than
     ``unreadable``, and every other predicate here means what it says."""
     return Not(unreadable_predicate(rules))
+
+
+def held_predicate(rules: RuleSet, at: Instant) -> Held:
+    """Held at ``at``: by a hold whose ``until`` has not passed in any pack's zone (the
+    earliest local date of the packs is compared with it: a hold that still holds
+    somewhere still holds)."""
+    days = [local_today(at, pack) for pack in rules.packs]
+    return Held(min(days) if days else local_today_utc(at))
+
+
+def local_today_utc(at: Instant) -> date:
+    """The date of ``at`` in UTC (where no pack gives a zone)."""
+    return at.astimezone(UTC).date() if isinstance(at, datetime) else at

@@ -1,4 +1,4 @@
-"""The predicate tree: conditions on a record's own fields, built by
+"""The predicate tree: conditions on a record's own fields (and :class:`Held`), built by
 :mod:`keepfor.engine.cutoffs` from a rule set, evaluated here in Python (:func:`holds`)
 and compiled to SQL by :mod:`keepfor.connectors.pushdown`. Both must mean the same:
 the differential tests prove it on every database.
@@ -21,6 +21,7 @@ __all__ = [
     "Any_",
     "BadValue",
     "Equals",
+    "Held",
     "Never",
     "Not",
     "OnOrBefore",
@@ -103,12 +104,25 @@ class Never:
     """Holds for no record (a cutoff before any representable date)."""
 
 
-Predicate = Present | OnOrBefore | Equals | BadValue | Not | All | Any_ | Switch | Never
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An active hold covers the record on ``today``: one not released, whose ``until``
+    is not before ``today``, on the record's key or on its customer.
+
+    The engine never reads holds: a SQL source compiles this against its database's
+    ``keepfor_holds`` (:mod:`keepfor.holds.sql`; no table, nothing held), and in Python
+    the caller says whether the record is held (:func:`holds`'s ``held``)."""
+
+    today: date
 
 
-def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
+Predicate = Present | OnOrBefore | Equals | BadValue | Not | All | Any_ | Switch | Never | Held
+
+
+def holds(predicate: Predicate, record: Mapping[str, Any], *, held: bool = False) -> bool:
     """Evaluate a predicate on one record, as a database would. Total: a value of the
-    wrong kind is present, is no date on or before any cutoff, and equals nothing."""
+    wrong kind is present, is no date on or before any cutoff, and equals nothing.
+    ``held``: whether a hold covers the record (what :class:`Held` means here)."""
     match predicate:
         case Present(field):
             return not is_missing(record.get(field))
@@ -123,19 +137,21 @@ def holds(predicate: Predicate, record: Mapping[str, Any]) -> bool:
             value = record.get(field)
             return not is_missing(value) and _date_or_none(value, _UTC, field) is None
         case Not(part):
-            return not holds(part, record)
+            return not holds(part, record, held=held)
         case All(parts):
-            return all(holds(p, record) for p in parts)
+            return all(holds(p, record, held=held) for p in parts)
         case Any_(parts):
-            return any(holds(p, record) for p in parts)
+            return any(holds(p, record, held=held) for p in parts)
         case Switch(field, cases, otherwise):
             value = record.get(field)
             for text, part in cases:
                 if field in record and field_equals(value, text):
-                    return holds(part, record)
-            return holds(otherwise, record)
+                    return holds(part, record, held=held)
+            return holds(otherwise, record, held=held)
         case Never():
             return False
+        case Held():
+            return held
     raise TypeError(f"not a predicate: {predicate!r}")
 
 

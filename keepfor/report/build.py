@@ -15,7 +15,15 @@ from typing import Any
 
 from keepfor.abc import RecordSource, ReportWriter
 from keepfor.engine import Decision, Instant, RuleSet, Status
-from keepfor.engine.cutoffs import Any_, Predicate, due_predicate, unreadable_predicate
+from keepfor.engine.cutoffs import (
+    All,
+    Any_,
+    Not,
+    Predicate,
+    due_predicate,
+    held_predicate,
+    unreadable_predicate,
+)
 from keepfor.engine.evaluate import Evaluator
 from keepfor.errors import KeepforError, quoted
 from keepfor.reading import Decided, decided_groups, keys_of
@@ -37,9 +45,12 @@ class DisagreementError(KeepforError):
 
 
 def selection(rules: RuleSet, at: Instant) -> Predicate:
-    """What a report reads: the unreadable records, and the due ones (a readable record
-    is due when the due predicate holds: no need to ask twice whether it is readable)."""
-    return Any_((unreadable_predicate(rules), due_predicate(rules, at)))
+    """What a report reads: the unreadable records, and the due ones not held (a readable
+    record is due when the due predicate holds: no need to ask twice whether it is
+    readable). The database leaves held records out; an unreadable one is listed even if
+    held (see :func:`keepfor.report.counts.bucket_predicates`)."""
+    due = All((due_predicate(rules, at), Not(held_predicate(rules, at))))
+    return Any_((unreadable_predicate(rules), due))
 
 
 def build_report(

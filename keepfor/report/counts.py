@@ -1,7 +1,8 @@
 """The counts of a report: the source's database groups every record by every value the
 rules read (one pass, no condition to evaluate per record), and the engine decides each
 group once. Each group then counts in its status (the buckets add up to the row count by
-construction: every record is in one group, every group has one status), and a retained
+construction: every record is in one group, every group has one status; held records, which
+the database counts, are in no group), and a retained
 one in the first forecast window and chart month in which its decision falls due.
 
 A window but "now" is "due on that day, or today where that is later, in each pack's
@@ -24,6 +25,7 @@ from keepfor.engine.cutoffs import (
     Not,
     Predicate,
     due_predicate,
+    held_predicate,
     matched_predicate,
     readable_predicate,
     unreadable_predicate,
@@ -33,23 +35,37 @@ from keepfor.engine.evaluate import Evaluator, local_today
 from keepfor.reading import decided_groups
 from keepfor.report.model import CHART_MONTHS, FORECAST_DAYS, Counts, Report
 
-__all__ = ["bucket_predicates", "count_source", "month_ends"]
+__all__ = ["bucket_predicates", "count_source", "held_bucket", "month_ends"]
 
 
 def bucket_predicates(rules: RuleSet, at: Instant) -> dict[str, Predicate]:
-    """Each bucket as a predicate of its own (for a source to select one bucket)."""
+    """Each bucket as a predicate of its own (for a source to select one bucket).
+
+    ``due`` is due, readable and not held: what a report lists and a sweep acts on.
+    ``held``: readable and covered by an active hold, whatever the rules say of it; an
+    unreadable record stays ``unreadable`` even if held (it is acted on in neither case,
+    and what needs doing to it is correcting its value). Every record is in exactly one.
+    """
     readable = readable_predicate(rules)
     due = due_predicate(rules, at)
     matched = matched_predicate(rules)
     waiting = Any_(tuple(waiting_predicate(rule) for _, rule in rules))
-    # the cheap, selective test first: a database evaluates AND from the left
+    free = Not(held_predicate(rules, at))
+    # the cheap, selective test first: a database evaluates AND from the left; the hold's
+    # EXISTS last, for the few records every other test has kept
     return {
         "unreadable": unreadable_predicate(rules),
-        "unmatched": All((Not(matched), readable)),
-        "waiting": All((waiting, readable)),
-        "due": All((due, readable)),
-        "retained": All((matched, Not(waiting), Not(due), readable)),
+        "held": held_bucket(rules, at),
+        "unmatched": All((Not(matched), readable, free)),
+        "waiting": All((waiting, readable, free)),
+        "due": All((due, readable, free)),
+        "retained": All((matched, Not(waiting), Not(due), readable, free)),
     }
+
+
+def held_bucket(rules: RuleSet, at: Instant) -> Predicate:
+    """The ``held`` bucket: readable, and covered by an active hold."""
+    return All((readable_predicate(rules), held_predicate(rules, at)))
 
 
 def month_ends(rules: RuleSet, at: Instant, months: int = CHART_MONTHS) -> list[tuple[str, date]]:
@@ -100,12 +116,18 @@ class _Windows:
 def count_source(
     report: Report, rules: RuleSet, source: RecordSource, at: Instant, evaluator: Evaluator
 ) -> None:
-    """Count one source's buckets, forecast, chart, waiting and unmatched into the report."""
-    counts = Counts()
+    """Count one source's buckets, forecast, chart, waiting and unmatched into the report.
+
+    Held records are counted by the database (``held``) and left out of the groups the
+    engine decides: they fall due in no window and wait for nothing while held."""
+    counts = Counts(held=source.count({"held": held_bucket(rules, at)})["held"])
+    counts.total = counts.held
+    # not in the held bucket: not held (an index lookup), or unreadable
+    rest = Any_((Not(held_predicate(rules, at)), unreadable_predicate(rules)))
     windows = _Windows(rules, at)
     by_month = dict(report.by_month)
     seen: dict[int, tuple[Decision, list[int], str | None]] = {}
-    for decided in decided_groups(source, All(()), rules, evaluator, at, bound=0):
+    for decided in decided_groups(source, rest, rules, evaluator, at, bound=0):
         decision, n = decided.decision, decided.size
         counts.total += n
         status = decision.status
