@@ -163,3 +163,17 @@ def test_a_source_without_a_customer_field_is_bad_input(shop: Path) -> None:
         "--config", shop / "keepfor.toml",
     )  # fmt: skip
     assert_bad_input(run, "source 'shop'", "'client'")
+
+
+def test_a_held_record_is_kept_and_said_so(shop: Path) -> None:
+    held = invoke(
+        "hold", "add", "--config", shop / "keepfor.toml", "--source", "shop", "--id", "3",
+        "--reason", "claim or defence in court", "--by", "legal",
+    )  # fmt: skip
+    assert held.exit_code == 0, held.stderr
+    answer = _erase(shop, "--apply")
+    source = answer["sources"]["shop"]  # type: ignore[index]
+    assert (source["purge"], source["anonymise"]) == (2, 0)
+    kept = {k["record"]: k["reason"] for k in source["kept"]}
+    assert kept["3"] == "held"
+    assert (3, "c1", "a@x") in _rows(shop)

@@ -197,3 +197,17 @@ def test_the_installed_script_sweeps(shop: Path) -> None:
     )  # fmt: skip
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)["sources"]["records"]["purge"] == 4
+
+
+def test_a_held_record_is_counted_and_never_acted_on(shop: Path) -> None:
+    config = _config(shop, CHILDREN)
+    held = invoke(
+        "hold", "add", "--config", config, "--source", "orders", "--id", "1",
+        "--reason", "asked us to keep it",
+    )  # fmt: skip
+    assert held.exit_code == 0, held.stderr
+    code, out, _ = _sweep(shop, "--config", config, "--apply", "--format", "json")
+    assert code == 0
+    counts = json.loads(out)["sources"]["orders"]
+    assert (counts["purge"], counts["held"]) == (3, 1)
+    assert _count(shop, "SELECT count(*) FROM records WHERE id = 1") == 1
