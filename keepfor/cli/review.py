@@ -12,12 +12,14 @@ import contextlib
 import getpass
 import json
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import click
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from keepfor import holds
 from keepfor.actions import review as queue
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
@@ -94,8 +96,15 @@ def _table(found: list[queue.ReviewItem]) -> None:
 
 
 def _decide(
-    ctx: click.Context, where: dict[str, Any], ids: tuple[int, ...], approve: bool, **how: Any
+    ctx: click.Context,
+    where: dict[str, Any],
+    ids: tuple[int, ...],
+    approve: bool,
+    hold: tuple[date | None] | None = None,
+    **how: Any,
 ) -> None:
+    """Decide items in one transaction; ``hold``: also hold each rejected record (until
+    the date given, or until released)."""
     clock: Clock = ctx.obj["clock"]
     options = SourceOptions.pop(where)
     with _databases(options) as databases:
@@ -104,14 +113,23 @@ def _decide(
             raise UsageError(f"review items belong to one source; name it with --source ({names})")
         ((name, engine, url),) = databases
         try:
+            if hold is not None:
+                with engine.begin() as conn:
+                    holds.ensure(conn)  # on its own: MariaDB commits on CREATE TABLE
             with engine.begin() as conn:
                 decided = queue.decide(conn, ids, approve=approve, at=clock.now(), **how)
+                for item in decided if hold is not None else ():
+                    holds.add(
+                        conn, name, record_key=item.record_key, by=how["by"], at=clock.now(),
+                        reason=f"review rejected: {how['reason']}", until=hold[0] if hold else None,
+                    )  # fmt: skip
         except SQLAlchemyError as error:
             raise db_error(f"source '{name}'", url, error) from None
     verb = "approved" if approve else "rejected"
     for item in decided:
         then = f", to {item.then.value} at the next sweep --apply" if item.then else ""
-        click.echo(f"review item {item.id} (record {item.record_key}) {verb}{then}")
+        held = ", and held" if hold is not None else ""
+        click.echo(f"review item {item.id} (record {item.record_key}) {verb}{then}{held}")
 
 
 def _by(value: str | None) -> str:
@@ -149,9 +167,24 @@ def approve(
 @click.argument("ids", nargs=-1, type=int, required=True)
 @click.option("--reason", required=True, help="Why (kept with the item).")
 @click.option("--by", "by", help="Who decides (default: your user name).")
+@click.option("--hold", "hold_", is_flag=True, help="Also hold the records (see keepfor hold).")
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), help="With --hold: the last day it holds."
+)
 @click.pass_context
 def reject(
-    ctx: click.Context, /, ids: tuple[int, ...], reason: str, by: str | None, **where: Any
+    ctx: click.Context,
+    /,
+    ids: tuple[int, ...],
+    reason: str,
+    by: str | None,
+    hold_: bool,
+    until: datetime | None,
+    **where: Any,
 ) -> None:
-    """Keep queued records: they are not disposed of, and not queued again."""
-    _decide(ctx, where, ids, False, by=_by(by), reason=reason)
+    """Keep queued records: they are not disposed of, and not queued again; with --hold,
+    held too, so that no sweep acts on them."""
+    if until is not None and not hold_:
+        raise UsageError("--until goes with --hold")
+    hold = (None if until is None else until.date(),) if hold_ else None
+    _decide(ctx, where, ids, False, hold, by=_by(by), reason=reason)

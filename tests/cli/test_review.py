@@ -127,3 +127,24 @@ def test_deciding_an_item_that_is_not_pending_is_bad_input(
 def test_an_empty_queue(hr: Path) -> None:
     assert json.loads(_review(hr, "list", "--format", "json")) == []
     assert "0 items" in _review(hr, "list")
+
+
+def test_a_rejection_can_hold_the_record(hr: Path) -> None:
+    _sweep(hr, "--apply")
+    out = _review(hr, "reject", "2", "--reason", "considering for a role", "--hold",
+                  "--until", "2027-06-30", "--by", "bob")  # fmt: skip
+    assert "review item 2 (record 2) rejected, and held" in out
+    run = invoke("hold", "list", "--config", hr / "keepfor.toml", "--source", "cvs",
+                 "--format", "json")  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    (hold,) = json.loads(run.stdout)
+    assert hold["reason"] == "review rejected: considering for a role"
+    assert hold["until"] == "2027-06-30"
+    assert _sweep(hr)["held"] == 1
+
+
+def test_until_without_hold_is_bad_input(hr: Path) -> None:
+    _sweep(hr, "--apply")
+    run = invoke("review", "reject", "1", "--reason", "x", "--until", "2027-01-01",
+                 "--config", hr / "keepfor.toml")  # fmt: skip
+    assert_bad_input(run, "--until goes with --hold")
