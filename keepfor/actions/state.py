@@ -12,18 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["acted", "already_acted", "ensure", "mark"]
+from keepfor.holds.table import exact_text
+
+__all__ = ["acted", "acted_condition", "already_acted", "ensure", "mark"]
 
 metadata = sa.MetaData()
 
 acted = sa.Table(
     "keepfor_acted",
     metadata,
-    sa.Column("source", sa.String(200), primary_key=True),
-    sa.Column("record_key", sa.String(255), primary_key=True),
+    sa.Column("source", exact_text(200), primary_key=True),
+    sa.Column("record_key", exact_text(255), primary_key=True),
     sa.Column("action", sa.String(20), primary_key=True),
     sa.Column("rule_id", sa.String(200), nullable=False),
     sa.Column("pack_id", sa.String(200), nullable=False),
@@ -33,6 +36,18 @@ acted = sa.Table(
 
 CHUNK = 1_000
 """Keys per ``IN`` list when reading marks (SQLite allows 32,766 parameters)."""
+
+
+def acted_condition(
+    source: str, action: str, key_text: sa.ColumnElement[Any]
+) -> sa.ColumnElement[bool]:
+    """The row (its key as text, :func:`keepfor.holds.sql.as_text`) has a mark of this
+    action: the push-down of :class:`keepfor.engine.predicates.Acted`."""
+    a = acted.alias("a")
+    found: sa.ColumnElement[bool] = sa.exists().where(
+        a.c.source == source, a.c.action == action, a.c.record_key == key_text
+    )
+    return found
 
 
 def ensure(conn: sa.Connection) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
 from keepfor.actions.settings import ActionSettings
 from keepfor.engine import Action, Instant, RuleSet, Status
-from keepfor.engine.cutoffs import All, Predicate
+from keepfor.engine.cutoffs import Acted, All, Not, Predicate
 from keepfor.engine.evaluate import Evaluator
 from keepfor.errors import KeepforError, SourceError
 from keepfor.reading import Decided, decided_groups, keys_of
@@ -96,17 +96,39 @@ def _selection(rules: RuleSet, at: Instant) -> tuple[Predicate, dict[str, Predic
     return buckets["due"], {"total": All(()), **others}
 
 
+def _passes(rules: RuleSet, due: Predicate) -> list[tuple[Predicate, frozenset[Action]]]:
+    """The selections a sweep reads, each with the actions it decides: one per action
+    that leaves the record in place (flag, anonymise, review), which leaves out the
+    records that action was already taken on (``keepfor_acted``, by the database), and
+    one for purges. One pass where every rule does the same."""
+    actions = {rule.action for _, rule in rules}
+    staying = sorted((a for a in actions if a is not Action.PURGE), key=lambda a: a.severity)
+    if len(actions) == 1 and not staying:
+        return [(due, frozenset(actions))]
+    passes: list[tuple[Predicate, frozenset[Action]]] = [
+        (All((due, Not(Acted(a.value)))), frozenset({a})) for a in staying
+    ]
+    if Action.PURGE in actions:
+        passes.append((due, frozenset({Action.PURGE})))
+    return passes
+
+
 def _decided(
-    source: RecordSource, due: Predicate, rules: RuleSet, at: Instant, bound: int
-) -> Iterator[Decided]:
-    for decided in decided_groups(source, due, rules, Evaluator(rules), at, bound):
-        if decided.decision.status is not Status.DUE:
-            raise SourceError(
-                f"source '{source.name}': the database selected records as due that the "
-                f"rules say are {decided.decision.status.value}; nothing was acted on. "
-                "This is a fault of keepfor's: please report it"
-            )
-        yield decided
+    source: RecordSource, rules: RuleSet, at: Instant, bound: int
+) -> Iterator[tuple[Predicate, Decided]]:
+    """Every due record not yet acted on, decided, with the selection that read it."""
+    due, _ = _selection(rules, at)
+    evaluator = Evaluator(rules)
+    for selection, actions in _passes(rules, due):
+        for decided in decided_groups(source, selection, rules, evaluator, at, bound):
+            if decided.decision.status is not Status.DUE:
+                raise SourceError(
+                    f"source '{source.name}': the database selected records as due that the "
+                    f"rules say are {decided.decision.status.value}; nothing was acted on. "
+                    "This is a fault of keepfor's: please report it"
+                )
+            if decided.decision.action in actions:
+                yield selection, decided
 
 
 def _counts(source: RecordSource, rules: RuleSet, at: Instant) -> SourceTally:
@@ -120,10 +142,9 @@ def _counts(source: RecordSource, rules: RuleSet, at: Instant) -> SourceTally:
 
 def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) -> SourceTally:
     """A dry run's counts: the due records by action, counted by groups (no keys read)."""
-    due, _ = _selection(rules, at)
     tally = _counts(source, rules, at)
     left = limit
-    for decided in _decided(source, due, rules, at, 0):
+    for _, decided in _decided(source, rules, at, 0):
         action = decided.decision.action
         assert action is not None
         n = decided.size if left is None else min(decided.size, left)
@@ -145,15 +166,14 @@ def _batches(
 ) -> list[ActionBatch]:
     """Every due key, in batches of one rule and action (read in full before acting:
     SQLite cannot write a table while a read of it is open)."""
-    due, _ = _selection(rules, at)
-    pending: dict[tuple[str, str, Action], list[Any]] = defaultdict(list)
+    pending: dict[tuple[str, str, Action, Predicate], list[Any]] = defaultdict(list)
     left = limit
-    for decided in _decided(source, due, rules, at, KEY_BOUND):
+    for selection, decided in _decided(source, rules, at, KEY_BOUND):
         winner, action = decided.decision.winner, decided.decision.action
         assert winner is not None
         assert action is not None
-        keys = pending[(winner.pack.id, winner.rule.id, action)]
-        for chunk in keys_of(source, due, decided, KEY_BOUND):
+        keys = pending[(winner.pack.id, winner.rule.id, action, selection)]
+        for chunk in keys_of(source, selection, decided, KEY_BOUND):
             keys.extend(chunk if left is None else chunk[:left])
             if left is not None:
                 left -= min(left, len(chunk))
@@ -162,8 +182,8 @@ def _batches(
         if left == 0:
             break
     return [
-        ActionBatch(source.name, rule, pack, action, tuple(keys[i : i + size]), due)
-        for (pack, rule, action), keys in pending.items()
+        ActionBatch(source.name, rule, pack, action, tuple(keys[i : i + size]), selection)
+        for (pack, rule, action, selection), keys in pending.items()
         for i in range(0, len(keys), size)
     ]
 

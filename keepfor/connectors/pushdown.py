@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from keepfor.engine.cutoffs import (
+    Acted,
     All,
     Any_,
     BadValue,
@@ -70,6 +71,11 @@ class FieldSql(Protocol):
     def held(self, today: date) -> sa.ColumnElement[bool]:
         """An active hold covers the row on ``today`` (never NULL; false where the
         database has no holds table)."""
+        ...
+
+    def acted(self, action: str) -> sa.ColumnElement[bool]:
+        """keepfor already took ``action`` on the row (never NULL; false where the
+        database has no ``keepfor_acted``)."""
         ...
 
 
@@ -133,6 +139,8 @@ class _Compiler:
                 return sa.false()
             case Held(today):
                 return fields.held(today)  # EXISTS: never NULL itself
+            case Acted(action):
+                return fields.acted(action)  # EXISTS: never NULL itself
         raise TypeError(f"not a predicate: {predicate!r}")
 
     def _switch(

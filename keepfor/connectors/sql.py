@@ -131,6 +131,7 @@ class SqlTableSource(RecordSource):
         """The packs' zones (a coarse key of datetimes is a local date in each)."""
         self._fields: dict[str, FieldColumn] = {}
         self._holds = HoldsTable()
+        self._acted = HoldsTable("keepfor_acted")
 
     # -- reflection and checks ---------------------------------------------------------
 
@@ -323,6 +324,18 @@ class SqlTableSource(RecordSource):
         customer = self.customer_column()
         text = None if customer is None else as_text(customer, self.dialect)
         return held_condition(self.name, as_text(self.key_column, self.dialect), text, today)
+
+    def acted(self, action: str) -> sa.ColumnElement[bool]:
+        """keepfor already took ``action`` on the row (flagged, anonymised, queued): a
+        mark in ``keepfor_acted`` on the key's text (false while there is no such table)."""
+        from keepfor.actions import state
+
+        try:
+            if not self._acted.there(self.engine):
+                return sa.false()
+        except SQLAlchemyError as error:
+            raise db_error(self.where_text, self.url, error) from None
+        return state.acted_condition(self.name, action, as_text(self.key_column, self.dialect))
 
     def customer_column(self) -> sa.ColumnElement[Any] | None:
         """What holds the ``customer`` field: a column, or the config's constant; None

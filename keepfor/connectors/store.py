@@ -113,6 +113,10 @@ class _Query:
             return sa.false()
         return sa.and_(alias.c.record_id.is_not(None), wrong)
 
+    def acted(self, action: str) -> sa.ColumnElement[bool]:
+        """Nothing in the store was acted on: a sweep acts on the table records came from."""
+        return sa.false()
+
     def held(self, today: date) -> sa.ColumnElement[bool]:
         """A hold of the store covers the record's key or its customer (false where the
         store's database has no holds table)."""

@@ -33,6 +33,7 @@ from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor
 from keepfor.engine.evaluate import Instant, local_today
 from keepfor.engine.periods import Period
 from keepfor.engine.predicates import (
+    Acted,
     All,
     Any_,
     BadValue,
@@ -57,6 +58,7 @@ from keepfor.engine.rules import (
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
 
 __all__ = [
+    "Acted",
     "All",
     "Any_",
     "BadValue",

@@ -17,6 +17,7 @@ from keepfor.engine.rules import Scalar, ValueKind, field_equals, not_boolean
 from keepfor.errors import RecordError
 
 __all__ = [
+    "Acted",
     "All",
     "Any_",
     "BadValue",
@@ -116,13 +117,34 @@ class Held:
     today: date
 
 
-Predicate = Present | OnOrBefore | Equals | BadValue | Not | All | Any_ | Switch | Never | Held
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """keepfor already took ``action`` on the record, which stays (it was flagged,
+    anonymised or queued for review): a sweep does not take it again.
+
+    Like :class:`Held`, not about a field: a SQL source compiles it against its
+    database's ``keepfor_acted`` (no table, nothing acted on); in Python the caller says
+    (:func:`holds`'s ``acted``)."""
+
+    action: str
 
 
-def holds(predicate: Predicate, record: Mapping[str, Any], *, held: bool = False) -> bool:
+Predicate = (
+    Present | OnOrBefore | Equals | BadValue | Not | All | Any_ | Switch | Never | Held | Acted
+)
+
+
+def holds(
+    predicate: Predicate,
+    record: Mapping[str, Any],
+    *,
+    held: bool = False,
+    acted: frozenset[str] = frozenset(),
+) -> bool:
     """Evaluate a predicate on one record, as a database would. Total: a value of the
     wrong kind is present, is no date on or before any cutoff, and equals nothing.
-    ``held``: whether a hold covers the record (what :class:`Held` means here)."""
+    ``held``: whether a hold covers the record (what :class:`Held` means here);
+    ``acted``: the actions keepfor already took on it (:class:`Acted`)."""
     match predicate:
         case Present(field):
             return not is_missing(record.get(field))
@@ -137,21 +159,23 @@ def holds(predicate: Predicate, record: Mapping[str, Any], *, held: bool = False
             value = record.get(field)
             return not is_missing(value) and _date_or_none(value, _UTC, field) is None
         case Not(part):
-            return not holds(part, record, held=held)
+            return not holds(part, record, held=held, acted=acted)
         case All(parts):
-            return all(holds(p, record, held=held) for p in parts)
+            return all(holds(p, record, held=held, acted=acted) for p in parts)
         case Any_(parts):
-            return any(holds(p, record, held=held) for p in parts)
+            return any(holds(p, record, held=held, acted=acted) for p in parts)
         case Switch(field, cases, otherwise):
             value = record.get(field)
             for text, part in cases:
                 if field in record and field_equals(value, text):
-                    return holds(part, record, held=held)
-            return holds(otherwise, record, held=held)
+                    return holds(part, record, held=held, acted=acted)
+            return holds(otherwise, record, held=held, acted=acted)
         case Never():
             return False
         case Held():
             return held
+        case Acted(action):
+            return action in acted
     raise TypeError(f"not a predicate: {predicate!r}")
 
 

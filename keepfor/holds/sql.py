@@ -33,7 +33,9 @@ class HoldsTable:
 
     RECHECK = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, table: str | None = None) -> None:
+        """``table``: another of keepfor's tables to look for (default: the holds')."""
+        self.table = table
         self._seen = False
         self._asked: float | None = None
 
@@ -41,7 +43,10 @@ class HoldsTable:
         now = time.monotonic()
         if not self._seen and (self._asked is None or now - self._asked >= self.RECHECK):
             with engine.connect() as conn:
-                self._seen = exists(conn)
+                if self.table is None:
+                    self._seen = exists(conn)
+                else:
+                    self._seen = sa.inspect(conn).has_table(self.table)
             self._asked = now
         return self._seen
 

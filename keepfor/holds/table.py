@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-__all__ = ["LIMITS", "TABLE", "ensure", "exists", "holds", "metadata"]
+__all__ = ["LIMITS", "TABLE", "ensure", "exact_text", "exists", "holds", "metadata"]
 
 TABLE = "keepfor_holds"
 
@@ -29,7 +29,7 @@ LIMITS = {"source": 200, "record_key": 255, "customer": 255, "reason": 1000, "by
 metadata = sa.MetaData()
 
 
-def _exact(width: int) -> sa.types.TypeEngine[str]:
+def exact_text(width: int) -> sa.types.TypeEngine[str]:
     """A text compared byte for byte on every database."""
     return sa.String(width).with_variant(
         mysql.VARCHAR(width, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
@@ -40,9 +40,9 @@ holds = sa.Table(
     TABLE,
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source", _exact(LIMITS["source"]), nullable=False),
-    sa.Column("record_key", _exact(LIMITS["record_key"])),
-    sa.Column("customer", _exact(LIMITS["customer"])),
+    sa.Column("source", exact_text(LIMITS["source"]), nullable=False),
+    sa.Column("record_key", exact_text(LIMITS["record_key"])),
+    sa.Column("customer", exact_text(LIMITS["customer"])),
     sa.Column("reason", sa.String(LIMITS["reason"]), nullable=False),
     sa.Column("created_by", sa.String(LIMITS["by"]), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),

@@ -216,8 +216,11 @@ def test_a_rerun_acts_on_nothing_twice(url: str) -> None:
     _sweep(url, apply=True, batch_size=7)
     before = _table(url, "keepfor_audit")
     rows = _table(url, TABLE)
+    dry = _sweep(url, apply=False).sources["shop"]  # the database leaves out what was done
+    assert (dry.purge, dry.anonymise, dry.flag, dry.review) == (0, 0, 0, 0)
     again = _sweep(url, apply=True, batch_size=7).sources["shop"]
     assert (again.purge, again.anonymise, again.flag, again.review) == (0, 0, 0, 0)
+    assert again.skipped == 0
     assert _table(url, "keepfor_audit") == before
     assert _table(url, TABLE) == rows
 
@@ -226,6 +229,24 @@ def test_limit_acts_on_at_most_that_many_records(url: str) -> None:
     result = _sweep(url, apply=True, limit=5, batch_size=2).sources["shop"]
     assert result.purge + result.anonymise + result.flag + result.review == 5
     assert len(_table(url, "keepfor_audit")) == 5
+
+
+def test_the_safety_valve_counts_only_what_is_still_to_do(url: str) -> None:
+    """After a partial run, records already anonymised do not count again: a sweep takes
+    the actions that leave records in place first, gentlest first, then purges."""
+    expected = _expected()
+    staying = sum(len(expected[a]) for a in (Action.FLAG, Action.REVIEW, Action.ANONYMISE))
+    first = _sweep(url, apply=True, limit=staying, batch_size=3).sources["shop"]
+    assert (first.anonymise, first.purge) == (len(expected[Action.ANONYMISE]), 0)
+    share = (len(expected[Action.PURGE]) + 0.5) / len(ROWS)  # the purges, not the rest
+    settings = ActionSettings(
+        max_disposal_share=share,
+        anonymise=SETTINGS.anonymise,
+        children=SETTINGS.children,
+        flag_column="flagged_at",
+    )
+    rest = _sweep(url, apply=True, settings=settings).sources["shop"]
+    assert (rest.purge, rest.anonymise) == (len(expected[Action.PURGE]), 0)
 
 
 def test_the_safety_valve_refuses_before_anything_is_done(url: str) -> None:
