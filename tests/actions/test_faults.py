@@ -624,17 +624,39 @@ def test_a_database_that_dies_after_some_batches_gives_exit_4_and_agrees(
     _rerun_finishes(shop, shop.config())
 
 
-_RECEIVED: dict[str, int] = {}
+_RECEIVED: dict[str, tuple[int, int]] = {}
 
 
-def _received(shop: Shop) -> int:
-    """Bytes the server sends a whole sweep of a fresh shop (measured once; the shop
-    is fresh again after)."""
+def _received(shop: Shop) -> tuple[int, int]:
+    """Bytes the server sends a whole sweep of a fresh shop, and how many of them had
+    come when the first batch was committed (measured once; the shop is fresh again
+    after): the cut points are placed by them, whatever the sweep reads before acting."""
     if shop.url not in _RECEIVED:
+        first: list[int] = []
+        stop = threading.Event()
         with Proxy(_target(shop.url)) as proxy:
-            ran = _run(shop, shop.config(_proxied(shop.url, proxy)))
-            _RECEIVED[shop.url] = proxy.received
+
+            def watch() -> None:
+                progress = Progress(shop.url)
+                try:
+                    while not stop.is_set() and not first:
+                        if progress.entries() > 0:
+                            first.append(proxy.received)
+                        time.sleep(POLL)
+                finally:
+                    progress.close()
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            try:
+                ran = _run(shop, shop.config(_proxied(shop.url, proxy)))
+            finally:
+                stop.set()
+                watcher.join(timeout=10)
+            total = proxy.received
         assert ran.code == 0, ran.stderr
+        assert first, "no batch was seen committed"
+        _RECEIVED[shop.url] = (total, first[0])
         _build(shop.url)
     return _RECEIVED[shop.url]
 
@@ -643,19 +665,21 @@ def _received(shop: Shop) -> int:
 @pytest.mark.parametrize(
     ("share", "code"),
     [
-        (0.001, 2),  # while the sweep reads the table and plans: nothing done, exit 2
-        (0.3, 4),  # mid-batches: partly done, exit 4
+        (-0.999, 2),  # while the sweep reads the table and plans: nothing done, exit 2
+        (0.3, 4),  # mid-batches (a share of the bytes after the first batch): exit 4
         (0.7, 4),
     ],
 )
 def test_a_connection_cut_mid_stream_gives_exit_2_or_4_and_agrees(
     shop: Shop, share: float, code: int
 ) -> None:
-    """The proxy cuts every connection once ``share`` of a whole sweep's bytes have
-    come back from the server (mid-message): before any batch, nothing is done (exit
-    2); after some, the rest fails (exit 4); either way data and audit agree and a
-    re-run finishes."""
-    cut_after = max(1, int(_received(shop) * share))
+    """The proxy cuts every connection mid-message, ``share`` of the way through the bytes
+    a whole sweep gets after its first batch (negative: that share of the way back
+    towards the start): before any batch, nothing is done (exit 2); after some, the rest
+    fails (exit 4); either way data and audit agree and a re-run finishes."""
+    total, first_batch = _received(shop)
+    span = total - first_batch if share >= 0 else first_batch
+    cut_after = max(1, first_batch + int(span * share))
     with Proxy(_target(shop.url), cut_after=cut_after) as proxy:
         ran = _run(shop, shop.config(_proxied(shop.url, proxy)))
     assert ran.code == code, (ran.code, ran.stderr)
