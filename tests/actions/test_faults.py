@@ -327,6 +327,8 @@ def _killed(shop: Shop, config: Path, kill: Kill) -> bool:
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
+        if process.returncode == 0:
+            return False  # it finished between the timeout and the signal
         assert process.returncode == -signal.SIGKILL
         return True
     finally:
