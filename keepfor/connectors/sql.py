@@ -142,8 +142,9 @@ class SqlTableSource(RecordSource):
         return self._table
 
     def _reflect(self) -> sa.Table:
-        """The table's columns and primary key, and nothing else (indexes, foreign keys,
-        constraints and comments would cost a query each on PostgreSQL)."""
+        """The table's columns (name, type, NOT NULL) and primary key, and nothing else
+        (indexes, foreign keys, constraints and comments would cost a query each on
+        PostgreSQL)."""
         schema, _, name = self.mapping.table.rpartition(".")
         try:
             with self.engine.connect() as conn:
@@ -154,7 +155,15 @@ class SqlTableSource(RecordSource):
             return sa.Table(
                 name,
                 sa.MetaData(),
-                *(sa.Column(c["name"], c["type"], primary_key=c["name"] in keys) for c in columns),
+                *(
+                    sa.Column(
+                        c["name"],
+                        c["type"],
+                        primary_key=c["name"] in keys,
+                        nullable=c.get("nullable", True),
+                    )
+                    for c in columns
+                ),
                 schema=schema or None,
             )
         except NoSuchTableError:

@@ -48,7 +48,6 @@ class SqlTableTarget(ActionTarget):
         self.table = source.table
         self.key = source.key_column
         self.children = [self._child(c.table, c.column) for c in settings.children]
-        self._nullable = self._nullable_columns()
         self.flag_column = (
             None
             if settings.flag_column is None
@@ -68,18 +67,6 @@ class SqlTableTarget(ActionTarget):
 
     def _where(self) -> str:
         return self.source.where_text
-
-    def _nullable_columns(self) -> set[str]:
-        """The columns that take NULL (the reflected table keeps only names and types)."""
-        if not self.settings.anonymise:
-            return set()
-        try:
-            columns = sa.inspect(self.source.engine).get_columns(
-                self.table.name, schema=self.table.schema
-            )
-        except SQLAlchemyError as error:
-            raise db_error(self._where(), self.source.url, error) from None
-        return {c["name"] for c in columns if c.get("nullable", True)}
 
     def _column(self, name: str, where: str) -> sa.Column[Any]:
         """A column of the table the settings name (not a rule field: no mapping)."""
@@ -103,7 +90,7 @@ class SqlTableTarget(ActionTarget):
         if column is self.key:
             raise SourceError(f"{where}: the key column cannot be anonymised")
         if strategy.kind is StrategyKind.NULL:
-            if column.name not in self._nullable:
+            if not column.nullable:
                 raise SourceError(f"{where}: column '{name}' is NOT NULL")
             return column
         if not isinstance(column.type, _TEXT_TYPES):
