@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from keepfor.abc import ActionBatch, Clock
 from keepfor.actions import review, state
 from keepfor.audit import PendingEntry, Pseudonymiser, append_records
 from keepfor.audit import ensure as ensure_audit
+from keepfor.audit.insql import append_acted
 from keepfor.engine import Action, RuleSet
 
 __all__ = ["Trail"]
@@ -50,28 +52,32 @@ class Trail:
             name = self._names[source] = Pseudonymiser(self.key, source)
         return name
 
-    def write(self, conn: sa.Connection, batch: ActionBatch, done: Sequence[str]) -> None:
-        """The audit entries (and, for a record that stays, the marks) of the keys' texts
-        acted on in this batch, in the batch's transaction."""
-        if not done:
-            return
+    def _template(self, batch: ActionBatch, record: str) -> PendingEntry:
+        """The entry every record of the batch gets, but for its ``record``."""
         self._batches += 1
-        now = self.clock.now()
-        name = self.pseudonyms(batch.source)
-        records = [name(text) for text in done]
-        template = PendingEntry(
-            time=now,
+        return PendingEntry(
+            time=self.clock.now(),
             sweep_id=self.sweep_id,
             batch_id=f"{self.sweep_id}-{self._batches}",
             source=batch.source,
-            record=records[0],
+            record=record,
             rule_id=batch.rule,
             pack_id=batch.pack,
             pack_version=self.versions.get(batch.pack, "-"),
             action=batch.action.value,
             outcome="done",
         )
+
+    def write(self, conn: sa.Connection, batch: ActionBatch, done: Sequence[str]) -> None:
+        """The audit entries (and, for a record that stays, the marks) of the keys' texts
+        acted on in this batch, in the batch's transaction."""
+        if not done:
+            return
+        name = self.pseudonyms(batch.source)
+        records = [name(text) for text in done]
+        template = self._template(batch, records[0])
         append_records(conn, template, records)
+        now = template.time
         if batch.reviewed:
             review.done(conn, batch.source, done)
         elif batch.action is Action.REVIEW:
@@ -90,6 +96,20 @@ class Trail:
                 sweep=self.sweep_id,
                 at=now,
             )
+
+    def purge_in_sql(self, conn: sa.Connection, batch: ActionBatch, deleted: sa.CTE) -> list[Any]:
+        """Run ``deleted`` (a ``DELETE ... RETURNING key, key_text`` of this purge batch) and
+        write its audit entries in the same statement (PostgreSQL,
+        :mod:`keepfor.audit.insql`); the keys deleted."""
+        assert batch.action is Action.PURGE
+        assert not batch.reviewed
+        template = self._template(batch, _NO_RECORD)
+        _, done = append_acted(conn, template, deleted, self.key)
+        return done
+
+
+_NO_RECORD = "0" * 64
+"""A template's record where the database fills in each entry's own."""
 
 
 def _begin_sqlite(conn: sa.Connection) -> None:

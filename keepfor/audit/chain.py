@@ -58,7 +58,9 @@ __all__ = [
     "append",
     "append_records",
     "batch_digest",
+    "close_batch",
     "digest_start",
+    "lock_head",
 ]
 
 BATCH_FORMAT = "keepfor-audit-batch-1"
@@ -78,7 +80,7 @@ def batch_digest(previous: str, first: int, last: int, hashes: Iterable[str]) ->
     return digest.hexdigest()
 
 
-def _lock_head(conn: sa.Connection) -> tuple[int, str]:
+def lock_head(conn: sa.Connection) -> tuple[int, str]:
     """The last sequence number and digest, the head row locked until the transaction
     ends; the row is created (in this transaction) where it is missing."""
     one = head.c.id == 1
@@ -148,7 +150,7 @@ def _write(
     """Number, hash and insert validated entries (time, text fields, at least one) as
     one batch; the entries as appended go to ``done`` when given.
     Returns (first, last, digest)."""
-    last, previous = _lock_head(conn)
+    last, previous = lock_head(conn)
     first = last + 1
     digest = digest_start(previous, first, last + len(items))
     to_db = conn.dialect.name != "postgresql"
@@ -167,7 +169,7 @@ def _write(
             done.append(trusted(sequence, time, texts, value))
     _insert(conn, rows)
     total = digest.hexdigest()
-    _close_batch(conn, previous, first, last + len(items), total)
+    close_batch(conn, previous, first, last + len(items), total)
     return first, last + len(items), total
 
 
@@ -193,7 +195,7 @@ def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         conn.execute(audit.insert(), [dict(zip(keys, row, strict=True)) for row in rows])
 
 
-def _close_batch(conn: sa.Connection, previous: str, first: int, last: int, digest: str) -> None:
+def close_batch(conn: sa.Connection, previous: str, first: int, last: int, digest: str) -> None:
     """Record the batch's digest and move the head to it."""
     conn.execute(
         batches.insert().values(

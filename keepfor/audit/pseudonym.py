@@ -22,7 +22,14 @@ from pathlib import Path
 
 from keepfor.errors import UsageError, quoted
 
-__all__ = ["KEY_VARIABLE", "MIN_KEY_BYTES", "Pseudonymiser", "load_key", "pseudonym"]
+__all__ = [
+    "KEY_VARIABLE",
+    "MIN_KEY_BYTES",
+    "Pseudonymiser",
+    "hmac_pads",
+    "load_key",
+    "pseudonym",
+]
 
 KEY_VARIABLE = "KEEPFOR_AUDIT_KEY"
 """The environment variable that holds the audit key."""
@@ -80,6 +87,19 @@ def pseudonym(key_bytes: bytes, source_name: str, record_key_text: str) -> str:
     """The pseudonym of one record key of one source: 64 hex digits."""
     message = _prefix(source_name) + record_key_text.encode("utf-8")
     return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
+
+
+def hmac_pads(key_bytes: bytes, source_name: str) -> tuple[bytes, bytes]:
+    """The two byte strings HMAC-SHA256 (RFC 2104) hashes in front, for a database to
+    compute :func:`pseudonym` from its own SHA-256 as ``H(outer + H(inner + key text))``:
+    ``inner`` is the padded key XOR 0x36 followed by the source's message prefix,
+    ``outer`` the padded key XOR 0x5c."""
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key_bytes).digest() if len(key_bytes) > block else key_bytes).ljust(
+        block, b"\0"
+    )
+    inner = bytes(b ^ 0x36 for b in padded) + _prefix(source_name)
+    return inner, bytes(b ^ 0x5C for b in padded)
 
 
 class Pseudonymiser:

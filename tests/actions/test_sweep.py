@@ -4,6 +4,7 @@ a re-run does nothing more; the safety valve refuses before anything is done."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -177,15 +178,55 @@ def test_a_dry_run_counts_what_would_be_done_and_changes_nothing(url: str) -> No
 def test_an_applied_sweep_does_what_the_engine_decides_once_each(
     url: str, batch_size: int
 ) -> None:
-    expected = _expected()
     result = _sweep(url, apply=True, batch_size=batch_size)
+    _check_applied(url, result)
+
+
+NO_CHILDREN = replace(SETTINGS, children=())
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_a_purge_without_child_rows_deletes_rechecks_and_audits_in_one_statement(
+    url: str, batch_size: int
+) -> None:
+    """PostgreSQL: ``WITH d AS (DELETE ... RETURNING) INSERT INTO keepfor_audit ...``;
+    SQLite and MariaDB: ``DELETE ... RETURNING``, then the entries."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE {LINES}"))
+    engine.dispose()
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        result = _sweep(url, apply=True, batch_size=batch_size, settings=NO_CHILDREN)
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+    _check_applied(url, result, lines=False)
+    deletes = [s for s in seen if f"DELETE FROM {TABLE}" in s]
+    assert deletes
+    assert all("RETURNING" in s for s in deletes)
+    if url.startswith("postgresql"):
+        assert all("INSERT INTO keepfor_audit" in s for s in deletes)
+        assert all("= ANY (" in s for s in deletes)
+
+
+def _check_applied(url: str, result: Any, *, lines: bool = True) -> None:
+    """The sweep did what the engine decides, to exactly the due records, audited once
+    each, and the trail verifies."""
+    expected = _expected()
     assert result.failures == []
     tally = result.sources["shop"]
     assert tally.purge == len(expected[Action.PURGE])
+    assert tally.skipped == 0
     rows = {r["id"]: r for r in _table(url, TABLE)}
     # purged: gone, with their child rows; everything else is still there
     assert set(rows) == {r["id"] for r in ROWS} - expected[Action.PURGE]
-    assert {r["record_id"] for r in _table(url, LINES)} == set(rows)
+    if lines:
+        assert {r["record_id"] for r in _table(url, LINES)} == set(rows)
     for row in ROWS:
         if row["id"] not in rows:
             continue
@@ -307,11 +348,13 @@ def test_a_foreign_key_that_would_block_a_purge_is_named_before_anything_is_done
     assert _sweep(url, apply=False, settings=no_children).sources["shop"].purge == 5
 
 
+@pytest.mark.parametrize("children", [True, False])
 def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_selected(
-    url: str,
+    url: str, children: bool
 ) -> None:
     """Between the select and the act: one record deleted by someone else, one changed so
-    that it is no longer due. Both are skipped, neither is audited; the rest is done."""
+    that it is no longer due. Both are skipped, neither is audited; the rest is done
+    (with child rows, and without: one statement on PostgreSQL)."""
     due = sorted(_expected()[Action.PURGE])
     gone, changed, *rest = due
     source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
@@ -321,13 +364,16 @@ def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_select
         source.check(RULES)
         with source.engine.begin() as conn:
             Trail.ensure(conn)
-            conn.execute(sa.text(f"DELETE FROM {LINES} WHERE record_id = {gone}"))
+            if children:
+                conn.execute(sa.text(f"DELETE FROM {LINES} WHERE record_id = {gone}"))
+            else:
+                conn.execute(sa.text(f"DROP TABLE {LINES}"))
             conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE id = {gone}"))
             conn.execute(
                 sa.text(f"UPDATE {TABLE} SET placed_at = :d WHERE id = {changed}"),
                 {"d": date(2026, 1, 1)},
             )
-        target = SqlTableTarget(source, SETTINGS, trail)
+        target = SqlTableTarget(source, SETTINGS if children else NO_CHILDREN, trail)
         due_predicate = bucket_predicates(RULES, AT)["due"]
         batch = ActionBatch("shop", "orders", "shop", Action.PURGE, tuple(due), due_predicate)
         result = target.apply(batch, AT)
