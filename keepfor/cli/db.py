@@ -1,11 +1,17 @@
-"""``keepfor db init`` and ``keepfor db import``: create the store, load records into it."""
+"""``keepfor db init`` and ``keepfor db import``: create the store (and keepfor's tables for
+acting and auditing), load records into it."""
 
 from __future__ import annotations
 
 import click
+import sqlalchemy as sa
 
+from keepfor.actions import review, state
+from keepfor.actions.trail import Trail
+from keepfor.audit import table as audit_table
 from keepfor.cli.app import EXIT_BAD_INPUT
 from keepfor.errors import UsageError
+from keepfor.holds import table as holds_table
 from keepfor.store import (
     DEFAULT_URL,
     ImportFailed,
@@ -33,19 +39,41 @@ def db() -> None:
     """keepfor's own record store: create it, import records into it."""
 
 
+ACTING_TABLES = (*audit_table.TABLES, state.acted.name, review.review.name, holds_table.TABLE)
+"""keepfor's tables for acting on records and auditing it, which ``db init`` also makes."""
+
+
+def ensure_acting_tables(conn: sa.Connection) -> list[str]:
+    """Make the tables a sweep, a review and a hold need (as ``sweep --apply`` does, and
+    the holds table too), where missing; return the names of those made.
+
+    Made by ``db init`` so that they exist before the first sweep: ``audit verify`` and
+    ``hold list`` then work on a fresh database, and the first sweep creates nothing.
+    """
+    had = set(sa.inspect(conn).get_table_names())
+    Trail.ensure(conn)
+    holds_table.ensure(conn)
+    return [name for name in ACTING_TABLES if name not in had]
+
+
 @db.command("init")
 @db_option
 def init(url: str) -> None:
-    """Create the store's tables, or migrate them to this keepfor's revision."""
+    """Create the store's tables and those for acting and auditing (the audit trail,
+    sweep state, review queue, holds), or migrate them to this keepfor's revision."""
     before = current_revision(url)
-    reached = upgrade(url)
+    made: list[str] = []
+    reached = upgrade(url, also=lambda conn: made.extend(ensure_acting_tables(conn)))
     where = safe_url(url)
+    if before is None:
+        click.echo(f"created the keepfor store in {where} at revision {reached}")
+        return
     if before == reached:
         click.echo(f"{where} is up to date at revision {reached}")
-    elif before is None:
-        click.echo(f"created the keepfor store in {where} at revision {reached}")
     else:
         click.echo(f"migrated {where} from revision {before} to {reached}")
+    if made:
+        click.echo(f"created {', '.join(made)}")
 
 
 def _date_formats(

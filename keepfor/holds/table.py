@@ -10,8 +10,9 @@ Keys and customers are compared byte for byte: on MariaDB the two columns are
 ``ABC``). Indexes on (source, record_key) and (source, customer) serve the ``EXISTS``
 the push-down adds to every query.
 
-:func:`ensure` creates the table; only ``keepfor hold add`` calls it: a report or a dry
-run never creates anything, and where the table is missing nothing is held.
+:func:`ensure` creates the table; ``keepfor hold add`` and ``keepfor db init`` call it: a
+report or a dry run never creates anything, and where the table is missing nothing is
+held.
 """
 
 from __future__ import annotations

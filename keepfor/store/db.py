@@ -14,7 +14,7 @@ the store may live in a database whose application uses Alembic itself.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -115,15 +115,24 @@ def current_revision(url: str | URL | sa.Engine) -> str | None:
             engine.dispose()
 
 
-def upgrade(url: str | URL, revision: str = "head") -> str:
+def upgrade(
+    url: str | URL, revision: str = "head", *, also: Callable[[sa.Connection], None] | None = None
+) -> str:
     """Create or migrate the store at ``url`` to ``revision``; return the revision reached.
 
-    A SQLite file is created if missing (its folder must exist).
+    ``also(conn)`` makes further tables (``keepfor db init``: those for acting and
+    auditing) in the same transaction, before the migration: all of it or none of it,
+    where the database's DDL is transactional (PostgreSQL, and SQLite, where the
+    transaction is opened explicitly). A SQLite file is created if missing (its folder
+    must exist).
     """
     engine = create_store_engine(url)
     try:
         with _connect(engine) as conn:
             try:
+                _begin_sqlite(conn)
+                if also is not None:
+                    also(conn)
                 command.upgrade(_config(conn), revision)
                 conn.commit()
             except sa.exc.DBAPIError as error:
@@ -135,6 +144,17 @@ def upgrade(url: str | URL, revision: str = "head") -> str:
         engine.dispose()
     assert reached is not None
     return reached
+
+
+def _begin_sqlite(conn: sa.Connection) -> None:
+    """Open SQLite's transaction now: pysqlite opens one only before a DML statement and
+    runs a ``CREATE TABLE`` before that on its own, so a crash mid-way would leave some
+    tables without the others (and without the revision that says they are there)."""
+    if conn.dialect.name != "sqlite":
+        return
+    driver = conn.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 def init_hint(url: URL) -> str:

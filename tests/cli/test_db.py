@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -272,20 +273,41 @@ def test_replace_with_a_bad_row_changes_nothing(db_url: str, tmp_path: Path) -> 
 # -- values that used to crash the importer ---------------------------------------------------
 
 HOSTILE = [
-    ("overflow.csv", b"key,category,at\nr1,order,9999-12-31T23:59:59-14:00\n",
-     "line 2, field 'at': '9999-12-31T23:59:59-14:00' is outside the instants the store can keep"),
-    ("deep.jsonl", b'{"key": "r1", "category": "o", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n",
-     "line 1: not a record: the JSON is nested too deeply"),
-    ("surrogate.jsonl", b'{"key": "r1", "category": "o", "x": "\\ud800"}\n',
-     "line 1, field 'x': '\ufffd' is not UTF-8 text (U+D800 at character 1)"),
-    ("latin1.csv", b"key,category,name\nr1,order,Ren\xe9\n",
-     "line 2, field 'name': 'Ren\ufffd' is not UTF-8 text (byte 0xE9 at character 4)"),
-    ("nul.csv", b"key,category,name\nr1,order,a\x00b\n",
-     "line 2, field 'name': 'a\\x00b' contains a NUL character, which the store cannot keep"),
-    ("huge.jsonl", b'{"key": "r1", "category": "o", "n": ' + b"9" * 5000 + b"}\n",
-     "line 1, field 'n': a number of 5000 digits is too large to keep exactly"),
-    ("longkey.csv", b"key,category\n" + b"k" * 300 + b",order\n",
-     "line 2, field 'key': key '" + "k" * 80 + "'... (300 characters) is longer than 255"),
+    (
+        "overflow.csv",
+        b"key,category,at\nr1,order,9999-12-31T23:59:59-14:00\n",
+        "line 2, field 'at': '9999-12-31T23:59:59-14:00' is outside the instants the store can keep",
+    ),
+    (
+        "deep.jsonl",
+        b'{"key": "r1", "category": "o", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n",
+        "line 1: not a record: the JSON is nested too deeply",
+    ),
+    (
+        "surrogate.jsonl",
+        b'{"key": "r1", "category": "o", "x": "\\ud800"}\n',
+        "line 1, field 'x': '\ufffd' is not UTF-8 text (U+D800 at character 1)",
+    ),
+    (
+        "latin1.csv",
+        b"key,category,name\nr1,order,Ren\xe9\n",
+        "line 2, field 'name': 'Ren\ufffd' is not UTF-8 text (byte 0xE9 at character 4)",
+    ),
+    (
+        "nul.csv",
+        b"key,category,name\nr1,order,a\x00b\n",
+        "line 2, field 'name': 'a\\x00b' contains a NUL character, which the store cannot keep",
+    ),
+    (
+        "huge.jsonl",
+        b'{"key": "r1", "category": "o", "n": ' + b"9" * 5000 + b"}\n",
+        "line 1, field 'n': a number of 5000 digits is too large to keep exactly",
+    ),
+    (
+        "longkey.csv",
+        b"key,category\n" + b"k" * 300 + b",order\n",
+        "line 2, field 'key': key '" + "k" * 80 + "'... (300 characters) is longer than 255",
+    ),
 ]
 
 
@@ -390,3 +412,103 @@ def test_the_init_hint_for_a_url_with_a_password(db_url: str, tmp_path: Path) ->
         "run `keepfor db init` with this database's URL (its password is not shown here)"
     )
     assert "s3cret" not in line
+
+
+# -- keepfor's tables for acting and auditing ----------------------------------------------
+
+ACTING = {
+    "keepfor_audit",
+    "keepfor_audit_batch",
+    "keepfor_audit_head",
+    "keepfor_acted",
+    "keepfor_review",
+    "keepfor_holds",
+}
+"""What a sweep, a review and a hold need, besides the store's own tables."""
+
+CRASHING = Path(__file__).resolve().parents[1] / "actions" / "crashing.py"
+
+
+def schema(url: str) -> dict[str, object]:
+    """keepfor's tables, their columns and indexes, and what the trail's tables hold."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            names = sorted(n for n in inspector.get_table_names() if n.startswith("keepfor_"))
+            out: dict[str, object] = {
+                name: (
+                    [c["name"] for c in inspector.get_columns(name)],
+                    sorted(str(i["name"]) for i in inspector.get_indexes(name)),
+                )
+                for name in names
+            }
+            for name in sorted(ACTING & set(names)):
+                rows = conn.execute(sa.text(f"SELECT * FROM {name}")).all()
+                out[f"{name} rows"] = sorted(tuple(map(str, row)) for row in rows)
+            return out
+    finally:
+        engine.dispose()
+
+
+def test_init_makes_the_tables_for_acting_and_auditing_once(db_url: str) -> None:
+    """All of them, so a fresh database has a trail that verifies; a second run changes
+    nothing and says so."""
+    assert invoke("db", "init", "--db", db_url).exit_code == 0
+    made = schema(db_url)
+    assert set(made) >= ACTING
+    assert made["keepfor_audit_head rows"] == [("1", "0", "0" * 64)]
+    again = invoke("db", "init", "--db", db_url)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert again.stdout == f"{safe_url(db_url)} is up to date at revision 0001\n"
+    assert schema(db_url) == made
+    verify = invoke("audit", "verify", "--db", db_url)
+    assert (verify.exit_code, verify.stderr) == (0, "")
+    assert verify.stdout == f"0 entries, intact (head {'0' * 64})\n"
+
+
+def test_init_makes_what_an_older_store_lacks_and_keeps_the_trail(db_url: str) -> None:
+    """A store made before these tables were, with a trail a sweep has written: init
+    makes the missing tables, names them, and leaves the trail as it was."""
+    from keepfor.audit import ensure
+    from tests.audit.conftest import appended
+
+    assert invoke("db", "init", "--db", db_url).exit_code == 0
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for name in sorted(ACTING):
+                conn.execute(sa.text(f"DROP TABLE {name}"))
+        with engine.begin() as conn:
+            ensure(conn)
+        appended(engine, 4, 3)
+    finally:
+        engine.dispose()
+    run = invoke("db", "init", "--db", db_url)
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert run.stdout == (
+        f"{safe_url(db_url)} is up to date at revision 0001\n"
+        "created keepfor_acted, keepfor_review, keepfor_holds\n"
+    )
+    assert set(schema(db_url)) >= ACTING
+    verify = invoke("audit", "verify", "--db", db_url)
+    assert (verify.exit_code, verify.stdout[:20]) == (0, "7 entries, intact (h")
+
+
+@pytest.mark.parametrize(("what", "n"), [("CREATE", 4), ("CREATE", 14), ("COMMIT", 1)])
+def test_an_init_that_dies_leaves_nothing_where_ddl_is_transactional(
+    db_url: str, tmp_path: Path, what: str, n: int
+) -> None:
+    """Killed in the trail's tables, in the store's, or just before its commit: no table
+    at all (no trail that ``audit verify`` would call broken, no store that ``db init``
+    could not finish), and the next init makes everything."""
+    if db_url.startswith("mysql"):
+        pytest.skip("MariaDB commits each CREATE TABLE on its own")
+    done = subprocess.run(
+        [sys.executable, str(CRASHING), what, str(n), "db", "init", "--db", db_url],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 9, (done.returncode, done.stderr)
+    assert schema(db_url) == {}
+    assert invoke("db", "init", "--db", db_url).stdout.startswith("created the keepfor store")
+    assert set(schema(db_url)) >= ACTING
