@@ -11,7 +11,9 @@ Phases (wall time, wrapped around keepfor's own functions, which are not changed
 
 * plan: ``keepfor.actions.sweep._plan``, the counts and the grouped pass over the due
   records (what a dry run prints);
-* read keys: ``_batches``, every due key read, grouped by case, into batches;
+* plan a source: ``_planned``: on SQLite every due key read, grouped by case, into
+  batches, before the first is acted on; elsewhere counted by groups, the keys then
+  read as the batches are acted on (inside the batches' time);
 * per batch, inside ``SqlTableTarget.apply`` (one transaction): the recheck
   (``_live``: the batch's keys re-selected with the due predicate, FOR UPDATE on
   PostgreSQL), the DELETE (the rest of ``_act``), the audit (``Trail.write``: keyed
@@ -111,7 +113,10 @@ def instrument(explain: bool) -> None:
     from keepfor.connectors import grouping, sqlwrite
 
     sweeping._plan = stamp("plan (counts, grouped due pass)", sweeping._plan)
-    sweeping._batches = stamp("read keys (grouped, into batches)", sweeping._batches)
+    sweeping._planned = stamp(
+        "plan a source (SQLite: every due key read first; else counted by groups)",
+        sweeping._planned,
+    )
     grouping.select_groups = streamed(
         "read: grouped due pass (select_groups)", grouping.select_groups
     )

@@ -11,7 +11,7 @@ there are, never a decision.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from keepfor.abc import Group, Record, RecordSource
@@ -60,7 +60,7 @@ def decided_groups(
 
 def keys_of(
     source: RecordSource, predicate: Predicate, decided: Decided, bound: int
-) -> Iterator[Sequence[Any]]:
+) -> Generator[Sequence[Any]]:
     """The keys of decided records, a bound's worth at a time."""
     if decided.keys is not None:
         yield decided.keys

@@ -20,7 +20,8 @@ table while a read of it is open); they are the only thing kept in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -59,6 +60,9 @@ class SourceTally:
 
     def add(self, action: Action, n: int) -> None:
         setattr(self, action.value, getattr(self, action.value) + n)
+
+    def count(self, action: Action) -> int:
+        return int(getattr(self, action.value))
 
     @property
     def disposals(self) -> int:
@@ -115,7 +119,7 @@ def _passes(rules: RuleSet, due: Predicate) -> list[tuple[Predicate, frozenset[A
 
 def _decided(
     source: RecordSource, rules: RuleSet, at: Instant, bound: int
-) -> Iterator[tuple[Predicate, Decided]]:
+) -> Generator[tuple[Predicate, Decided]]:
     """Every due record not yet acted on, decided, with the selection that read it."""
     due, _ = _selection(rules, at)
     evaluator = Evaluator(rules)
@@ -141,51 +145,64 @@ def _counts(source: RecordSource, rules: RuleSet, at: Instant) -> SourceTally:
 
 
 def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) -> SourceTally:
-    """A dry run's counts: the due records by action, counted by groups (no keys read)."""
+    """The counts, and the due records by action, counted by groups (no keys read)."""
     tally = _counts(source, rules, at)
     left = limit
-    for _, decided in _decided(source, rules, at, 0):
-        action = decided.decision.action
-        assert action is not None
-        n = decided.size if left is None else min(decided.size, left)
-        tally.add(action, n)
-        if left is not None:
-            left -= n
-            if left == 0:
-                break
+    with closing(_decided(source, rules, at, 0)) as stream:
+        for _, decided in stream:
+            action = decided.decision.action
+            assert action is not None
+            n = decided.size if left is None else min(decided.size, left)
+            tally.add(action, n)
+            if left is not None:
+                left -= n
+                if left == 0:
+                    break
     return tally
 
 
 KEY_BOUND = 1_000_000
-"""Keys a group brings at once: every due key is held before acting anyway, and a group
-over the bound costs a scan of its own to stream its keys."""
+"""Keys a group brings at once: a group over the bound costs a scan of its own to
+stream its keys, so the bound is high; memory is bounded by the largest group."""
+
+_Pending = tuple[str, str, Action, Predicate]
+"""A batch's pack, rule, action and the selection that read it."""
 
 
-def _batches(
+def _streamed(
     source: RecordSource, rules: RuleSet, at: Instant, size: int, limit: int | None
-) -> list[ActionBatch]:
-    """Every due key, in batches of one rule and action (read in full before acting:
-    SQLite cannot write a table while a read of it is open)."""
-    pending: dict[tuple[str, str, Action, Predicate], list[Any]] = defaultdict(list)
+) -> Generator[ActionBatch]:
+    """Every due key, in batches of one rule and action, as they are read: a batch as
+    soon as it is full, the rest at the end. Nothing is read until the first is asked for."""
+    pending: dict[_Pending, list[Any]] = defaultdict(list)
     left = limit
-    for selection, decided in _decided(source, rules, at, KEY_BOUND):
-        winner, action = decided.decision.winner, decided.decision.action
-        assert winner is not None
-        assert action is not None
-        keys = pending[(winner.pack.id, winner.rule.id, action, selection)]
-        for chunk in keys_of(source, selection, decided, KEY_BOUND):
-            keys.extend(chunk if left is None else chunk[:left])
-            if left is not None:
-                left -= min(left, len(chunk))
-                if left == 0:
-                    break
-        if left == 0:
-            break
-    return [
-        ActionBatch(source.name, rule, pack, action, tuple(keys[i : i + size]), selection)
-        for (pack, rule, action, selection), keys in pending.items()
-        for i in range(0, len(keys), size)
-    ]
+    with closing(_decided(source, rules, at, KEY_BOUND)) as stream:
+        for selection, decided in stream:
+            winner, action = decided.decision.winner, decided.decision.action
+            assert winner is not None
+            assert action is not None
+            which = (winner.pack.id, winner.rule.id, action, selection)
+            keys = pending[which]
+            with closing(keys_of(source, selection, decided, KEY_BOUND)) as chunks:
+                for chunk in chunks:
+                    taken = chunk if left is None else chunk[:left]
+                    keys.extend(taken)
+                    left = None if left is None else left - len(taken)
+                    while len(keys) >= size:
+                        yield _batch(source.name, which, keys[:size])
+                        del keys[:size]
+                    if left == 0:
+                        break
+            if left == 0:
+                break
+    for which, keys in pending.items():
+        for i in range(0, len(keys), size):
+            yield _batch(source.name, which, keys[i : i + size])
+
+
+def _batch(source: str, which: _Pending, keys: Sequence[Any]) -> ActionBatch:
+    pack, rule, action, selection = which
+    return ActionBatch(source, rule, pack, action, tuple(keys), selection)
 
 
 def _valve(swept: Sequence[SweptSource], result: SweepResult) -> None:
@@ -213,66 +230,99 @@ def run_sweep(
     limit: int | None = None,
     allow_mass_disposal: bool = False,
 ) -> SweepResult:
-    """Plan every source; with ``apply``, read every due key, pass the safety valve, then
-    act batch by batch. A batch that fails is counted and named; the others go on (exit
-    4: partly done)."""
+    """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
+    A batch that fails is counted and named; the others go on (exit 4: partly done)."""
     result = SweepResult(applied=apply, at=at)
-    due, _ = _selection(rules, at)
-    planned: dict[str, tuple[ActionTarget, list[ActionBatch]]] = {}
+    planned: dict[str, tuple[ActionTarget, Generator[ActionBatch]]] = {}
     for item in swept:
-        name = item.source.name
         item.source.check(rules)
         target = item.target(item.source)  # checks the action settings
-        if apply:
-            tally = result.sources[name] = _counts(item.source, rules, at)
-            batches = _batches(item.source, rules, at, batch_size, limit)
-            batches += _capped(target.approved(due, batch_size), _left(limit, batches))
-            for batch in batches:
-                tally.add(batch.action, len(batch.keys))
-            planned[name] = (target, batches)
-        else:
-            tally = result.sources[name] = _plan(item.source, rules, at, limit)
-            approved = target.approved(due, batch_size)
-            for batch in _capped(approved, _left(limit, None, tally)):
-                tally.add(batch.action, len(batch.keys))
+        tally, batches = _planned(item.source, target, rules, at, apply, batch_size, limit)
+        result.sources[item.source.name] = tally
+        planned[item.source.name] = (target, batches)
     if not apply:
         return result
     if not allow_mass_disposal:
         _valve(swept, result)
-    for target, batches in planned.values():
-        target.prepare({batch.action for batch in batches})
+    for name, (target, _) in planned.items():
+        tally = result.sources[name]
+        target.prepare({action for action in Action if tally.count(action)})
     for name, (target, batches) in planned.items():
         _act(name, target, batches, at, result)
     return result
 
 
+def _planned(
+    source: RecordSource,
+    target: ActionTarget,
+    rules: RuleSet,
+    at: Instant,
+    apply: bool,
+    size: int,
+    limit: int | None,
+) -> tuple[SourceTally, Generator[ActionBatch]]:
+    """A source's tally, and its batches to act on: streamed where the target can act
+    while the source is read (counted beforehand by groups), else read in full first
+    (and counted from them: the due set is read once)."""
+    due, _ = _selection(rules, at)
+    if apply and not target.acts_while_reading:
+        keyed = list(_streamed(source, rules, at, size, limit))
+        tally = _counts(source, rules, at)
+        for batch in keyed:
+            tally.add(batch.action, len(batch.keys))
+        batches: Iterator[ActionBatch] = iter(keyed)
+    else:
+        tally = _plan(source, rules, at, limit)
+        batches = _streamed(source, rules, at, size, limit) if apply else iter(())
+    approved = _capped(target.approved(due, size), _left(limit, tally))
+    for batch in approved:
+        tally.add(batch.action, len(batch.keys))
+    return tally, _chained(batches, approved)
+
+
+def _chained(*parts: Iterable[ActionBatch]) -> Generator[ActionBatch]:
+    """The parts one after the other; closing this closes a part still being read."""
+    for part in parts:
+        yield from part
+
+
 def _act(
-    name: str, target: ActionTarget, batches: list[ActionBatch], at: Instant, result: SweepResult
+    name: str,
+    target: ActionTarget,
+    batches: Generator[ActionBatch],
+    at: Instant,
+    result: SweepResult,
 ) -> None:
+    """Apply the batches one by one; a read that fails stops this source's batches
+    (those already done stay done and audited)."""
     before = result.sources[name]
     tally = result.sources[name] = SourceTally(
         held=before.held, total=before.total, unreadable=before.unreadable
     )
-    for batch in batches:
-        try:
-            done = target.apply(batch, at)
-        except KeepforError as error:
-            tally.failed += len(batch.keys)
-            result.failures.append(str(error))
-            continue
-        tally.add(batch.action, done.count(Outcome.DONE))
-        tally.skipped += done.count(Outcome.SKIPPED)
+    with closing(batches):
+        while True:
+            try:
+                batch = next(batches, None)
+            except KeepforError as error:
+                result.failures.append(str(error))
+                return
+            if batch is None:
+                return
+            try:
+                done = target.apply(batch, at)
+            except KeepforError as error:
+                tally.failed += len(batch.keys)
+                result.failures.append(str(error))
+                continue
+            tally.add(batch.action, done.count(Outcome.DONE))
+            tally.skipped += done.count(Outcome.SKIPPED)
 
 
-def _left(
-    limit: int | None, batches: list[ActionBatch] | None, tally: SourceTally | None = None
-) -> int | None:
-    """What ``--limit`` leaves after the due records' batches (or a dry run's tally)."""
+def _left(limit: int | None, tally: SourceTally) -> int | None:
+    """What ``--limit`` leaves after the due records counted in ``tally``."""
     if limit is None:
         return None
-    if tally is not None:
-        return max(0, limit - (tally.disposals + tally.flag + tally.review))
-    return max(0, limit - sum(len(b.keys) for b in batches or ()))
+    return max(0, limit - (tally.disposals + tally.flag + tally.review))
 
 
 def _capped(batches: list[ActionBatch], left: int | None) -> list[ActionBatch]:

@@ -65,6 +65,12 @@ class SqlTableTarget(ActionTarget):
     def actions(self) -> frozenset[Action]:
         return frozenset(Action)
 
+    @property
+    def acts_while_reading(self) -> bool:
+        """Server databases: the read streams on its own connection while batches
+        commit on others; SQLite's single writer waits for readers to finish."""
+        return self.source.dialect != "sqlite"
+
     # -- checks, before anything is written ---------------------------------------------
 
     def _where(self) -> str:

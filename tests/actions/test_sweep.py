@@ -388,3 +388,95 @@ def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_select
     name = Pseudonymiser(KEY, "shop")
     audited = {e["record"] for e in _table(url, "keepfor_audit")}
     assert audited == {name(str(key)) for key in rest}
+
+
+class _Watched:
+    """A source's grouped reads and a target's batches, in the order they happened."""
+
+    def __init__(self, source: SqlTableSource) -> None:
+        self.events: list[str] = []
+        self.fail = False
+        """Fail the keys' read at its third group or later, once a batch was acted on..."""
+        self.without_a_batch = False
+        """... or even before any was (SQLite, where every key is read first)."""
+        read = source.select_groups
+
+        def select_groups(*args: Any, **kwargs: Any) -> Any:
+            keyed = kwargs.get("bound", 0) > 0  # the keys' read, not the counting one
+            for n, group in enumerate(read(*args, **kwargs), 1):
+                self.events.append("group")
+                yield group
+                late = n >= 3 and (self.without_a_batch or "batch" in self.events)
+                if keyed and self.fail and late:
+                    raise SourceError("the database went away mid-read")
+            self.events.append("read done")
+
+        source.select_groups = select_groups  # type: ignore[method-assign]
+
+    def target(self, source: SqlTableSource, settings: ActionSettings, trail: Trail) -> Any:
+        events = self.events
+
+        class Target(SqlTableTarget):
+            def apply(self, batch: ActionBatch, at: Any) -> Any:
+                events.append("batch")
+                return super().apply(batch, at)
+
+        return Target(source, settings, trail)
+
+
+def _watched_sweep(url: str, fail: bool = False) -> tuple[Any, list[str]]:
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    watched = _Watched(source)
+    watched.fail = fail
+    watched.without_a_batch = url.startswith("sqlite")
+    try:
+        source.open()
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+
+        def target(opened: RecordSource) -> SqlTableTarget:
+            assert isinstance(opened, SqlTableSource)
+            made: SqlTableTarget = watched.target(opened, SETTINGS, trail)
+            return made
+
+        swept = [SweptSource(source, SETTINGS, target)]
+        result = run_sweep(RULES, swept, AT, apply=True, batch_size=1)
+    finally:
+        source.close()
+    return result, watched.events
+
+
+def test_a_server_database_is_acted_on_while_read_sqlite_after_reading(url: str) -> None:
+    """Where the database lets a batch commit while a read is open, batches are acted on
+    as the due records are read (memory bounded by a batch, not by the due set)."""
+    result, events = _watched_sweep(url)
+    _check_applied(url, result)
+    grouped_reads = [i for i, e in enumerate(events) if e == "read done"]
+    first_batch = events.index("batch")
+    if url.startswith("sqlite"):
+        assert all(i < first_batch for i in grouped_reads)
+    else:
+        assert any(i > first_batch for i in grouped_reads)
+
+
+def test_a_read_that_fails_mid_sweep_stops_the_source_and_is_named(url: str) -> None:
+    """Streamed: the batches done stay done and audited, the failure is named (exit 4).
+    SQLite reads every due key first: the error comes before anything is done (exit 2)."""
+    if url.startswith("sqlite"):
+        with pytest.raises(SourceError, match="went away mid-read"):
+            _watched_sweep(url, fail=True)
+        assert _table(url, "keepfor_audit") == []
+        assert len(_table(url, TABLE)) == len(ROWS)
+        return
+    result, events = _watched_sweep(url, fail=True)
+    assert [f for f in result.failures if "went away mid-read" in f]
+    assert "batch" in events
+    audit = _table(url, "keepfor_audit")
+    done = result.sources["shop"]
+    assert 0 < len(audit) == done.purge + done.anonymise + done.flag + done.review
+    assert len(_table(url, TABLE)) == len(ROWS) - done.purge
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert verify(conn).ok
+    engine.dispose()
