@@ -266,6 +266,11 @@ class ActionTarget(ABC):
         return []
 
     @property
+    def batch_size(self) -> tuple[int, int]:
+        """Records per batch: the default, and the most one batch can take."""
+        return 10_000, 10_000
+
+    @property
     def acts_while_reading(self) -> bool:
         """Whether a batch can be acted on while a read of the source is still open
         (then a sweep streams its batches, memory bounded by a batch; else it reads

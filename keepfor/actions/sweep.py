@@ -34,9 +34,14 @@ from keepfor.errors import KeepforError, SourceError
 from keepfor.reading import Decided, decided_groups, keys_of
 from keepfor.report.counts import bucket_predicates
 
-__all__ = ["MassDisposal", "SourceTally", "SweepResult", "SweptSource", "run_sweep"]
+__all__ = [
+    "MassDisposal",
+    "SourceTally",
+    "SweepResult",
+    "SweptSource",
+    "run_sweep",
+]
 
-DEFAULT_BATCH = 10_000
 
 
 class MassDisposal(KeepforError):
@@ -226,18 +231,22 @@ def run_sweep(
     at: Instant,
     *,
     apply: bool,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     limit: int | None = None,
     allow_mass_disposal: bool = False,
 ) -> SweepResult:
     """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
-    A batch that fails is counted and named; the others go on (exit 4: partly done)."""
+    A batch that fails is counted and named; the others go on (exit 4: partly done).
+    ``batch_size`` None: each target's default; a larger one than a target takes is cut
+    to its most (:attr:`ActionTarget.batch_size`)."""
     result = SweepResult(applied=apply, at=at)
     planned: dict[str, tuple[ActionTarget, Generator[ActionBatch]]] = {}
     for item in swept:
         item.source.check(rules)
         target = item.target(item.source)  # checks the action settings
-        tally, batches = _planned(item.source, target, rules, at, apply, batch_size, limit)
+        default, most = target.batch_size
+        size = min(most, default if batch_size is None else batch_size)
+        tally, batches = _planned(item.source, target, rules, at, apply, size, limit)
         result.sources[item.source.name] = tally
         planned[item.source.name] = (target, batches)
     if not apply:

@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from keepfor.actions.erasure import Erasure, plan_erasure, run_erasure
-from keepfor.actions.sweep import DEFAULT_BATCH
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.cli.sweep import EXIT_PARTLY_DONE, swept_sources, trail_for
@@ -52,7 +51,7 @@ def erase(
             item.source.check(rules)
             target = item.target(item.source)
             answers[item.source.name] = plan_erasure(
-                item.source, rules, at, customer, DEFAULT_BATCH
+                item.source, rules, at, customer, target.batch_size[0]
             )
             targets.append(target)
         if apply_:

@@ -14,7 +14,6 @@ import click
 from keepfor.abc import ActionTarget, RecordSource
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import (
-    DEFAULT_BATCH,
     MassDisposal,
     SweepResult,
     SweptSource,
@@ -42,10 +41,9 @@ _ACTIONS = ("purge", "anonymise", "flag", "review", "held", "failed")
 @click.option("--limit", type=click.IntRange(min=1), help="Act on at most N records.")
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1, max=10_000),
-    default=DEFAULT_BATCH,
-    show_default=True,
-    help="Records per transaction.",
+    type=click.IntRange(min=1, max=100_000),
+    help="Records per transaction [default: 50,000 on PostgreSQL, 10,000 elsewhere; "
+    "at most 30,000 on SQLite and MariaDB].",
 )
 @click.option(
     "--allow-mass-disposal",
@@ -61,7 +59,7 @@ def sweep(
     at_text: str | None,
     apply_: bool,
     limit: int | None,
-    batch_size: int,
+    batch_size: int | None,
     allow_mass_disposal: bool,
     fmt: str,
     **where: Any,

@@ -480,3 +480,47 @@ def test_a_read_that_fails_mid_sweep_stops_the_source_and_is_named(url: str) -> 
     with engine.connect() as conn:
         assert verify(conn).ok
     engine.dispose()
+
+
+@pytest.mark.parametrize(("asked", "most"), [(None, 2), (1, 1), (100, 3)])
+def test_batches_take_the_targets_default_and_never_more_than_its_most(
+    url: str, asked: int | None, most: int
+) -> None:
+    sizes: list[int] = []
+
+    class Small(SqlTableTarget):
+        @property
+        def batch_size(self) -> tuple[int, int]:
+            return 2, 3
+
+        def apply(self, batch: ActionBatch, at: Any) -> Any:
+            sizes.append(len(batch.keys))
+            return super().apply(batch, at)
+
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    try:
+        source.open()
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+
+        def target(opened: RecordSource) -> SqlTableTarget:
+            assert isinstance(opened, SqlTableSource)
+            return Small(opened, SETTINGS, trail)
+
+        swept = [SweptSource(source, SETTINGS, target)]
+        result = run_sweep(RULES, swept, AT, apply=True, batch_size=asked)
+    finally:
+        source.close()
+    _check_applied(url, result)
+    assert max(sizes) == most
+
+
+def test_postgresql_takes_larger_batches_than_the_others(url: str) -> None:
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    try:
+        source.open()
+        sizes = SqlTableTarget(source, SETTINGS, None).batch_size
+    finally:
+        source.close()
+    assert sizes == ((50_000, 100_000) if url.startswith("postgresql") else (10_000, 30_000))
