@@ -169,7 +169,7 @@ def render_decision(
         headline.append(
             f"  {verb} {decision.disposal_date.isoformat()} "
             f"(then: {decision.action.value if decision.action else ''}; "
-            f"rule {decision.winner.rule.id}, "
+            f"rule {decision.winner.rule.id}, basis {decision.winner.rule.basis.value}, "
             f"pack {decision.winner.pack.id} {decision.winner.pack.version})"
         )
     if decision.today is not None:

@@ -108,17 +108,19 @@ class RuleOutcome:
         return self.term.retain_until
 
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """The rule, its dates and its lawful basis (what an erasure request weighs);
+        ``detail`` adds the working."""
         out: dict[str, Any] = {
             "rule": self.rule.id,
             "retain_until": _iso(self.retain_until),
             "disposal_date": _iso(self.disposal_date),
+            "basis": self.rule.basis.value,
         }
         if detail:
             out["pack"] = self.pack.id
             out["pack_version"] = self.pack.version
             out["action"] = self.rule.action.value
             out["boundary"] = self.rule.boundary.value
-            out["basis"] = self.rule.basis.value
             out["waiting_on"] = list(self.term.waiting_on)
             out["term"] = self.term.to_dict()
         return out
@@ -153,11 +155,14 @@ class Decision:
         return Action.REVIEW if self.reviewed else self.winner.rule.action
 
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
-        """The ``explain`` JSON of the public contract; ``detail`` adds the working."""
+        """The ``explain`` JSON of the public contract, with the winning rule's and each
+        matched rule's ``basis`` added (keys the contract allows); ``detail`` adds the
+        working."""
         out: dict[str, Any] = {
             "disposal_date": _iso(self.disposal_date),
             "rule": None if self.rule is None else self.rule.id,
             "action": None if self.action is None else self.action.value,
+            "basis": None if self.rule is None else self.rule.basis.value,
             "status": self.status.value,
             "matched": [outcome.to_dict(detail=detail) for outcome in self.matched],
         }

@@ -86,6 +86,35 @@ SPEC_DECISION = {
 }
 """The spec's example output, verbatim."""
 
+BASIS = "legitimate_interest"
+"""The basis of a rule that names none."""
+
+SPEC_EXPLAINED = {
+    "disposal_date": "2026-04-01",
+    "rule": "orders-tax",
+    "action": "purge",
+    "basis": BASIS,
+    "status": "due",
+    "matched": [
+        {
+            "rule": "orders-tax",
+            "retain_until": "2026-03-31",
+            "disposal_date": "2026-04-01",
+            "basis": BASIS,
+        }
+    ],
+}
+"""What ``explain --json`` prints for the spec's example: its keys and values, and the
+``basis`` of the winning rule and of each matched rule (keys the contract allows)."""
+
+
+def contract(decision: dict[str, Any]) -> dict[str, Any]:
+    """Only the keys of the spec's example, at the top and in each matched rule."""
+    matched_keys = SPEC_DECISION["matched"][0]  # type: ignore[index]
+    out = {key: decision[key] for key in SPEC_DECISION}
+    out["matched"] = [{k: m[k] for k in matched_keys} for m in decision["matched"]]
+    return out
+
 
 @dataclass(frozen=True)
 class Run:

@@ -12,11 +12,14 @@ import time_machine
 
 from tests.cli.conftest import (
     AT,
+    BASIS,
     LEDGER_PACK,
     ORDER,
     SHOP_PACK,
     SPEC_DECISION,
+    SPEC_EXPLAINED,
     assert_bad_input,
+    contract,
     invoke,
     run_keepfor,
 )
@@ -47,9 +50,10 @@ def test_json_is_the_spec_example(shop_pack: Path, order_record: Path) -> None:
     assert run.stdout.count("\n") == 1  # one object, on one line
     assert run.stdout.endswith("}\n")
     decision = json.loads(run.stdout)
-    assert decision == SPEC_DECISION
-    assert list(decision) == ["disposal_date", "rule", "action", "status", "matched"]
-    assert list(decision["matched"][0]) == ["rule", "retain_until", "disposal_date"]
+    assert contract(decision) == SPEC_DECISION  # the contract's keys keep their values
+    assert decision == SPEC_EXPLAINED
+    assert list(decision) == ["disposal_date", "rule", "action", "basis", "status", "matched"]
+    assert list(decision["matched"][0]) == ["rule", "retain_until", "disposal_date", "basis"]
 
 
 def test_json_is_exactly_one_object(shop_pack: Path, order_record: Path) -> None:
@@ -62,7 +66,7 @@ def test_json_is_exactly_one_object(shop_pack: Path, order_record: Path) -> None
 
 def test_retained_before_the_disposal_date(shop_pack: Path, order_record: Path) -> None:
     decision = explain_json(shop_pack, order_record, "2026-03-31T12:00:00Z")
-    assert decision == {**SPEC_DECISION, "status": "retained"}
+    assert decision == {**SPEC_EXPLAINED, "status": "retained"}
 
 
 @pytest.mark.parametrize(
@@ -76,8 +80,11 @@ def test_waiting_when_the_event_has_not_happened(
         "disposal_date": None,
         "rule": None,
         "action": None,
+        "basis": None,
         "status": "waiting",
-        "matched": [{"rule": "complaints", "retain_until": None, "disposal_date": None}],
+        "matched": [
+            {"rule": "complaints", "retain_until": None, "disposal_date": None, "basis": BASIS}
+        ],
     }
 
 
@@ -89,9 +96,15 @@ def test_complaint_once_resolved(shop_pack: Path, write_record: WriteRecord) -> 
         "disposal_date": "2026-11-23",
         "rule": "complaints",
         "action": "anonymise",
+        "basis": BASIS,
         "status": "retained",
         "matched": [
-            {"rule": "complaints", "retain_until": "2026-11-22", "disposal_date": "2026-11-23"}
+            {
+                "rule": "complaints",
+                "retain_until": "2026-11-22",
+                "disposal_date": "2026-11-23",
+                "basis": BASIS,
+            }
         ],
     }
 
@@ -102,6 +115,7 @@ def test_unmatched(shop_pack: Path, write_record: WriteRecord) -> None:
         "disposal_date": None,
         "rule": None,
         "action": None,
+        "basis": None,
         "status": "unmatched",
         "matched": [],
     }
@@ -113,9 +127,7 @@ def test_datetime_field_is_converted_to_the_pack_zone(
     # 2019-03-31T23:30:00Z is 2019-04-01 in Europe/London (BST): the next financial year
     record = write_record({"category": "order", "placed_at": "2019-03-31T23:30:00Z"})
     decision = explain_json(shop_pack, record)
-    assert decision["matched"] == [
-        {"rule": "orders-tax", "retain_until": "2026-03-31", "disposal_date": "2026-04-01"}
-    ]
+    assert decision["matched"] == SPEC_EXPLAINED["matched"]
 
 
 # -- --at ------------------------------------------------------------------------------
@@ -206,10 +218,16 @@ LEDGER_WINS = {
     "disposal_date": "2026-05-01",
     "rule": "orders-ledger",
     "action": "review",
+    "basis": BASIS,
     "status": "due",
 }
-TAX = {"rule": "orders-tax", "retain_until": "2026-03-31", "disposal_date": "2026-04-01"}
-LEDGER = {"rule": "orders-ledger", "retain_until": "2026-05-01", "disposal_date": "2026-05-01"}
+TAX = {**SPEC_EXPLAINED["matched"][0]}  # type: ignore[index]
+LEDGER = {
+    "rule": "orders-ledger",
+    "retain_until": "2026-05-01",
+    "disposal_date": "2026-05-01",
+    "basis": BASIS,
+}
 
 
 def test_several_rules_paths_retention_wins(
@@ -236,7 +254,7 @@ def test_rules_folder(write: Write, order_record: Path) -> None:
 def test_folder_and_file_in_it_load_the_pack_once(write: Write, order_record: Path) -> None:
     shop = write("packs/shop.yaml", SHOP_PACK)
     decision = explain_json([shop.parent, shop], order_record)
-    assert decision == SPEC_DECISION
+    assert decision == SPEC_EXPLAINED
 
 
 def test_several_paths_are_evaluated_together(
@@ -308,10 +326,28 @@ def test_json_detail_gives_each_matched_rule_s_basis(
     assert bases == {"orders-tax": "legal_obligation", "orders-ledger": "legitimate_interest"}
 
 
-def test_plain_json_stays_the_spec_example_with_a_basis(write: Write, order_record: Path) -> None:
-    """``basis`` is added to the working (``--detail``); the spec's example keeps its keys."""
+def test_plain_json_gives_the_winning_and_each_matched_rule_s_basis(
+    write: Write, ledger_pack: Path, order_record: Path
+) -> None:
+    """Without ``--detail`` too: the contract's keys keep their values, and ``basis``
+    is added beside them."""
     decision = explain_json(write("shop.yaml", TAX_BASIS_PACK), order_record)
-    assert decision == SPEC_DECISION
+    assert contract(decision) == SPEC_DECISION
+    assert decision["basis"] == "legal_obligation"
+    assert [m["basis"] for m in decision["matched"]] == ["legal_obligation"]
+    shop = order_record.parent / "shop.yaml"
+    decision = explain_json([shop, ledger_pack], order_record)
+    assert (decision["rule"], decision["basis"]) == ("orders-ledger", BASIS)
+    bases = {m["rule"]: m["basis"] for m in decision["matched"]}
+    assert bases == {"orders-tax": "legal_obligation", "orders-ledger": BASIS}
+
+
+def test_readable_output_gives_the_winning_rule_s_basis(write: Write, order_record: Path) -> None:
+    run = invoke("explain", "--rules", write("shop.yaml", TAX_BASIS_PACK), "--record",
+                 order_record, "--at", AT)  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    [status] = [line for line in run.stdout.splitlines() if line.startswith("Status: ")]
+    assert "rule orders-tax, basis legal_obligation, pack shop 2026.1" in status
 
 
 def test_readable_output_shows_each_matched_rule_s_basis(
@@ -422,7 +458,7 @@ def test_record_from_stdin(shop_pack: Path) -> None:
         input=json.dumps(ORDER),
     )
     assert run.exit_code == 0, run.stderr
-    assert run.json() == SPEC_DECISION
+    assert run.json() == SPEC_EXPLAINED
 
 
 def test_record_from_stdin_that_is_not_json(shop_pack: Path) -> None:
@@ -687,7 +723,7 @@ def test_script_prints_the_spec_example(shop_pack: Path, order_record: Path) -> 
     )
     assert run.exit_code == 0, run.stderr
     assert run.stderr == ""
-    assert run.json() == SPEC_DECISION
+    assert run.json() == SPEC_EXPLAINED
 
 
 def test_script_reads_stdin(shop_pack: Path) -> None:
@@ -703,7 +739,7 @@ def test_script_reads_stdin(shop_pack: Path) -> None:
         input=json.dumps(ORDER),
     )
     assert run.exit_code == 0, run.stderr
-    assert run.json() == SPEC_DECISION
+    assert run.json() == SPEC_EXPLAINED
 
 
 def test_script_readable_output(shop_pack: Path, order_record: Path) -> None:

@@ -89,15 +89,25 @@ rules:
     then: purge                              # flag | anonymise | purge | review
 """  # noqa: E501 - the spec's example, verbatim
 
+BASIS = "legitimate_interest"
+"""The basis of a rule that names none."""
+
 SPEC_OUTPUT = {
     "disposal_date": "2026-04-01",
     "rule": "orders-tax",
     "action": "purge",
+    "basis": BASIS,
     "status": "due",
     "matched": [
-        {"rule": "orders-tax", "retain_until": "2026-03-31", "disposal_date": "2026-04-01"}
+        {
+            "rule": "orders-tax",
+            "retain_until": "2026-03-31",
+            "disposal_date": "2026-04-01",
+            "basis": BASIS,
+        }
     ],
 }
+"""The spec's example output, and the ``basis`` of the winner and of each matched rule."""
 
 
 def test_spec_example_from_dict() -> None:
@@ -287,10 +297,16 @@ def test_any_waiting_rule_makes_the_record_wait() -> None:
         "disposal_date": None,
         "rule": None,
         "action": None,
+        "basis": None,
         "status": "waiting",
         "matched": [
-            {"rule": "orders", "retain_until": "2020-05-01", "disposal_date": "2020-05-02"},
-            {"rule": "complaints", "retain_until": None, "disposal_date": None},
+            {
+                "rule": "orders",
+                "retain_until": "2020-05-01",
+                "disposal_date": "2020-05-02",
+                "basis": BASIS,
+            },
+            {"rule": "complaints", "retain_until": None, "disposal_date": None, "basis": BASIS},
         ],
     }
     assert "resolved_at" in decision.reason
@@ -312,6 +328,7 @@ def test_unmatched() -> None:
         "disposal_date": None,
         "rule": None,
         "action": None,
+        "basis": None,
         "status": "unmatched",
         "matched": [],
     }

@@ -125,7 +125,12 @@ def test_json(url: str) -> None:
     assert o01["anchor_date"] == "2024-06-01"
     assert o01["why"] == "1 year after placed_at 2024-06-01"
     assert o01["matched"] == [
-        {"rule": "orders", "retain_until": "2025-06-01", "disposal_date": "2025-06-02"}
+        {
+            "rule": "orders",
+            "retain_until": "2025-06-01",
+            "disposal_date": "2025-06-02",
+            "basis": "legitimate_interest",
+        }
     ]
     assert data["at"] == "2026-01-15T12:00:00+00:00"
     assert data["packs"] == [{"pack": "shop", "version": "2026.1"}]
