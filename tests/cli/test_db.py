@@ -276,7 +276,8 @@ HOSTILE = [
     (
         "overflow.csv",
         b"key,category,at\nr1,order,9999-12-31T23:59:59-14:00\n",
-        "line 2, field 'at': '9999-12-31T23:59:59-14:00' is outside the instants the store can keep",
+        "line 2, field 'at': '9999-12-31T23:59:59-14:00' is outside the instants the store "
+        "can keep",
     ),
     (
         "deep.jsonl",
