@@ -21,6 +21,7 @@ from keepfor.errors import KeepforError, SourceError, quoted
 __all__ = [
     "CONNECT_TIMEOUT",
     "create_engine",
+    "create_missing",
     "expand_url",
     "first_line",
     "parse_url",
@@ -251,3 +252,16 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def create_missing(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Create ``metadata``'s tables where missing, and the indexes of those already there.
+
+    ``create_all`` makes a table's indexes only with the table; where each ``CREATE`` is
+    committed on its own (MariaDB; SQLite outside a transaction), a process that died
+    between a table and its index left the table without it for good.
+    """
+    metadata.create_all(conn, checkfirst=True)
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)

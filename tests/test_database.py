@@ -160,3 +160,28 @@ def test_expand_url_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert (
         expand_url("mysql+pymysql://u:${KEEPFOR_TEST_PW}@h/db") == "mysql+pymysql://u:p%40ss@h/db"
     )
+
+
+def test_create_missing_makes_the_indexes_of_a_table_already_there(db_url: str) -> None:
+    """A process that died between a table and its index (MariaDB commits each CREATE
+    on its own) left the table without it; the next ensure makes it."""
+    import sqlalchemy as sa
+
+    from keepfor.audit.table import audit, metadata
+
+    engine = database.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            audit.create(conn)
+        with engine.begin() as conn:
+            for index in audit.indexes:
+                index.drop(conn)
+        with engine.begin() as conn:
+            database.create_missing(conn, metadata)
+        with engine.connect() as conn:
+            names = {i["name"] for i in sa.inspect(conn).get_indexes("keepfor_audit")}
+            tables = set(sa.inspect(conn).get_table_names())
+        assert "ix_keepfor_audit_time" in names
+        assert tables >= {"keepfor_audit", "keepfor_audit_batch", "keepfor_audit_head"}
+    finally:
+        engine.dispose()

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keepfor.database import create_missing
 from keepfor.engine import Action
 from keepfor.errors import UsageError
 
@@ -109,7 +110,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def ensure(conn: sa.Connection) -> None:
-    metadata.create_all(conn, checkfirst=True)
+    create_missing(conn, metadata)
 
 
 def exists(conn: sa.Connection) -> bool:

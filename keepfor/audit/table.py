@@ -16,8 +16,11 @@ Times are stored in UTC: ``timestamptz`` on PostgreSQL, naive UTC elsewhere
 conversion is done here, once per value, without a TypeDecorator's per-row overhead.
 
 The tables live in the database of the records they are about, so an action and its
-entry share a transaction. :func:`ensure` creates what is missing; call it before the
-batch's transaction (MariaDB commits any open transaction on ``CREATE TABLE``).
+entry share a transaction. :func:`ensure` creates what is missing (indexes included);
+call it before the batch's transaction (MariaDB commits any open transaction on
+``CREATE TABLE``, so a process that dies there may leave some tables without the
+others: :func:`keepfor.audit.verify.verify` reads such a trail, which holds nothing, as
+empty).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from keepfor.audit.entry import LIMITS
+from keepfor.database import create_missing
 
 __all__ = [
     "GENESIS",
@@ -103,7 +107,7 @@ def exists(conn: sa.Connection) -> dict[str, bool]:
 
 def ensure(conn: sa.Connection) -> None:
     """Create the trail's tables and its head row where they are missing."""
-    metadata.create_all(conn, checkfirst=True)
+    create_missing(conn, metadata)
     if conn.execute(sa.select(head.c.id).where(head.c.id == 1)).first() is None:
         conn.execute(head.insert().values(id=1, last_sequence=0, digest=GENESIS))
 

@@ -146,11 +146,26 @@ def _head(conn: sa.Connection) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row.last_sequence), str(row.digest))
 
 
+def _never_written(conn: sa.Connection, present: dict[str, bool], last: int, digest: str) -> bool:
+    """Some of the trail's tables are there, and they hold nothing: no entry, no batch,
+    a head (if any) at the start. So a sweep (or ``db init``) died while making them on
+    MariaDB, which commits each ``CREATE TABLE`` on its own; nothing was written, so
+    nothing can have been removed, and the next sweep makes the rest. A table missing
+    beside any entry, batch or moved head is still a fault."""
+    if (last, digest) != (0, GENESIS):
+        return False
+    for table, key in ((audit, audit.c.sequence), (batches, batches.c.first_sequence)):
+        if present[table.name] and conn.execute(sa.select(key).limit(1)).first() is not None:
+            return False
+    return True
+
+
 def verify(conn: sa.Connection, *, chunk: int = CHUNK) -> VerifyResult:
     """Check every entry and batch of the trail in ``conn``'s database.
 
     Raises :class:`SourceError` when the database has no audit trail at all; a trail
-    with some of its tables missing is a fault, not an error.
+    with some of its tables missing is a fault, not an error, unless those there hold
+    nothing (:func:`_never_written`): then it is an empty trail.
     """
     present = exists(conn)
     if not any(present.values()):
@@ -158,6 +173,8 @@ def verify(conn: sa.Connection, *, chunk: int = CHUNK) -> VerifyResult:
     missing = [name for name, there in present.items() if not there]
     last, digest = _head(conn) if present[head.name] else (0, GENESIS)
     if missing:
+        if _never_written(conn, present, last, digest):
+            return VerifyResult(0, GENESIS)
         return VerifyResult(0, digest, 1, f"the table {missing[0]} is missing")
     walk = _Walk(_chunks(conn, sa.select(audit), audit.c.sequence, chunk))
     try:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from keepfor.database import create_missing
+
 __all__ = ["LIMITS", "TABLE", "ensure", "exact_text", "exists", "holds", "metadata"]
 
 TABLE = "keepfor_holds"
@@ -67,4 +69,4 @@ def exists(conn: sa.Connection) -> bool:
 def ensure(conn: sa.Connection) -> None:
     """Create the table where it is missing (call it in a transaction of its own: MariaDB
     commits any open transaction on ``CREATE TABLE``)."""
-    metadata.create_all(conn, checkfirst=True)
+    create_missing(conn, metadata)

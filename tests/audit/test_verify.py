@@ -240,3 +240,54 @@ def test_any_single_field_tamper_is_found_at_its_entry(
     result = tampered(lambda conn: _set(conn, sequence, **{column: value}))
     assert not result.ok
     assert result.first_bad == sequence, (column, value, result)
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        ("keepfor_audit",),
+        ("keepfor_audit", "keepfor_audit_batch"),
+        ("keepfor_audit", "keepfor_audit_batch", "keepfor_audit_head"),  # its row not yet
+        ("keepfor_audit_head",),
+    ],
+)
+def test_a_trail_whose_tables_were_being_made_is_empty(db_url: str, made: tuple[str]) -> None:
+    """A sweep that died while making the trail's tables (MariaDB commits each CREATE
+    TABLE on its own) left some without the others, holding nothing: an empty trail,
+    intact, which the next ``ensure`` completes."""
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for table in (audit, batches, head):
+                if table.name in made:
+                    table.create(conn)
+        with engine.connect() as conn:
+            assert verify(conn) == VerifyResult(0, "0" * 64)
+        with engine.begin() as conn:
+            ensure(conn)
+        with engine.connect() as conn:
+            assert verify(conn) == VerifyResult(0, "0" * 64)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("written", ["entry", "batch", "head"])
+def test_a_missing_table_beside_anything_written_is_a_fault(db_url: str, written: str) -> None:
+    """Where an entry, a batch or a moved head is there, a missing table was removed."""
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            ensure(conn)
+        appended(engine, 1)
+        kept = {"entry": audit, "batch": batches, "head": head}[written]
+        with engine.begin() as conn:
+            for table in (audit, batches, head):
+                if table is not kept:
+                    table.drop(conn)
+        with engine.connect() as conn:
+            result = verify(conn)
+        assert (result.ok, result.first_bad) == (False, 1)
+        assert result.problem is not None
+        assert result.problem.startswith("the table keepfor_audit")
+    finally:
+        engine.dispose()
