@@ -17,11 +17,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keepfor.abc import ActionBatch, RecordKey
 from keepfor.database import create_missing
 from keepfor.engine import Action
+from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import UsageError
 
-__all__ = ["ReviewItem", "ReviewStatus", "approved", "decide", "done", "ensure", "items", "queue"]
+__all__ = [
+    "ReviewItem",
+    "ReviewStatus",
+    "approved",
+    "approved_batches",
+    "decide",
+    "done",
+    "ensure",
+    "items",
+    "queue",
+]
 
 metadata = sa.MetaData()
 
@@ -209,3 +221,25 @@ def done(conn: sa.Connection, source: str, keys: Sequence[str]) -> None:
             )
             .values(status=ReviewStatus.DONE.value)
         )
+
+
+def approved_batches(
+    conn: sa.Connection, source: str, key: RecordKey, recheck: Predicate, size: int
+) -> list[ActionBatch]:
+    """Batches of the records of ``source`` approved in review, each with the disposal
+    approved and re-checked by ``recheck`` (a key no record of the source could have is
+    left out: nothing to dispose of)."""
+    found = approved(conn, source) if exists(conn) else []
+    keys: dict[tuple[str, str, Action], list[Any]] = {}
+    for item in found:
+        try:
+            parsed = key.parse(item.record_key)
+        except UsageError:
+            continue
+        assert item.then is not None
+        keys.setdefault((item.pack_id, item.rule_id, item.then), []).append(parsed)
+    return [
+        ActionBatch(source, rule, pack, then, tuple(chunk[i : i + size]), recheck, True)
+        for (pack, rule, then), chunk in keys.items()
+        for i in range(0, len(chunk), size)
+    ]

@@ -24,6 +24,7 @@ from keepfor.actions import review as queue
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.sql import SqlTableSource, db_error
+from keepfor.connectors.store import StoreSource
 from keepfor.engine import Action
 from keepfor.errors import SourceError, UsageError
 
@@ -39,11 +40,8 @@ def _databases(options: SourceOptions) -> Iterator[list[tuple[str, sa.Engine, st
     with open_sources(options) as sources:
         out = []
         for source in sources:
-            if not isinstance(source, SqlTableSource):
-                raise SourceError(
-                    f"source '{source.name}': keepfor's own store has no review queue; "
-                    "name the table the records are in"
-                )
+            if not isinstance(source, SqlTableSource | StoreSource):
+                raise SourceError(f"source '{source.name}': keepfor keeps no review queue for it")
             out.append((source.name, source.engine, source.url))
         yield out
 

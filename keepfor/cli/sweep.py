@@ -24,6 +24,7 @@ from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_opt
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.sql import SqlTableSource
+from keepfor.connectors.store import StoreSource
 from keepfor.engine import Instant, RuleSet
 from keepfor.errors import SourceError
 
@@ -121,11 +122,12 @@ def _target_maker(
     settings: ActionSettings, trail: Trail | None
 ) -> Callable[[RecordSource], ActionTarget]:
     def make(source: RecordSource) -> ActionTarget:
+        if isinstance(source, StoreSource):
+            from keepfor.connectors.storewrite import StoreTarget
+
+            return StoreTarget(source, settings, trail)
         if not isinstance(source, SqlTableSource):
-            raise SourceError(
-                f"source '{source.name}': sweeping keepfor's own store is not supported yet; "
-                "sweep the table the records came from"
-            )
+            raise SourceError(f"source '{source.name}': keepfor cannot act on it")
         from keepfor.connectors.sqlwrite import SqlTableTarget
 
         return SqlTableTarget(source, settings, trail)
@@ -134,17 +136,19 @@ def _target_maker(
 
 
 def _prepare(source: RecordSource) -> None:
-    """keepfor's tables in the source's database, before the first batch."""
-    if isinstance(source, SqlTableSource):
+    """keepfor's tables in the source's database (a table's, or the store's), before the
+    first batch."""
+    if isinstance(source, SqlTableSource | StoreSource):
         from sqlalchemy.exc import SQLAlchemyError
 
         from keepfor.connectors.sql import db_error
 
+        where = source.where_text if isinstance(source, SqlTableSource) else "the store"
         try:
             with source.engine.begin() as conn:
                 Trail.ensure(conn)
         except SQLAlchemyError as error:
-            raise db_error(source.where_text, source.url, error) from None
+            raise db_error(where, source.url, error) from None
 
 
 def _print(result: SweepResult, fmt: str) -> None:

@@ -28,10 +28,10 @@ from keepfor.connectors.sql import SqlTableSource, db_error
 from keepfor.database import first_line
 from keepfor.engine import Action, Instant
 from keepfor.engine.cutoffs import Predicate
-from keepfor.errors import SourceError, UsageError, did_you_mean
+from keepfor.errors import SourceError, did_you_mean
 from keepfor.holds.sql import as_text
 
-__all__ = ["SqlTableTarget"]
+__all__ = ["SqlTableTarget", "value_pseudonym"]
 
 _TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText)
 
@@ -168,24 +168,10 @@ class SqlTableTarget(ActionTarget):
         """Batches of the records approved in review, with the disposal approved."""
         try:
             with self.source.engine.connect() as conn:
-                found = review.approved(conn, self.source.name) if review.exists(conn) else []
+                name, key = self.source.name, self.source.key
+                return review.approved_batches(conn, name, key, recheck, size)
         except SQLAlchemyError as error:
             raise db_error(self._where(), self.source.url, error) from None
-        keys: dict[tuple[str, str, Action], list[Any]] = {}
-        for item in found:
-            try:
-                key = self.source.key.parse(item.record_key)
-            except UsageError:
-                continue  # no record of this table is keyed so: nothing to dispose of
-            assert item.then is not None
-            keys.setdefault((item.pack_id, item.rule_id, item.then), []).append(key)
-        return [
-            ActionBatch(
-                self.source.name, rule, pack, then, tuple(chunk[i : i + size]), recheck, True
-            )
-            for (pack, rule, then), chunk in keys.items()
-            for i in range(0, len(chunk), size)
-        ]
 
     # -- one batch ----------------------------------------------------------------------
 
@@ -333,8 +319,14 @@ class SqlTableTarget(ActionTarget):
         conn.execute(statement, params)
 
     def _pseudonym(self, column: sa.Column[Any], value: Any) -> str:
-        salt = f"anonymise\x1f{self.source.name}\x1f{column.name}\x1f".encode()
         assert self.trail is not None
-        digest = hmac.new(self.trail.key, salt + str(value).encode(), hashlib.sha256)
         length = getattr(column.type, "length", None) or 64
-        return digest.hexdigest()[:length]
+        return value_pseudonym(self.trail.key, self.source.name, column.name, value)[:length]
+
+
+def value_pseudonym(key: bytes, source: str, field: str, value: Any) -> str:
+    """An anonymised value: HMAC-SHA256 of the value's text under the audit key, salted
+    with source and field, in hex (64 characters). Equal values of one field stay equal;
+    nothing of the value can be read back without the key."""
+    salt = f"anonymise\x1f{source}\x1f{field}\x1f".encode()
+    return hmac.new(key, salt + str(value).encode(), hashlib.sha256).hexdigest()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.abc import Keyed, Record, RecordKey, RecordSource
+from keepfor.actions.state import acted_condition
 from keepfor.connectors.pushdown import (
     compile_predicate,
     counts_query,
@@ -114,8 +115,13 @@ class _Query:
         return sa.and_(alias.c.record_id.is_not(None), wrong)
 
     def acted(self, action: str) -> sa.ColumnElement[bool]:
-        """Nothing in the store was acted on: a sweep acts on the table records came from."""
-        return sa.false()
+        """A sweep of the store took this action on the record (``keepfor_acted``; false
+        where the store's database has no such table yet)."""
+        source = self.source
+        if source is None or not source.acted_exists():
+            return sa.false()
+        key = as_text(_RECORDS.c.key, source.engine.dialect.name)
+        return acted_condition(source.name, action, key)
 
     def held(self, today: date) -> sa.ColumnElement[bool]:
         """A hold of the store covers the record's key or its customer (false where the
@@ -147,6 +153,7 @@ class StoreSource(RecordSource):
         self.name = name
         self._engine: sa.Engine | None = None
         self._holds = HoldsTable()
+        self._acted = HoldsTable("keepfor_acted")
 
     @property
     def engine(self) -> sa.Engine:
@@ -181,6 +188,24 @@ class StoreSource(RecordSource):
             return self._holds.there(self.engine)
         except SQLAlchemyError as error:
             raise self._error(error) from None
+
+    def acted_exists(self) -> bool:
+        """The store's database has ``keepfor_acted`` (a sweep of it has run)."""
+        try:
+            return self._acted.there(self.engine)
+        except SQLAlchemyError as error:
+            raise self._error(error) from None
+
+    def keyed(self, predicate: Predicate, keys: Collection[str]) -> sa.Select[Any]:
+        """``SELECT id, key`` of the records with these keys that the predicate still
+        selects: what a sweep's batch re-checks before it acts."""
+        query = _Query(self)
+        where = self._where(query, predicate)
+        return (
+            sa.select(_RECORDS.c.id, _RECORDS.c.key)
+            .select_from(query.from_clause())
+            .where(_RECORDS.c.key.in_(keys), where)
+        )
 
     def _error(self, error: SQLAlchemyError) -> SourceError:
         return SourceError(f"store {safe_url(self.url)} failed: {first_line(error)}")

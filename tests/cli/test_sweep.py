@@ -211,3 +211,37 @@ def test_a_held_record_is_counted_and_never_acted_on(shop: Path) -> None:
     counts = json.loads(out)["sources"]["orders"]
     assert (counts["purge"], counts["held"]) == (3, 1)
     assert _count(shop, "SELECT count(*) FROM records WHERE id = 1") == 1
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop.db"
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+
+
+def test_the_example_store_is_swept_safely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keepfor's own store (the README's example): a dry run, the safety valve, an
+    applied sweep, a re-run that does nothing, a trail that verifies."""
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "example-store-audit-key-0123456789")
+    copy = tmp_path / "shop.db"
+    copy.write_bytes(EXAMPLE.read_bytes())
+    db = f"sqlite:///{copy}"
+    base = ("sweep", "--rules", RULES_DIR, "--db", db, "--at", "2026-11-22", "--format", "json")
+    dry = invoke(*base)
+    assert dry.exit_code == 0, dry.stderr
+    counts = json.loads(dry.stdout)["sources"]["store"]
+    assert counts["total"] == 35
+    assert counts["purge"] > 0
+    refused = invoke(*base, "--apply")
+    assert refused.exit_code == 3, refused.stderr
+    done = invoke(*base, "--apply", "--allow-mass-disposal")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["sources"]["store"] == counts
+    left = _count(tmp_path, "SELECT count(*) FROM keepfor_records")
+    assert left == 35 - counts["purge"]
+    again = json.loads(invoke(*base, "--apply").stdout)["sources"]["store"]
+    assert [again[a] for a in ("purge", "anonymise", "flag", "review")] == [0, 0, 0, 0]
+    verified = invoke("audit", "verify", "--db", db)
+    assert verified.exit_code == 0, verified.stderr
+    queued = invoke("review", "list", "--db", db, "--format", "json")
+    assert len(json.loads(queued.stdout)) == counts["review"]
