@@ -27,6 +27,7 @@ from typing import Any
 
 from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
 from keepfor.actions.settings import ActionSettings
+from keepfor.actions.spill import SpilledBatches
 from keepfor.engine import Action, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import Acted, All, Not, Predicate
 from keepfor.engine.evaluate import Evaluator
@@ -272,14 +273,19 @@ def _planned(
 ) -> tuple[SourceTally, Generator[ActionBatch]]:
     """A source's tally, and its batches to act on: streamed where the target can act
     while the source is read (counted beforehand by groups), else read in full first
-    (and counted from them: the due set is read once)."""
+    into a temporary file (and counted from them: the due set is read once)."""
     due, _ = _selection(rules, at)
     if apply and not target.acts_while_reading:
-        keyed = list(_streamed(source, rules, at, size, limit))
+        spilled = SpilledBatches()
         tally = _counts(source, rules, at)
-        for batch in keyed:
-            tally.add(batch.action, len(batch.keys))
-        batches: Iterator[ActionBatch] = iter(keyed)
+        try:
+            for batch in _streamed(source, rules, at, size, limit):
+                tally.add(batch.action, len(batch.keys))
+                spilled.add(batch)
+        except BaseException:
+            spilled.close()
+            raise
+        batches: Iterator[ActionBatch] = iter(spilled)
     else:
         tally = _plan(source, rules, at, limit)
         batches = _streamed(source, rules, at, size, limit) if apply else iter(())
