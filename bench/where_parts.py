@@ -1,7 +1,11 @@
 """Where a SQLite report's per-row time goes: each part of what it asks the database,
-alone, as ``SELECT count(*) FROM records WHERE <part>`` on the 1M-row table (min of 5).
+alone, as ``SELECT count(*) FROM records WHERE <part>`` on the 1M-row table (min of
+``--repeat`` runs, the parts interleaved).
 
-    .venv/bin/python bench/where_parts.py
+    .venv/bin/python bench/where_parts.py [--repeat 5] [--keepfor-src DIR]
+
+``--keepfor-src``: measure the keepfor package in DIR (a ``git archive`` snapshot, to
+compare before and after a change on the same table), not the working tree.
 
 Parts: the hand-written query's ``WHERE``; keepfor's due predicate; its unreadable
 predicate (text dates read exactly, form by form); the two together, which is what
@@ -10,6 +14,7 @@ the report selects.
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 import sys
 import time
@@ -19,6 +24,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each part (min taken)")
+    parser.add_argument("--keepfor-src", metavar="DIR", help="measure the keepfor package in DIR")
+    return parser.parse_args()
+
+
+ARGS = _arguments()
+if ARGS.keepfor_src:
+    sys.path.insert(0, str(Path(ARGS.keepfor_src).resolve()))
 
 from make_data import sqlite_path  # noqa: E402
 
@@ -54,15 +71,18 @@ def main() -> None:
         "keepfor unreadable or due (the report)": sql(Any_((unreadable, due))),
     }
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    print("| part | s per 1M rows (min of 5) | rows |")
-    print("| --- | ---: | ---: |")
-    for label, where in parts.items():
-        best, rows = float("inf"), 0
-        for _ in range(5):
+    best, rows = dict.fromkeys(parts, float("inf")), dict.fromkeys(parts, 0)
+    for _ in range(ARGS.repeat):
+        for label, where in parts.items():
             start = time.perf_counter()
-            rows = db.execute(f"SELECT count(*) FROM records WHERE {where}").fetchone()[0]
-            best = min(best, time.perf_counter() - start)
-        print(f"| {label} | {best:.3f} | {rows} |")
+            rows[label] = db.execute(f"SELECT count(*) FROM records WHERE {where}").fetchone()[0]
+            best[label] = min(best[label], time.perf_counter() - start)
+    package = Path(sys.modules["keepfor"].__file__ or "").parent
+    print(f"keepfor from {package}, SQLite {sqlite3.sqlite_version}")
+    print(f"| part | s per 1M rows (min of {ARGS.repeat}) | rows |")
+    print("| --- | ---: | ---: |")
+    for label in parts:
+        print(f"| {label} | {best[label]:.3f} | {rows[label]} |")
 
 
 if __name__ == "__main__":
