@@ -161,8 +161,10 @@ def stream(
             options = conn.execution_options(
                 stream_results=True, yield_per=CHUNK, compiled_cache=None
             )
-            result = options.execute(query)
-            yield from result
+            # closed however the loop ends: a stream left unfinished on MariaDB would
+            # otherwise be drained (with a warning) by the connection's next statement
+            with options.execute(query) as result:
+                yield from result
     except SQLAlchemyError as error:
         raise db_error(source.where_text, source.url, error) from None
 

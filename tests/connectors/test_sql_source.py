@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from functools import partial
@@ -443,3 +445,22 @@ def test_the_key_is_beside_the_record_so_a_rule_may_read_a_field_called_key(
     source.check(_rules(rule))
     due = dict(source.select(due_predicate(_rules(rule), date(2026, 11, 22)), ["key"]))
     assert due == {1: {"key": "order"}}
+
+
+def test_a_stream_left_early_leaves_its_connection_clean(
+    open_source: Callable[..., SqlTableSource],
+) -> None:
+    """A read stopped after its first row (``get``, a ``--limit``) closes its result: on
+    MariaDB an unbuffered result left open was drained, with a warning, by the
+    connection's next statement."""
+    source = open_source()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            stream = source.select(All(()), ["category"])
+            next(iter(stream))
+            stream.close()  # type: ignore[attr-defined]
+            assert source.get(1, ["category"]) is not None
+        source.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if "unbuffered" in str(w.message)] == []
