@@ -91,6 +91,7 @@ def load_rule_paths(paths: Sequence[str]) -> RuleSet:
 
 COMMANDS = {
     "audit": "keepfor.cli.audit:audit",
+    "daemon": "keepfor.cli.daemon:daemon",
     "db": "keepfor.cli.db:db",
     "erase": "keepfor.cli.erase:erase",
     "explain": "keepfor.cli.explain:explain",

@@ -11,10 +11,12 @@ acted on.
     url = "sqlite:///shop.db"
     table = "orders"
     max_disposal_share = 0.2           # and [sources.orders.flag|anonymise|purge]
+    schedule = "0 2 * * *"             # the daemon's keys: keepfor.daemon.settings
 
 A source's ``kind`` picks the backend that parses the rest of its section (``sql``:
 :mod:`keepfor.connectors.sqlconfig`); the keys of acting on records are the same for
-every kind (:mod:`keepfor.actions.settings`). A relative path is read from the config
+every kind (:mod:`keepfor.actions.settings`), and so are the daemon's
+(:mod:`keepfor.daemon.settings`). A relative path is read from the config
 file's folder. Every key is checked; every column is checked against the table itself
 when the source is opened.
 """
@@ -31,6 +33,7 @@ from keepfor.abc import RecordSource
 from keepfor.actions.settings import ACTION_KEYS, ActionSettings, parse_actions
 from keepfor.connectors.sections import Section
 from keepfor.connectors.sql import SqlTableSource, TableMapping
+from keepfor.daemon.settings import SCHEDULE_KEYS, ScheduleSettings, parse_schedule
 from keepfor.errors import SourceError, did_you_mean, quoted
 
 __all__ = ["KINDS", "Config", "SourceConfig", "load_config", "load_settings", "source_from_args"]
@@ -55,6 +58,8 @@ class SourceConfig:
     """What the kind's module parsed (``sql``: the URL and table mapping)."""
     actions: ActionSettings = field(default_factory=ActionSettings)
     audit_key_file: Path | None = None
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    """When the daemon sweeps it, whether it applies, where dry-run reports go."""
 
     @property
     def url(self) -> str:
@@ -136,10 +141,12 @@ def _source(section: Section, key_file: Path | None) -> SourceConfig:
     if kind not in KINDS:
         raise section.error(f"unknown kind {quoted(kind)}{did_you_mean(str(kind), KINDS)}")
     module = importlib.import_module(KINDS[kind][0])
-    own = {k: v for k, v in section.body.items() if k not in (*ACTION_KEYS, "kind")}
+    shared = (*ACTION_KEYS, *SCHEDULE_KEYS, "kind")
+    own = {k: v for k, v in section.body.items() if k not in shared}
     settings = getattr(module, f"parse_{kind}")(Section(section.file, section.name, own))
     actions = parse_actions(section.where, section.body)
-    return SourceConfig(section.name, kind, settings, actions, key_file)
+    schedule = parse_schedule(section.where, section.body, section.file.parent)
+    return SourceConfig(section.name, kind, settings, actions, key_file, schedule)
 
 
 def source_from_args(
