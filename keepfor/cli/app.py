@@ -98,6 +98,7 @@ COMMANDS = {
     "hold": "keepfor.cli.hold:hold",
     "report": "keepfor.cli.report:report",
     "review": "keepfor.cli.review:review",
+    "status": "keepfor.cli.status:status",
     "sweep": "keepfor.cli.sweep:sweep",
     "validate": "keepfor.cli.validate:validate",
 }
