@@ -246,3 +246,31 @@ def test_sigterm_mid_sweep_exits_0_and_the_next_start_finishes(tmp_path: Path) -
     assert ids(url) == set()
     assert _purges(url) == Counter(due)
     _verified(url)
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def test_metrics_scraped_over_http_agree_with_the_audit_trail(tmp_path: Path) -> None:
+    from tests.daemon.test_metrics import scrape
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    build(url, range(1, 13), range(13, 16))
+    config = write_config(tmp_path, url, every="PT1S", apply=True)
+    args = daemon_args(write_pack(tmp_path), config, "--metrics-port", "0")
+    daemon = DaemonProcess(tmp_path, args, tmp_path / "log")
+    try:
+        daemon.wait_for(lambda: bool(daemon.events("metrics")), "metrics server")
+        port = int(daemon.events("metrics")[0]["port"])
+        daemon.wait_for(lambda: len(daemon.events("run_finished")) >= 2, "two runs")
+        samples = scrape(port)
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    source = (("source", SOURCE),)
+    assert samples[("keepfor_daemon_up", ())] == 1
+    assert samples[("keepfor_runs_total", (("outcome", "ok"), *source))] >= 2
+    assert samples[("keepfor_records_total", (("action", "purge"), *source))] == 12
+    assert samples[("keepfor_run_failures_total", source)] == 0
+    assert samples[("keepfor_last_success_timestamp_seconds", source)] > 0
+    assert len(_purges(url)) == 12
