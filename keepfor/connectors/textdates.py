@@ -147,6 +147,12 @@ class _SQLite(TextDates):
     shape; ``datetime()`` converts offsets to UTC (on the text without its fraction,
     which SQLite would round to the millisecond)."""
 
+    def present(self) -> sa.ColumnElement[bool]:
+        """Not NULL and not ``''``, compared as bytes: ``length()`` stops at a NUL, so a
+        text that starts with one (which Python reads as a value, and unreadable) would
+        count as no value."""
+        return sa.and_(self.v.is_not(None), self._bare() != "")
+
     def _well_formed(self) -> sa.ColumnElement[bool]:
         """A date, or a datetime, that SQLite's own date functions read (one function
         call each, the common forms first); else the full check, exact by itself (also

@@ -105,6 +105,14 @@ def test_values_that_are_no_text_are_no_dates() -> None:
         assert read(values, column=column) == [0] * len(values)
 
 
+@pytest.mark.parametrize("column", ["d", "s"])
+def test_a_value_is_present_as_python_says_even_when_it_starts_with_a_nul(column: str) -> None:
+    """Python: a value unless None or ``''``; ``length()`` stops at a NUL."""
+    values = ["", None, "\x00", "\x002023-03-31", " ", "2023-03-31", b"\x00", 0]
+    expected = [0, 0, 1, 1, 1, 1, 1, 1]
+    assert read(values, _SQLite.present, column=column) == expected
+
+
 def test_each_cheap_check_is_sufficient_and_the_full_check_exact() -> None:
     values = DATES + NOT_DATES
     expected = [int(is_date_text(v)) for v in values]
