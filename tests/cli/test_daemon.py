@@ -11,14 +11,19 @@ anything took. Each process is stopped by its own pid in a ``finally``.
 from __future__ import annotations
 
 import itertools
+import os
+import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from keepfor.audit import verify
 from keepfor.daemon import runs
@@ -38,6 +43,7 @@ from tests.daemon.shop import (
     write_config,
     write_pack,
 )
+from tests.proxy import POLL, Proxy
 
 pytestmark = pytest.mark.slow
 
@@ -218,34 +224,36 @@ def test_two_daemons_purge_each_record_once(db_url: str, tmp_path: Path) -> None
 # -- SIGTERM in the middle of a sweep --------------------------------------------------------
 
 
-def test_sigterm_mid_sweep_exits_0_and_the_next_start_finishes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
+@pytest.mark.parametrize("once", [True, False], ids=["once", "scheduled"])
+def test_sigterm_mid_sweep_exits_0_and_the_next_start_finishes(
+    db_url: str, tmp_path: Path, once: bool
+) -> None:
     due = range(1, 3001)
-    build(url, due)
+    build(db_url, due)
     pack = write_pack(tmp_path)
-    config = write_config(tmp_path, url, apply=True)
-    args = daemon_args(pack, config, "--once", "--batch-size", "10")
+    config = write_config(tmp_path, db_url, apply=True, **({} if once else {"every": "PT1S"}))
+    args = daemon_args(pack, config, "--batch-size", "10", *(["--once"] if once else []))
     daemon = DaemonProcess(tmp_path, args, tmp_path / "log")
     try:
-        daemon.wait_for(lambda: bool(query(url, "SELECT 1 FROM keepfor_audit")), "a batch")
+        daemon.wait_for(lambda: bool(query(db_url, "SELECT 1 FROM keepfor_audit")), "a batch")
         assert daemon.stop() == 0, daemon.text()
     finally:
         daemon.kill()
-    gone = set(due) - ids(url)
-    assert _purges(url) == Counter(gone)  # what was done is audited, once
-    _verified(url)
-    ((_, finished, outcome),) = _runs(url)
-    assert finished is not None
-    if outcome == "stopped":  # unless it finished before the signal came
-        (ended,) = daemon.events("run_finished")
-        assert ended["counts"]["left"] == len(due) - len(gone)
-    else:
-        assert outcome == "ok"
+    assert daemon.events("stopping")
+    gone = set(due) - ids(db_url)
+    assert _purges(db_url) == Counter(gone)  # what was done is audited, once
+    _verified(db_url)
+    recorded = _runs(db_url)
+    assert all(finished is not None for _, finished, _ in recorded)
+    assert {outcome for _, _, outcome in recorded} <= {"ok", "stopped"}
+    last = daemon.events("run_finished")[-1]
+    if last["outcome"] == "stopped":  # unless it had finished before the signal came
+        assert last["counts"]["left"] == len(due) - len(gone) > 0
     done = _run(tmp_path, *daemon_args(pack, config, "--once"))
     assert done.returncode == 0, done
-    assert ids(url) == set()
-    assert _purges(url) == Counter(due)
-    _verified(url)
+    assert ids(db_url) == set()
+    assert _purges(db_url) == Counter(due)
+    _verified(db_url)
 
 
 # -- metrics ---------------------------------------------------------------------------------
@@ -274,3 +282,60 @@ def test_metrics_scraped_over_http_agree_with_the_audit_trail(tmp_path: Path) ->
     assert samples[("keepfor_run_failures_total", source)] == 0
     assert samples[("keepfor_last_success_timestamp_seconds", source)] > 0
     assert len(_purges(url)) == 12
+
+
+# -- a database that goes away ---------------------------------------------------------------
+
+
+class RestartableProxy(Proxy):
+    """A proxy that can come back on the same port after :meth:`stop`."""
+
+    def restart(self) -> None:
+        self.stopped = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(POLL)
+        self._start(self._accept)
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    urls: dict[str, str] = request.getfixturevalue("server_databases")
+    if "postgresql" not in urls:
+        message = "postgresql: set KEEPFOR_TEST_POSTGRES_URL to a server URL to run this test"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI=true but {message}")
+        pytest.skip(message)
+    return urls["postgresql"]
+
+
+def _failed(daemon: DaemonProcess) -> list[dict[str, Any]]:
+    return [e for e in daemon.events("run_finished") if e["outcome"] == "failed"]
+
+
+def test_an_outage_fails_runs_and_the_daemon_recovers(postgres_url: str, tmp_path: Path) -> None:
+    """Through a proxy of the test's own: the shared server itself is never stopped."""
+    build(postgres_url, range(1, 11), range(11, 13))
+    real = make_url(postgres_url)
+    with RestartableProxy(
+        (real.host or "127.0.0.1", real.port or 5432), lifetime=10 * WAIT
+    ) as proxy:
+        through = real.set(host="127.0.0.1", port=proxy.port)
+        config = write_config(tmp_path, through.render_as_string(hide_password=False),
+                              every="PT1S", apply=True)  # fmt: skip
+        daemon = DaemonProcess(
+            tmp_path, daemon_args(write_pack(tmp_path), config), tmp_path / "log"
+        )
+        try:
+            daemon.wait_for(lambda: ids(postgres_url) == {11, 12}, "the first sweep")
+            proxy.stop()  # the database goes away
+            add(postgres_url, range(13, 21))  # falls due while the database is away
+            daemon.wait_for(lambda: len(_failed(daemon)) >= 2, "two failed runs")
+            proxy.restart()
+            daemon.wait_for(lambda: ids(postgres_url) == {11, 12}, "the sweep after the outage")
+            assert daemon.stop() == 0, daemon.text()
+        finally:
+            daemon.kill()
+    assert all(e["level"] == "error" and "database" in e["error"] for e in _failed(daemon))
+    assert daemon.events("run_finished")[-1]["outcome"] == "ok"
+    assert _purges(postgres_url) == Counter([*range(1, 11), *range(13, 21)])
+    _verified(postgres_url)
