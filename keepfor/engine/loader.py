@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import json
 import re
-import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
-from functools import cache
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from keepfor.engine.anchors import Anchor, EndOf, EndOfKind, FieldAnchor, MonthDay
+from keepfor.engine.nodes import NodeChecker, join_key, kind_of, suggestion, yaml_type
 from keepfor.engine.periods import Period
 from keepfor.engine.rules import Action, Basis, Boundary, RetentionRule, RulePack, RuleSet, Scalar
 from keepfor.engine.terms import EarliestOf, LatestOf, Retain, Term
-from keepfor.engine.yaml_reader import Located, line_of, printable, read_pack_file
-from keepfor.errors import QUOTE_LIMIT, RulePackError, quoted, suggest
+from keepfor.engine.yaml_reader import printable, read_pack_file
+from keepfor.errors import QUOTE_LIMIT, RulePackError, quoted
 
 __all__ = ["PACK_SUFFIXES", "json_schema", "load_pack", "load_rules", "parse_pack"]
 
@@ -52,8 +50,6 @@ _RULE_KEYS = (
 _TERM_KINDS = ("from", "latest_of", "earliest_of")
 MAX_TERM_DEPTH = 20
 """Levels of ``latest_of``/``earliest_of`` a rule may nest (evaluation recurses on them)."""
-KEY_LIMIT = 400
-"""Characters of a key path a message shows (20 nested terms take under 300)."""
 _ANCHOR_KEYS = ("end_of", "of")
 _E = TypeVar("_E", Boundary, Action, Basis)
 
@@ -61,63 +57,15 @@ _E = TypeVar("_E", Boundary, Action, Basis)
 # -- the parser ------------------------------------------------------------------------
 
 
-class _PackParser:
+class _PackParser(NodeChecker):
     """Turns one pack's parsed YAML into a RulePack, raising at the first fault."""
-
-    def __init__(self, file: str | None) -> None:
-        self.file = file
-        self.rule: str | None = None
-
-    def fail(
-        self,
-        message: str,
-        key: str | None = None,
-        *,
-        node: Any = None,
-        line_key: str | None = None,
-        suggestion: str | None = None,
-    ) -> NoReturn:
-        raise RulePackError(
-            message,
-            file=self.file,
-            rule=None if self.rule is None else printable(self.rule),
-            key=None if key is None else printable(key, limit=KEY_LIMIT),
-            line=line_of(node, line_key),
-            suggestion=suggestion,
-        )
-
-    def check_keys(
-        self, node: Mapping[str, Any], allowed: Sequence[str], path: str, what: str
-    ) -> None:
-        for key in node:
-            if key not in allowed:
-                self.fail(
-                    f"unknown key '{printable(key)}' in {what}; allowed: {', '.join(allowed)}",
-                    _join(path, key),
-                    node=node,
-                    line_key=key,
-                    suggestion=_suggest(key, allowed),
-                )
-
-    def require(self, node: Mapping[str, Any], key: str, path: str, what: str) -> Any:
-        if key not in node or node[key] is None:
-            self.fail(f"{what} needs '{key}'", _join(path, key), node=node)
-        return node[key]
-
-    def text(self, node: Mapping[str, Any], key: str, path: str, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            hint = ' (quote it: "...")' if isinstance(value, (int, float)) else ""
-            self.fail(
-                f"'{key}' must be text, not {quoted(value)}{hint}", path, node=node, line_key=key
-            )
-        return value
 
     # pack
 
     def pack(self, data: Any) -> RulePack:
         if not isinstance(data, Mapping):
             self.fail(
-                f"a rule pack is a mapping with 'pack', 'version' and 'rules', not {_kind(data)}"
+                f"a rule pack is a mapping with 'pack', 'version' and 'rules', not {kind_of(data)}"
             )
         self.check_keys(data, _PACK_KEYS, "", "a pack")
         pack_id = self.identifier(data, "pack", self.require(data, "pack", "", "a pack"), "pack")
@@ -157,66 +105,13 @@ class _PackParser:
             path=self.file,
         )
 
-    def identifier(self, node: Mapping[str, Any], key: str, value: Any, path: str) -> str:
-        name = self.text(node, key, path, value)
-        if not _ID.fullmatch(name):
-            self.fail(
-                f"{quoted(name)} is not an identifier: lower-case letters, digits and single "
-                "hyphens",
-                path,
-                node=node,
-                line_key=key,
-            )
-        return name
-
-    def optional_text(self, node: Mapping[str, Any], key: str, path: str) -> str | None:
-        value = node.get(key)
-        return None if value is None else self.text(node, key, path, value)
-
-    def timezone(self, node: Mapping[str, Any], value: Any) -> str:
-        zone = self.text(node, "timezone", "timezone", value)
-        if zone not in _zones():
-            if zone.isalpha() and zone.isupper() and len(zone) <= 5:
-                # An abbreviation (BST, CEST): a close zone name would be a wrong guess.
-                self.fail(
-                    f"unknown IANA time zone {quoted(zone)}: give a zone name such as "
-                    "'Europe/London', not an abbreviation",
-                    "timezone",
-                    node=node,
-                    line_key="timezone",
-                )
-            self.fail(
-                f"unknown IANA time zone {quoted(zone)}",
-                "timezone",
-                node=node,
-                line_key="timezone",
-                suggestion=_suggest(zone, _zones()),
-            )
-        return zone
-
-    def month_day(self, node: Mapping[str, Any], key: str, path: str) -> MonthDay:
-        value = node[key]
-        if not isinstance(value, str):
-            self.fail(
-                f"{_kind(value)} is not MM-DD; YAML read the unquoted value as "
-                f'{_yaml_type(value)}: quote it, e.g. "03-31"',
-                path,
-                node=node,
-                line_key=key,
-            )
-        if len(value) > QUOTE_LIMIT:  # MonthDay.parse would quote all of it
-            self.fail(f"{quoted(value)} is not MM-DD", path, node=node, line_key=key)
-        try:
-            return MonthDay.parse(value)
-        except ValueError as error:
-            self.fail(str(error), path, node=node, line_key=key)
-
     # rule
 
     def retention_rule(self, node: Any, index: int, pack_fy_end: MonthDay) -> RetentionRule:
         self.rule = None
         if not isinstance(node, Mapping):
-            self.fail(f"rule #{index + 1} must be a mapping, not {_kind(node)}", f"rules[{index}]")
+            at = f"rules[{index}]"
+            self.fail(f"rule #{index + 1} must be a mapping, not {kind_of(node)}", at)
         raw_id = node.get("id")
         if isinstance(raw_id, str):
             self.rule = raw_id
@@ -271,53 +166,20 @@ class _PackParser:
             )
         out: dict[str, Scalar] = {}
         for name, expected in value.items():
-            self.field_name(value, name, _join(key, name))
+            self.field_name(value, name, join_key(key, name))
             if isinstance(expected, (list, dict, set, tuple)) or not isinstance(
                 expected, (str, int, float, bool, type(None))
             ):
                 self.fail(
                     "equality conditions take text, a number, true/false or null, "
-                    f"not {_yaml_type(expected)} ({_kind(expected)})"
+                    f"not {yaml_type(expected)} ({kind_of(expected)})"
                     + (' (quote a date: "2024-01-01")' if hasattr(expected, "isoformat") else ""),
-                    _join(key, name),
+                    join_key(key, name),
                     node=value,
                     line_key=name,
                 )
             out[name] = expected
         return out
-
-    def field_name(self, node: Any, name: Any, path: str, line_key: str | None = None) -> str:
-        if not isinstance(name, str) or not _FIELD.fullmatch(name):
-            if line_key is None and isinstance(name, str):
-                line_key = name
-            self.fail(
-                f"{quoted(name)} is not a field name "
-                "(letters, digits and '_', not starting with a digit)",
-                path,
-                node=node,
-                line_key=line_key,
-            )
-        return name
-
-    def choice(self, node: Mapping[str, Any], key: str, enum: type[_E], default: _E | None) -> _E:
-        value = node.get(key)
-        allowed = [member.value for member in enum]
-        if isinstance(value, bool) and isinstance(node, Located):
-            # YAML 1.1 reads a bare `on` as true: `boundary: on` means the word.
-            value = node.plain.get(key, value)
-        if value is None:
-            if default is None:
-                self.fail(f"a rule needs '{key}': one of {', '.join(allowed)}", key, node=node)
-            return default
-        if value not in allowed:
-            self.fail(
-                f"{quoted(value)} is not one of {', '.join(allowed)}",
-                key,
-                node=node,
-                line_key=key,
-                suggestion=_suggest(value, allowed),
-            )
-        return enum(value)
 
     # terms and anchors
 
@@ -332,26 +194,26 @@ class _PackParser:
         if not isinstance(optional, bool):
             self.fail(
                 f"'optional' must be true or false, not {quoted(optional)}",
-                _join(path, "optional"),
+                join_key(path, "optional"),
                 node=node,
                 line_key="optional",
             )
         if kind == "from":
-            anchor = self.anchor(node["from"], _join(path, "from"), fy_end, node)
+            anchor = self.anchor(node["from"], join_key(path, "from"), fy_end, node)
             period = self.period(
-                self.require(node, "for", path, "a 'from' term"), _join(path, "for"), node
+                self.require(node, "for", path, "a 'from' term"), join_key(path, "for"), node
             )
             return Retain(anchor, period, optional)
         parts_node = node[kind]
         if not isinstance(parts_node, list) or not parts_node:
             self.fail(
                 f"'{kind}' must be a non-empty list of terms",
-                _join(path, kind),
+                join_key(path, kind),
                 node=node,
                 line_key=kind,
             )
         parts = tuple(
-            self.term(part, f"{_join(path, kind)}[{i}]", fy_end, depth + 1)
+            self.term(part, f"{join_key(path, kind)}[{i}]", fy_end, depth + 1)
             for i, part in enumerate(parts_node)
         )
         return LatestOf(parts, optional) if kind == "latest_of" else EarliestOf(parts, optional)
@@ -360,7 +222,7 @@ class _PackParser:
         """The one kind of a term (``from``, ``latest_of`` or ``earliest_of``)."""
         if not isinstance(node, Mapping):
             self.fail(
-                f"a term is a mapping with one of {', '.join(_TERM_KINDS)}, not {_kind(node)}",
+                f"a term is a mapping with one of {', '.join(_TERM_KINDS)}, not {kind_of(node)}",
                 path,
             )
         kinds = [k for k in _TERM_KINDS if k in node]
@@ -370,10 +232,10 @@ class _PackParser:
             if key not in (*_TERM_KINDS, "for", "optional"):
                 self.fail(
                     f"unknown key '{printable(key)}' in a term",
-                    _join(path, key),
+                    join_key(path, key),
                     node=node,
                     line_key=key,
-                    suggestion=_suggest(key, (*_TERM_KINDS, "for", "optional")),
+                    suggestion=suggestion(key, (*_TERM_KINDS, "for", "optional")),
                 )
         found = f"found {', '.join(kinds)}" if kinds else "found none"
         self.fail(
@@ -385,7 +247,7 @@ class _PackParser:
             return FieldAnchor(self.field_name(parent, node, path, line_key="from"))
         if not isinstance(node, Mapping):
             self.fail(
-                f"an anchor is a field name or {{end_of: ..., of: FIELD}}, not {_kind(node)}",
+                f"an anchor is a field name or {{end_of: ..., of: FIELD}}, not {kind_of(node)}",
                 path,
                 node=parent,
                 line_key="from",
@@ -396,13 +258,13 @@ class _PackParser:
         if kind_value not in kinds:
             self.fail(
                 f"unknown anchor kind {quoted(kind_value)}; one of {', '.join(kinds)}",
-                _join(path, "end_of"),
+                join_key(path, "end_of"),
                 node=node,
                 line_key="end_of",
-                suggestion=_suggest(kind_value, kinds),
+                suggestion=suggestion(kind_value, kinds),
             )
         field = self.field_name(
-            node, self.require(node, "of", path, "an anchor"), _join(path, "of"), line_key="of"
+            node, self.require(node, "of", path, "an anchor"), join_key(path, "of"), line_key="of"
         )
         kind = EndOfKind(kind_value)
         return EndOf(kind, field, fy_end if kind is EndOfKind.FINANCIAL_YEAR else None)
@@ -411,7 +273,7 @@ class _PackParser:
         """A PERIOD; a value too long to be one is quoted short, not in full."""
         if not isinstance(value, str):
             self.fail(
-                f"a period is an ISO 8601 duration string such as 'P6Y', not {_kind(value)}",
+                f"a period is an ISO 8601 duration string such as 'P6Y', not {kind_of(value)}",
                 path,
                 node=node,
                 line_key="for",
@@ -427,47 +289,6 @@ class _PackParser:
             return Period.parse(value)
         except ValueError as error:
             self.fail(str(error), path, node=node, line_key="for")
-
-
-def _suggest(word: Any, choices: Iterable[str]) -> str | None:
-    """The closest choice to a misspelt word; none for what is not a short text."""
-    return suggest(word, choices) if isinstance(word, str) and len(word) <= 200 else None
-
-
-def _join(path: str, key: object) -> str:
-    """``path.key``, the key (which may be the pack's own text) escaped and cut short."""
-    return f"{path}.{printable(key)}" if path else printable(key)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return quoted(value)
-
-
-def _yaml_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, datetime):
-        return "a datetime"
-    if isinstance(value, date):
-        return "a date"
-    return _kind(value)
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 # -- public entry points ---------------------------------------------------------------
