@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Clock, RecordSource
+from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import MassDisposal, SweepResult, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
 from keepfor.connectors.config import SourceConfig
@@ -234,16 +235,7 @@ class Runner:
         settings = self.config.actions
 
         def make(source: RecordSource) -> ActionTarget:
-            from keepfor.connectors.sql import SqlTableSource
-
-            if not isinstance(source, SqlTableSource):
-                raise SourceError(
-                    f"source '{source.name}': sweeping keepfor's own store is not supported "
-                    "yet; sweep the table the records came from"
-                )
-            from keepfor.connectors.sqlwrite import SqlTableTarget
-
-            target = StoppingTarget(SqlTableTarget(source, settings, trail), self.stopping)
+            target = StoppingTarget(_target(source, settings, trail), self.stopping)
             made.append(target)
             return target
 
@@ -273,16 +265,35 @@ class Runner:
         self.engine.dispose()
 
 
-def _prepare(source: RecordSource) -> None:
-    """keepfor's tables in the source's database, before the first batch."""
-    from keepfor.connectors.sql import SqlTableSource, db_error
+def _target(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
+    """The target of a source, as ``keepfor sweep`` makes it: a table, or keepfor's store."""
+    from keepfor.connectors.sql import SqlTableSource
+    from keepfor.connectors.store import StoreSource
 
-    if isinstance(source, SqlTableSource):
+    if isinstance(source, StoreSource):
+        from keepfor.connectors.storewrite import StoreTarget
+
+        return StoreTarget(source, settings, trail)
+    if not isinstance(source, SqlTableSource):
+        raise SourceError(f"source '{source.name}': keepfor cannot act on it")
+    from keepfor.connectors.sqlwrite import SqlTableTarget
+
+    return SqlTableTarget(source, settings, trail)
+
+
+def _prepare(source: RecordSource) -> None:
+    """keepfor's tables in the source's database (a table's, or the store's), before the
+    first batch, as ``keepfor sweep`` creates them."""
+    from keepfor.connectors.sql import SqlTableSource, db_error
+    from keepfor.connectors.store import StoreSource
+
+    if isinstance(source, SqlTableSource | StoreSource):
+        where = source.where_text if isinstance(source, SqlTableSource) else "the store"
         try:
             with source.engine.begin() as conn:
                 Trail.ensure(conn)
         except SQLAlchemyError as error:
-            raise db_error(source.where_text, source.url, error) from None
+            raise db_error(where, source.url, error) from None
 
 
 def _one_line(error: BaseException) -> str:

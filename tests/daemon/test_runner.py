@@ -166,3 +166,28 @@ def test_dry_runs_write_reports_and_keep_the_newest(tmp_path: Path) -> None:
     assert ids(setup.url) == set(DUE) | set(KEPT)  # a dry run changes nothing
     assert not query(setup.url, "SELECT * FROM keepfor_audit")
     setup.runner.close()
+
+
+def test_keepfor_store_as_a_source(tmp_path: Path) -> None:
+    """The example store, swept as ``keepfor sweep`` sweeps it: applied and audited."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copy(root / "examples" / "shop.db", tmp_path / "store.db")
+    config = tmp_path / "keepfor.toml"
+    config.write_text(
+        '[sources.shop]\nurl = "sqlite:///store.db"\nmax_disposal_share = 1.0\napply = true\n',
+        encoding="utf-8",
+    )
+    log = io.StringIO()
+    events = Events("json", log, SystemClock())
+    (source,) = load_settings(config).sources
+    packs = PackKeeper([str(root / "rules")], events)
+    runner = Runner(source, packs, SystemClock(), events, Metrics(), StopFlag())
+    run = runner.run()
+    runner.close()
+    assert run is not None
+    assert run.outcome is RunOutcome.OK, run.detail
+    acted = sum(run.counts[a] for a in ("purge", "anonymise", "flag", "review"))
+    entries = query(f"sqlite:///{tmp_path / 'store.db'}", "SELECT * FROM keepfor_audit")
+    assert acted == len(entries) > 0
