@@ -190,7 +190,7 @@ class Runner:
         except MassDisposal as refused:
             return replace(run, finished=self.clock.now(), outcome=RunOutcome.REFUSED,
                            detail=str(refused))  # fmt: skip
-        except (KeepforError, SQLAlchemyError) as error:
+        except Exception as error:  # a daemon keeps running whatever one run meets
             return replace(run, finished=self.clock.now(), outcome=RunOutcome.FAILED,
                            detail=_one_line(error))  # fmt: skip
         tally = swept.result.sources[self.name].to_dict()

@@ -11,6 +11,7 @@ exits 0.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import Any
 from keepfor.abc import Clock
 from keepfor.connectors.config import SourceConfig
 from keepfor.daemon import schedule
-from keepfor.daemon.events import Events
+from keepfor.daemon.events import Events, SchedulerLog
 from keepfor.daemon.metrics import Metrics
 from keepfor.daemon.packs import PackKeeper
 from keepfor.daemon.runner import Runner, StopFlag
@@ -104,6 +105,7 @@ class Daemon:
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max(1, len(scheduled)))}, timezone=UTC
         )
+        logging.getLogger("apscheduler").addHandler(SchedulerLog(self.events))
         for runner in scheduled:
             self._add(runner)
         self._scheduler.start()
