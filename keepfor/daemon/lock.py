@@ -6,7 +6,9 @@ database, taken without waiting (a second daemon skips the run and logs why).
 - MariaDB and MySQL: ``GET_LOCK(name, 0)``; its names are server-wide, so the name is
   derived from the database's name and the source's.
 - SQLite: a lease row in ``keepfor_lease`` with an expiry, renewed by a thread while the
-  run goes on: a crashed holder's lease runs out; a live one keeps it.
+  run goes on: a crashed holder's lease runs out (at once when the holder was a process
+  of this machine that is gone: a daemon restarted after a crash runs its catch-up); a
+  live one keeps it.
 
 The locks of the servers live on a connection of their own, held for the run: a
 server that goes away ends the session and so the lock.
@@ -167,6 +169,14 @@ class SqliteLease(SourceLock):
             holder = conn.execute(
                 sa.select(LEASES.c.holder).where(LEASES.c.name == self.source)
             ).scalar()
+            if holder != self.holder and _dead(holder):
+                # a process of this machine that died holding it: no need to wait it out
+                conn.execute(
+                    LEASES.update()
+                    .where(LEASES.c.name == self.source, LEASES.c.holder == holder)
+                    .values(holder=self.holder, expires=self._expiry())
+                )
+                holder = self.holder
         if holder != self.holder:
             return False
         self._stop.clear()
@@ -204,6 +214,21 @@ class SqliteLease(SourceLock):
                 )
         except sa.exc.DBAPIError:
             pass  # it expires by itself
+
+
+def _dead(holder: object) -> bool:
+    """Whether a lease's holder is a process of this machine that no longer runs."""
+    host, _, rest = str(holder).partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    return False
 
 
 def lock_for(engine: sa.Engine, source: str, clock: Clock, lease: timedelta = LEASE) -> SourceLock:

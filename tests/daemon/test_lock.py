@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from keepfor.clock import FixedClock, SystemClock
-from keepfor.daemon.lock import LEASES, SqliteLease, lock_for
+from keepfor.daemon.lock import LEASES, SqliteLease, create_quietly, lock_for
 from keepfor.database import create_engine
 
 
@@ -115,4 +115,31 @@ def test_sqlite_lease_is_renewed_while_held(tmp_path: object) -> None:
         assert not holder.lost
     finally:
         holder.release()
+        engine.dispose()
+
+
+def test_sqlite_lease_of_a_dead_process_of_this_machine_is_taken_at_once(tmp_path: object) -> None:
+    """A daemon restarted after SIGKILL (systemd's Restart=on-failure) need not wait."""
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=60)
+    engine = create_engine(f"sqlite:///{tmp_path}/lease.db")
+    now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    taker = SqliteLease(engine, "orders", FixedClock(now), timedelta(minutes=10))
+    try:
+        create_quietly(engine, LEASES)
+        with engine.begin() as conn:
+            for holder in (f"{socket.gethostname()}:{dead.pid}:0", "elsewhere:1:0"):
+                name = "orders" if holder.startswith(socket.gethostname()) else "quotes"
+                conn.execute(
+                    LEASES.insert().values(name=name, holder=holder, expires=datetime(2027, 1, 1))
+                )
+        assert taker.acquire()  # its holder is gone
+        other = SqliteLease(engine, "quotes", FixedClock(now), timedelta(minutes=10))
+        assert not other.acquire()  # another machine's: only its expiry frees it
+    finally:
+        taker.release()
         engine.dispose()
