@@ -103,7 +103,10 @@ class Daemon:
 
         scheduled = [r for r in self.runners.values() if r.config.schedule.scheduled]
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max(1, len(scheduled)))}, timezone=UTC
+            # a thread per source, and one for its retry (which waits on nothing: a run of
+            # a source already under way is skipped)
+            executors={"default": ThreadPoolExecutor(max(2, 2 * len(scheduled)))},
+            timezone=UTC,
         )
         logging.getLogger("apscheduler").addHandler(SchedulerLog(self.events))
         for runner in scheduled:
