@@ -141,8 +141,10 @@ def test_once_dry_then_applying(tmp_path: Path) -> None:
 # -- on a schedule ---------------------------------------------------------------------------
 
 
-def test_every_second_runs_are_recorded_and_new_due_records_swept(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
+def test_every_second_runs_are_recorded_and_new_due_records_swept(
+    db_url: str, tmp_path: Path
+) -> None:
+    url = db_url
     build(url, range(1, 21), range(21, 31))
     config = write_config(tmp_path, url, every="PT1S", apply=True)
     daemon = DaemonProcess(tmp_path, daemon_args(write_pack(tmp_path), config), tmp_path / "log")
@@ -163,8 +165,8 @@ def test_every_second_runs_are_recorded_and_new_due_records_swept(tmp_path: Path
     assert daemon.events("daemon_stopped")
 
 
-def test_catch_up_after_missed_times_is_one_run(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
+def test_catch_up_after_missed_times_is_one_run(db_url: str, tmp_path: Path) -> None:
+    url = db_url
     build(url, range(1, 6))
     engine = sa.create_engine(url)
     long_ago = datetime.now(UTC) - timedelta(days=3)
