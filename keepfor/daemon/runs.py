@@ -90,7 +90,7 @@ def ensure(conn: sa.Connection) -> None:
 
 def begin(conn: sa.Connection, run: Run) -> int:
     """Record a run that begins; its id."""
-    values = _values(run)
+    values = _values(run, conn.dialect.name)
     key = conn.execute(RUNS.insert().values(values)).inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -98,7 +98,8 @@ def begin(conn: sa.Connection, run: Run) -> int:
 
 def finish(conn: sa.Connection, run_id: int, run: Run) -> None:
     """Complete run ``run_id`` with its end, outcome and counts."""
-    conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(_values(run)))
+    values = _values(run, conn.dialect.name)
+    conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(values))
 
 
 def last_run(conn: sa.Connection, source: str) -> Run | None:
@@ -126,11 +127,11 @@ def last_run(conn: sa.Connection, source: str) -> Run | None:
     )
 
 
-def _values(run: Run) -> dict[str, Any]:
+def _values(run: Run, dialect: str) -> dict[str, Any]:
     return {
         "source": run.source,
-        "started": _stored(run.started),
-        "finished": None if run.finished is None else _stored(run.finished),
+        "started": _stored(run.started, dialect),
+        "finished": None if run.finished is None else _stored(run.finished, dialect),
         "outcome": run.outcome.value,
         "applied": run.applied,
         "counts": json.dumps(dict(run.counts), sort_keys=True),
@@ -139,10 +140,11 @@ def _values(run: Run) -> dict[str, Any]:
     }
 
 
-def _stored(instant: datetime) -> datetime:
-    """UTC, without its zone: SQLite and MariaDB keep no zone, PostgreSQL reads it as UTC
-    (keepfor's sessions run in UTC)."""
-    return instant.astimezone(UTC).replace(tzinfo=None)
+def _stored(instant: datetime, dialect: str) -> datetime:
+    """UTC: with its zone for PostgreSQL's timestamptz (whatever the session's zone),
+    without it where the column keeps none (SQLite, MariaDB)."""
+    utc = instant.astimezone(UTC)
+    return utc if dialect == "postgresql" else utc.replace(tzinfo=None)
 
 
 def _aware(value: datetime | str) -> datetime:

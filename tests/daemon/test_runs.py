@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from keepfor.daemon import runs
@@ -52,3 +53,21 @@ def test_to_dict() -> None:
         "outcome": "stopped", "applied": True, "counts": {"purge": 1},
         "packs": {"p": "1"}, "detail": None,
     }  # fmt: skip
+
+
+def test_an_instant_is_the_same_in_any_session_zone(db_url: str) -> None:
+    """PostgreSQL: written and read in a session west of UTC, the same instants."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL's sessions have a zone keepfor does not set")
+    west = sa.create_engine(db_url, connect_args={"options": "-c timezone=America/New_York"})
+    try:
+        create_quietly(west, runs.RUNS)
+        run = Run("orders", T0, T0 + timedelta(seconds=1), RunOutcome.OK, False)
+        with west.begin() as conn:
+            runs.begin(conn, run)
+        with west.connect() as conn:
+            assert runs.last_run(conn, "orders") == run
+            text = conn.execute(sa.text("SELECT started::text FROM keepfor_runs")).scalar()
+        assert str(text).startswith("2026-11-21 21:00:00.123456")  # 02:00 UTC, in New York
+    finally:
+        west.dispose()
