@@ -30,13 +30,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from keepfor.connectors.choosing import DATE_HINTS, describe_use, field_column
 from keepfor.connectors.columns import (
-    DATE_HINTS,
     ColumnKind,
     EpochColumn,
     FieldColumn,
-    describe_use,
-    field_column,
     from_epoch,
     read_date_text,
 )

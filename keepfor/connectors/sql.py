@@ -31,14 +31,8 @@ from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from keepfor.abc import Group, Keyed, Record, RecordKey, RecordSource
 from keepfor.connectors import grouping
-from keepfor.connectors.columns import (
-    DATE_HINTS,
-    ColumnKind,
-    FieldColumn,
-    describe_use,
-    field_column,
-    lenient_dates,
-)
+from keepfor.connectors.choosing import DATE_HINTS, describe_use, field_column, lenient_dates
+from keepfor.connectors.columns import ColumnKind, FieldColumn
 from keepfor.connectors.derived import Derived, derived_column
 from keepfor.connectors.pushdown import compile_predicate, counts_query, fold
 from keepfor.database import create_engine, first_line, safe_url, sqlite_path
