@@ -86,6 +86,8 @@ class SweepResult:
     at: Instant
     sources: dict[str, SourceTally] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    left: dict[str, int] = field(default_factory=dict)
+    """Per source, the records planned but left when the sweep was asked to stop."""
 
 
 @dataclass(frozen=True)
@@ -235,11 +237,13 @@ def run_sweep(
     batch_size: int | None = None,
     limit: int | None = None,
     allow_mass_disposal: bool = False,
+    stop: Callable[[], bool] = lambda: False,
 ) -> SweepResult:
     """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
     A batch that fails is counted and named; the others go on (exit 4: partly done).
     ``batch_size`` None: each target's default; a larger one than a target takes is cut
-    to its most (:attr:`ActionTarget.batch_size`)."""
+    to its most (:attr:`ActionTarget.batch_size`). ``stop``: asked before each batch is
+    read (a daemon asked to stop finishes the batch under way and reads no more)."""
     result = SweepResult(applied=apply, at=at)
     planned: dict[str, tuple[ActionTarget, Generator[ActionBatch]]] = {}
     for item in swept:
@@ -258,7 +262,7 @@ def run_sweep(
         tally = result.sources[name]
         target.prepare({action for action in Action if tally.count(action)})
     for name, (target, batches) in planned.items():
-        _act(name, target, batches, at, result)
+        _act(name, target, batches, at, result, stop)
     return result
 
 
@@ -307,15 +311,22 @@ def _act(
     batches: Generator[ActionBatch],
     at: Instant,
     result: SweepResult,
+    stop: Callable[[], bool],
 ) -> None:
     """Apply the batches one by one; a read that fails stops this source's batches
-    (those already done stay done and audited)."""
+    (those already done stay done and audited); so does ``stop()`` turning true, checked
+    before each batch is read, and what was planned and not reached is ``left``."""
     before = result.sources[name]
     tally = result.sources[name] = SourceTally(
         held=before.held, total=before.total, unreadable=before.unreadable
     )
     with closing(batches):
         while True:
+            if stop():
+                planned = sum(before.count(a) for a in Action)
+                reached = sum(tally.count(a) for a in Action) + tally.skipped + tally.failed
+                result.left[name] = max(0, planned - reached)
+                return
             try:
                 batch = next(batches, None)
             except KeepforError as error:

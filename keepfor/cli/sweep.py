@@ -23,10 +23,8 @@ from keepfor.actions.trail import Trail
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
-from keepfor.connectors.sql import SqlTableSource
-from keepfor.connectors.store import StoreSource
+from keepfor.connectors.targets import prepare_tables, target_for
 from keepfor.engine import Instant, RuleSet
-from keepfor.errors import SourceError
 
 EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
@@ -114,7 +112,7 @@ def swept_sources(options: SourceOptions, trail: Trail | None) -> Iterator[list[
         for item in swept:
             item.source.open()
             if trail is not None:
-                _prepare(item.source)
+                prepare_tables(item.source)
         yield swept
 
 
@@ -122,33 +120,9 @@ def _target_maker(
     settings: ActionSettings, trail: Trail | None
 ) -> Callable[[RecordSource], ActionTarget]:
     def make(source: RecordSource) -> ActionTarget:
-        if isinstance(source, StoreSource):
-            from keepfor.connectors.storewrite import StoreTarget
-
-            return StoreTarget(source, settings, trail)
-        if not isinstance(source, SqlTableSource):
-            raise SourceError(f"source '{source.name}': keepfor cannot act on it")
-        from keepfor.connectors.sqlwrite import SqlTableTarget
-
-        return SqlTableTarget(source, settings, trail)
+        return target_for(source, settings, trail)
 
     return make
-
-
-def _prepare(source: RecordSource) -> None:
-    """keepfor's tables in the source's database (a table's, or the store's), before the
-    first batch."""
-    if isinstance(source, SqlTableSource | StoreSource):
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from keepfor.connectors.sql import db_error
-
-        where = source.where_text if isinstance(source, SqlTableSource) else "the store"
-        try:
-            with source.engine.begin() as conn:
-                Trail.ensure(conn)
-        except SQLAlchemyError as error:
-            raise db_error(where, source.url, error) from None
 
 
 def _print(result: SweepResult, fmt: str) -> None:

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Clock, RecordSource
-from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import MassDisposal, SweepResult, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
 from keepfor.connectors.config import SourceConfig
+from keepfor.connectors.targets import prepare_tables, target_for
 from keepfor.daemon import runs
 from keepfor.daemon.events import Events
 from keepfor.daemon.lock import LEASE, create_quietly, lock_for
@@ -34,7 +34,7 @@ from keepfor.daemon.runs import Run, RunOutcome
 from keepfor.database import create_engine, first_line
 from keepfor.engine import Action, Instant, RuleSet
 from keepfor.engine.cutoffs import Predicate
-from keepfor.errors import KeepforError, SourceError
+from keepfor.errors import KeepforError
 
 __all__ = ["STOPPING", "Runner", "StopFlag", "StoppingTarget"]
 
@@ -97,6 +97,9 @@ class StoppingTarget(ActionTarget):
 class _Swept:
     result: SweepResult
     left: int
+    """Records left for the next run: refused batches (counted as failed by the sweep)
+    and what the sweep did not reach."""
+    refused: int
 
 
 class Runner:
@@ -196,7 +199,7 @@ class Runner:
         tally = swept.result.sources[self.name].to_dict()
         failures = [f for f in swept.result.failures if f != STOPPING]
         if swept.left:
-            tally["failed"] -= swept.left
+            tally["failed"] -= swept.refused
             tally["left"] = swept.left
         outcome = (
             RunOutcome.PARTLY if failures
@@ -215,8 +218,12 @@ class Runner:
             trail = Trail(load_key(self.config.audit_key_file), rules, self.clock)
         made: list[StoppingTarget] = []
         with self._opened(trail, made) as swept:
-            result = run_sweep(rules, [swept], at, apply=apply, batch_size=self.batch_size)
-        return _Swept(result, sum(t.left for t in made))
+            result = run_sweep(
+                rules, [swept], at, apply=apply, batch_size=self.batch_size,
+                stop=self.stopping.is_set,
+            )  # fmt: skip
+        refused = sum(t.left for t in made)
+        return _Swept(result, refused + sum(result.left.values()), refused)
 
     @contextlib.contextmanager
     def _opened(self, trail: Trail | None, made: list[StoppingTarget]) -> Iterator[SweptSource]:
@@ -224,7 +231,7 @@ class Runner:
         try:
             source.open()
             if trail is not None:
-                _prepare(source)
+                prepare_tables(source)
             yield SweptSource(source, self.config.actions, self._target(trail, made))
         finally:
             source.close()
@@ -235,7 +242,7 @@ class Runner:
         settings = self.config.actions
 
         def make(source: RecordSource) -> ActionTarget:
-            target = StoppingTarget(_target(source, settings, trail), self.stopping)
+            target = StoppingTarget(target_for(source, settings, trail), self.stopping)
             made.append(target)
             return target
 
@@ -263,37 +270,6 @@ class Runner:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _target(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
-    """The target of a source, as ``keepfor sweep`` makes it: a table, or keepfor's store."""
-    from keepfor.connectors.sql import SqlTableSource
-    from keepfor.connectors.store import StoreSource
-
-    if isinstance(source, StoreSource):
-        from keepfor.connectors.storewrite import StoreTarget
-
-        return StoreTarget(source, settings, trail)
-    if not isinstance(source, SqlTableSource):
-        raise SourceError(f"source '{source.name}': keepfor cannot act on it")
-    from keepfor.connectors.sqlwrite import SqlTableTarget
-
-    return SqlTableTarget(source, settings, trail)
-
-
-def _prepare(source: RecordSource) -> None:
-    """keepfor's tables in the source's database (a table's, or the store's), before the
-    first batch, as ``keepfor sweep`` creates them."""
-    from keepfor.connectors.sql import SqlTableSource, db_error
-    from keepfor.connectors.store import StoreSource
-
-    if isinstance(source, SqlTableSource | StoreSource):
-        where = source.where_text if isinstance(source, SqlTableSource) else "the store"
-        try:
-            with source.engine.begin() as conn:
-                Trail.ensure(conn)
-        except SQLAlchemyError as error:
-            raise db_error(where, source.url, error) from None
 
 
 def _one_line(error: BaseException) -> str:

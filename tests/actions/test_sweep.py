@@ -524,3 +524,37 @@ def test_postgresql_takes_larger_batches_than_the_others(url: str) -> None:
     finally:
         source.close()
     assert sizes == ((50_000, 100_000) if url.startswith("postgresql") else (10_000, 30_000))
+
+
+def test_a_sweep_asked_to_stop_finishes_its_batch_and_reads_no_more(url: str) -> None:
+    """``stop`` (a daemon's SIGTERM) is asked before each batch is read: the batch under
+    way is done and audited, the rest is left, counted, and the next sweep does it."""
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    watched = _Watched(source)
+    try:
+        source.open()
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+
+        def target(opened: RecordSource) -> SqlTableTarget:
+            assert isinstance(opened, SqlTableSource)
+            made: SqlTableTarget = watched.target(opened, SETTINGS, trail)
+            return made
+
+        swept = [SweptSource(source, SETTINGS, target)]
+        result = run_sweep(
+            RULES, swept, AT, apply=True, batch_size=1, stop=lambda: "batch" in watched.events
+        )
+    finally:
+        source.close()
+    assert watched.events.count("batch") == 1
+    done = result.sources["shop"]
+    acted = done.purge + done.anonymise + done.flag + done.review
+    assert acted == 1
+    expected = _expected()
+    due = sum(len(keys) for keys in expected.values())
+    assert result.left["shop"] == due - 1
+    assert len(_table(url, "keepfor_audit")) == 1
+    _sweep(url, apply=True)  # the next sweep finishes the rest
+    assert len(_table(url, "keepfor_audit")) == due

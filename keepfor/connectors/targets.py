@@ -1,0 +1,41 @@
+"""The action target of a source, and keepfor's tables in its database: what ``keepfor
+sweep``, ``keepfor erase`` and the daemon each act through, made in one place."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from keepfor.abc import ActionTarget, RecordSource
+from keepfor.actions.settings import ActionSettings
+from keepfor.actions.trail import Trail
+from keepfor.connectors.sql import SqlTableSource, db_error
+from keepfor.connectors.store import StoreSource
+from keepfor.errors import SourceError
+
+__all__ = ["prepare_tables", "target_for"]
+
+
+def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
+    """The target of an opened source (a user's table, or keepfor's store) with its
+    action settings checked; ``trail`` None: a dry run's, which acts on nothing."""
+    if isinstance(source, StoreSource):
+        from keepfor.connectors.storewrite import StoreTarget
+
+        return StoreTarget(source, settings, trail)
+    if not isinstance(source, SqlTableSource):
+        raise SourceError(f"source '{source.name}': keepfor cannot act on it")
+    from keepfor.connectors.sqlwrite import SqlTableTarget
+
+    return SqlTableTarget(source, settings, trail)
+
+
+def prepare_tables(source: RecordSource) -> None:
+    """keepfor's tables for acting and auditing in the source's database, before the
+    first batch (where they are missing)."""
+    if isinstance(source, SqlTableSource | StoreSource):
+        where = source.where_text if isinstance(source, SqlTableSource) else "the store"
+        try:
+            with source.engine.begin() as conn:
+                Trail.ensure(conn)
+        except SQLAlchemyError as error:
+            raise db_error(where, source.url, error) from None
