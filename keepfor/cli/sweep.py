@@ -24,7 +24,9 @@ from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_opt
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.targets import prepare_tables, target_for
+from keepfor.daemon.lock import SourceLock, lock_for
 from keepfor.engine import Instant, RuleSet
+from keepfor.errors import SourceError
 
 EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
@@ -113,7 +115,23 @@ def swept_sources(options: SourceOptions, trail: Trail | None) -> Iterator[list[
             item.source.open()
             if trail is not None:
                 prepare_tables(item.source)
+                stack.callback(_locked(item.source, trail).release)
         yield swept
+
+
+def _locked(source: RecordSource, trail: Trail) -> SourceLock:
+    """The source's sweeping lock, which a daemon takes for each run: two sweepers never
+    act on one source at once. Held elsewhere: one line, nothing done."""
+    engine = getattr(source, "engine", None)
+    if engine is None:
+        raise SourceError(f"source '{source.name}': keepfor cannot act on it")
+    lock = lock_for(engine, source.name, trail.clock)
+    if not lock.acquire():
+        raise SourceError(
+            f"source '{source.name}': another keepfor (a daemon's run or a sweep) is acting "
+            "on it now; nothing was done. Run again when it has finished"
+        )
+    return lock
 
 
 def _target_maker(

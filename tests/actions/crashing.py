@@ -23,6 +23,9 @@ CRASHED = 9
 
 
 def _arm(what: str, n: int) -> None:
+    """Count ``what`` and die at the ``n``-th; the sweeping lock's own statements and
+    commits (``keepfor_lease``, renewed by a thread on its own clock) are not counted,
+    so that each ``n`` is the same point of the sweep's work on every run."""
     seen = 0
 
     def count() -> None:
@@ -32,18 +35,22 @@ def _arm(what: str, n: int) -> None:
             sys.stdout.flush()
             os._exit(CRASHED)
 
+    @sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+    def _statement(conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
+        if _LEASE in statement:
+            conn.info[_LEASE] = True
+        elif what != "COMMIT" and statement.lstrip().upper().startswith(what):
+            count()
+
     if what == "COMMIT":
 
         @sa.event.listens_for(sa.engine.Engine, "commit")
         def _commit(conn: sa.Connection) -> None:
-            count()
+            if not conn.info.pop(_LEASE, False):
+                count()
 
-        return
 
-    @sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
-    def _statement(conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
-        if statement.lstrip().upper().startswith(what):
-            count()
+_LEASE = "keepfor_lease"
 
 
 if __name__ == "__main__":

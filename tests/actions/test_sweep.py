@@ -28,43 +28,38 @@ KEY = b"0123456789abcdef-test-key"
 TABLE = "kf_sweep"
 LINES = "kf_sweep_lines"
 
-RULES = RuleSet(
-    (
-        parse_pack(
-            {
-                "pack": "shop",
-                "version": "7",
-                "timezone": "Europe/London",
-                "rules": [
-                    {
-                        "id": "orders",
-                        "applies_to": {"category": "order"},
-                        "retain": {"from": "placed_at", "for": "P6Y"},
-                        "then": "purge",
-                    },
-                    {
-                        "id": "enquiries",
-                        "applies_to": {"category": "enquiry"},
-                        "retain": {"from": "placed_at", "for": "P1Y"},
-                        "then": "anonymise",
-                    },
-                    {
-                        "id": "quotes",
-                        "applies_to": {"category": "quote"},
-                        "retain": {"from": "placed_at", "for": "P1Y"},
-                        "then": "flag",
-                    },
-                    {
-                        "id": "cvs",
-                        "applies_to": {"category": "cv"},
-                        "retain": {"from": "placed_at", "for": "P6M"},
-                        "then": "review",
-                    },
-                ],
-            }
-        ),
-    )
-)
+SHOP_PACK: dict[str, Any] = {
+    "pack": "shop",
+    "version": "7",
+    "timezone": "Europe/London",
+    "rules": [
+        {
+            "id": "orders",
+            "applies_to": {"category": "order"},
+            "retain": {"from": "placed_at", "for": "P6Y"},
+            "then": "purge",
+        },
+        {
+            "id": "enquiries",
+            "applies_to": {"category": "enquiry"},
+            "retain": {"from": "placed_at", "for": "P1Y"},
+            "then": "anonymise",
+        },
+        {
+            "id": "quotes",
+            "applies_to": {"category": "quote"},
+            "retain": {"from": "placed_at", "for": "P1Y"},
+            "then": "flag",
+        },
+        {
+            "id": "cvs",
+            "applies_to": {"category": "cv"},
+            "retain": {"from": "placed_at", "for": "P6M"},
+            "then": "review",
+        },
+    ],
+}
+RULES = RuleSet((parse_pack(SHOP_PACK),))
 CATEGORIES = ("order", "enquiry", "quote", "cv", "other")
 
 
@@ -90,6 +85,11 @@ ROWS = _rows()
 
 @pytest.fixture
 def url(db_url: str) -> str:
+    return make_tables(db_url)
+
+
+def make_tables(db_url: str) -> str:
+    """The records table (and its child lines) of these tests, filled, in ``db_url``."""
     engine = sa.create_engine(db_url)
     meta = sa.MetaData()
     records = sa.Table(

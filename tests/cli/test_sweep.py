@@ -9,7 +9,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+import yaml
 
+from tests.actions.test_sweep import LINES as SWEEP_LINES
+from tests.actions.test_sweep import SHOP_PACK, make_tables
+from tests.actions.test_sweep import TABLE as SWEEP_TABLE
 from tests.cli.conftest import assert_bad_input, invoke, run_keepfor
 
 PACK = """\
@@ -245,3 +250,37 @@ def test_the_example_store_is_swept_safely(
     assert verified.exit_code == 0, verified.stderr
     queued = invoke("review", "list", "--db", db, "--format", "json")
     assert len(json.loads(queued.stdout)) == counts["review"]
+
+
+def test_a_source_another_sweeper_is_acting_on_is_left_alone(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon's run holds the source's lock (an advisory lock, GET_LOCK, a lease row):
+    a manual sweep --apply refuses in one line and does nothing; a dry run still reads."""
+    from keepfor.clock import SystemClock
+    from keepfor.daemon.lock import lock_for
+    from keepfor.database import create_engine
+
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", AUDIT_KEY)
+    url = make_tables(db_url)
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(yaml.safe_dump(SHOP_PACK))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE {SWEEP_LINES}"))  # no child rows to declare
+    args = ("sweep", "--rules", pack, "--db", url, "--table", SWEEP_TABLE, "--at", "2026-11-22")
+    lock = lock_for(engine, SWEEP_TABLE, SystemClock())
+    assert lock.acquire()
+    try:
+        refused = invoke(*args, "--apply", "--allow-mass-disposal")
+        assert_bad_input(refused, f"source '{SWEEP_TABLE}'", "another keepfor")
+        assert invoke(*args).exit_code == 0
+    finally:
+        lock.release()
+    with engine.connect() as conn:
+        audited = conn.execute(sa.text("SELECT count(*) FROM keepfor_audit")).scalar()
+        assert audited == 0
+    done = invoke(*args, "--apply", "--allow-mass-disposal", "--format", "json")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["sources"][SWEEP_TABLE]["purge"] > 0
+    engine.dispose()
