@@ -4,6 +4,7 @@ a re-run does nothing more; the safety valve refuses before anything is done."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from keepfor.abc import ActionBatch, Outcome, RecordSource
+from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
 from keepfor.actions.settings import ActionSettings, Child, Strategy
 from keepfor.actions.sweep import MassDisposal, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
@@ -124,32 +125,55 @@ SETTINGS = ActionSettings(
 )
 
 
-def _sweep(url: str, *, apply: bool, settings: ActionSettings = SETTINGS, **options: Any) -> Any:
-    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+MakeTarget = Callable[[Any, ActionSettings, "Trail | None"], ActionTarget]
+
+
+def sweep_with(
+    source: Any,
+    make: MakeTarget,
+    *,
+    apply: bool = True,
+    settings: ActionSettings = SETTINGS,
+    **options: Any,
+) -> Any:
+    """``run_sweep`` of the test pack over one source, opened (keepfor's tables made) and
+    closed here, its target made by ``make(source, settings, trail)`` (trail None: dry)."""
     trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
     try:
         source.open()
         with source.engine.begin() as conn:
             Trail.ensure(conn)
 
-        def target(opened: RecordSource) -> SqlTableTarget:
-            assert isinstance(opened, SqlTableSource)
-            return SqlTableTarget(opened, settings, trail if apply else None)
+        def target(opened: RecordSource) -> ActionTarget:
+            return make(opened, settings, trail if apply else None)
 
-        return run_sweep(RULES, [SweptSource(source, settings, target)], AT, apply=apply, **options)
+        swept = [SweptSource(source, settings, target)]
+        return run_sweep(RULES, swept, AT, apply=apply, **options)
     finally:
         source.close()
 
 
-def _expected() -> dict[Action, set[int]]:
-    """What the engine says each record gets."""
-    out: dict[Action, set[int]] = {action: set() for action in Action}
-    for row in ROWS:
-        decision = evaluate(RULES, row, AT)
+def _shop(url: str) -> SqlTableSource:
+    return SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+
+
+def _sweep(url: str, *, apply: bool, settings: ActionSettings = SETTINGS, **options: Any) -> Any:
+    return sweep_with(_shop(url), SqlTableTarget, apply=apply, settings=settings, **options)
+
+
+def expected_actions(records: list[dict[str, Any]], key: str) -> dict[Action, set[Any]]:
+    """What the engine says each record gets, by its ``key`` field."""
+    out: dict[Action, set[Any]] = {action: set() for action in Action}
+    for record in records:
+        decision = evaluate(RULES, record, AT)
         if decision.status is Status.DUE:
             assert decision.action is not None
-            out[decision.action].add(row["id"])
+            out[decision.action].add(record[key])
     return out
+
+
+def _expected() -> dict[Action, set[Any]]:
+    return expected_actions(ROWS, "id")
 
 
 def _table(url: str, name: str) -> list[dict[str, Any]]:
@@ -357,7 +381,7 @@ def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_select
     (with child rows, and without: one statement on PostgreSQL)."""
     due = sorted(_expected()[Action.PURGE])
     gone, changed, *rest = due
-    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    source = _shop(url)
     trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
     try:
         source.open()
@@ -413,7 +437,9 @@ class _Watched:
 
         source.select_groups = select_groups  # type: ignore[method-assign]
 
-    def target(self, source: SqlTableSource, settings: ActionSettings, trail: Trail) -> Any:
+    def target(
+        self, source: SqlTableSource, settings: ActionSettings, trail: Trail | None
+    ) -> Any:
         events = self.events
 
         class Target(SqlTableTarget):
@@ -424,27 +450,17 @@ class _Watched:
         return Target(source, settings, trail)
 
 
-def _watched_sweep(url: str, fail: bool = False) -> tuple[Any, list[str]]:
-    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
-    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+def _watched_sweep(
+    url: str, fail: bool = False, stop_after_a_batch: bool = False
+) -> tuple[Any, list[str]]:
+    source = _shop(url)
     watched = _Watched(source)
     watched.fail = fail
     watched.without_a_batch = url.startswith("sqlite")
-    try:
-        source.open()
-        with source.engine.begin() as conn:
-            Trail.ensure(conn)
-
-        def target(opened: RecordSource) -> SqlTableTarget:
-            assert isinstance(opened, SqlTableSource)
-            made: SqlTableTarget = watched.target(opened, SETTINGS, trail)
-            return made
-
-        swept = [SweptSource(source, SETTINGS, target)]
-        result = run_sweep(RULES, swept, AT, apply=True, batch_size=1)
-    finally:
-        source.close()
-    return result, watched.events
+    options: dict[str, Any] = {"batch_size": 1}
+    if stop_after_a_batch:
+        options["stop"] = lambda: "batch" in watched.events
+    return sweep_with(source, watched.target, **options), watched.events
 
 
 def test_a_server_database_is_acted_on_while_read_sqlite_after_reading(url: str) -> None:
@@ -497,27 +513,13 @@ def test_batches_take_the_targets_default_and_never_more_than_its_most(
             sizes.append(len(batch.keys))
             return super().apply(batch, at)
 
-    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
-    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
-    try:
-        source.open()
-        with source.engine.begin() as conn:
-            Trail.ensure(conn)
-
-        def target(opened: RecordSource) -> SqlTableTarget:
-            assert isinstance(opened, SqlTableSource)
-            return Small(opened, SETTINGS, trail)
-
-        swept = [SweptSource(source, SETTINGS, target)]
-        result = run_sweep(RULES, swept, AT, apply=True, batch_size=asked)
-    finally:
-        source.close()
+    result = sweep_with(_shop(url), Small, batch_size=asked)
     _check_applied(url, result)
     assert max(sizes) == most
 
 
 def test_postgresql_takes_larger_batches_than_the_others(url: str) -> None:
-    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    source = _shop(url)
     try:
         source.open()
         sizes = SqlTableTarget(source, SETTINGS, None).batch_size
@@ -529,26 +531,8 @@ def test_postgresql_takes_larger_batches_than_the_others(url: str) -> None:
 def test_a_sweep_asked_to_stop_finishes_its_batch_and_reads_no_more(url: str) -> None:
     """``stop`` (a daemon's SIGTERM) is asked before each batch is read: the batch under
     way is done and audited, the rest is left, counted, and the next sweep does it."""
-    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
-    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
-    watched = _Watched(source)
-    try:
-        source.open()
-        with source.engine.begin() as conn:
-            Trail.ensure(conn)
-
-        def target(opened: RecordSource) -> SqlTableTarget:
-            assert isinstance(opened, SqlTableSource)
-            made: SqlTableTarget = watched.target(opened, SETTINGS, trail)
-            return made
-
-        swept = [SweptSource(source, SETTINGS, target)]
-        result = run_sweep(
-            RULES, swept, AT, apply=True, batch_size=1, stop=lambda: "batch" in watched.events
-        )
-    finally:
-        source.close()
-    assert watched.events.count("batch") == 1
+    result, events = _watched_sweep(url, stop_after_a_batch=True)
+    assert events.count("batch") == 1
     done = result.sources["shop"]
     acted = done.purge + done.anonymise + done.flag + done.review
     assert acted == 1

@@ -4,25 +4,21 @@ left readable; a re-run does nothing more; settings the store cannot take refuse
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from keepfor.abc import RecordSource
 from keepfor.actions.settings import ActionSettings, Child, Strategy
-from keepfor.actions.sweep import SweptSource, run_sweep
-from keepfor.actions.trail import Trail
 from keepfor.audit import Pseudonymiser, verify
-from keepfor.clock import FixedClock
 from keepfor.connectors.store import StoreSource
 from keepfor.connectors.storewrite import StoreTarget
-from keepfor.engine import Action, Status, evaluate
+from keepfor.engine import Action
 from keepfor.engine.cutoffs import All
 from keepfor.errors import SourceError
 from keepfor.store import upgrade
-from tests.actions.test_sweep import AT, KEY, RULES
+from tests.actions.test_sweep import KEY, expected_actions, sweep_with
 from tests.connectors.test_store_pushdown import load
 
 CATEGORIES = ("order", "enquiry", "quote", "cv", "other")
@@ -68,30 +64,11 @@ def store(db_url: str) -> str:
 
 
 def _sweep(url: str, *, apply: bool, settings: ActionSettings = SETTINGS) -> Any:
-    source = StoreSource(url)
-    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
-    try:
-        source.open()
-        with source.engine.begin() as conn:
-            Trail.ensure(conn)
-
-        def target(opened: RecordSource) -> StoreTarget:
-            assert isinstance(opened, StoreSource)
-            return StoreTarget(opened, settings, trail if apply else None)
-
-        return run_sweep(RULES, [SweptSource(source, settings, target)], AT, apply=apply)
-    finally:
-        source.close()
+    return sweep_with(StoreSource(url), StoreTarget, apply=apply, settings=settings)
 
 
-def _expected() -> dict[Action, set[str]]:
-    out: dict[Action, set[str]] = {action: set() for action in Action}
-    for record in RECORDS:
-        decision = evaluate(RULES, record, AT)
-        if decision.status is Status.DUE:
-            assert decision.action is not None
-            out[decision.action].add(record["key"])
-    return out
+def _expected() -> dict[Action, set[Any]]:
+    return expected_actions(RECORDS, "key")
 
 
 def _rows(url: str, query: str) -> list[Any]:
