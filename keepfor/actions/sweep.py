@@ -45,6 +45,14 @@ __all__ = [
 
 
 
+Stop = Callable[[], bool]
+"""Asked between groups and batches: whether to stop (a daemon's SIGTERM)."""
+
+
+def _never() -> bool:
+    return False
+
+
 class MassDisposal(KeepforError):
     """The safety valve: one run would purge or anonymise too much of a source."""
 
@@ -88,6 +96,8 @@ class SweepResult:
     failures: list[str] = field(default_factory=list)
     left: dict[str, int] = field(default_factory=dict)
     """Per source, the records planned but left when the sweep was asked to stop."""
+    stopped: bool = False
+    """Asked to stop before it had done all it found due (a run's counts are then partial)."""
 
 
 @dataclass(frozen=True)
@@ -126,13 +136,16 @@ def _passes(rules: RuleSet, due: Predicate) -> list[tuple[Predicate, frozenset[A
 
 
 def _decided(
-    source: RecordSource, rules: RuleSet, at: Instant, bound: int
+    source: RecordSource, rules: RuleSet, at: Instant, bound: int, stop: Stop = _never
 ) -> Generator[tuple[Predicate, Decided]]:
-    """Every due record not yet acted on, decided, with the selection that read it."""
+    """Every due record not yet acted on, decided, with the selection that read it; no
+    more once ``stop()`` is true (asked before each group)."""
     due, _ = _selection(rules, at)
     evaluator = Evaluator(rules)
     for selection, actions in _passes(rules, due):
         for decided in decided_groups(source, selection, rules, evaluator, at, bound):
+            if stop():
+                return
             if decided.decision.status is not Status.DUE:
                 raise SourceError(
                     f"source '{source.name}': the database selected records as due that the "
@@ -152,11 +165,13 @@ def _counts(source: RecordSource, rules: RuleSet, at: Instant) -> SourceTally:
     )
 
 
-def _plan(source: RecordSource, rules: RuleSet, at: Instant, limit: int | None) -> SourceTally:
+def _plan(
+    source: RecordSource, rules: RuleSet, at: Instant, limit: int | None, stop: Stop = _never
+) -> SourceTally:
     """The counts, and the due records by action, counted by groups (no keys read)."""
     tally = _counts(source, rules, at)
     left = limit
-    with closing(_decided(source, rules, at, 0)) as stream:
+    with closing(_decided(source, rules, at, 0, stop)) as stream:
         for _, decided in stream:
             action = decided.decision.action
             assert action is not None
@@ -178,13 +193,18 @@ _Pending = tuple[str, str, Action, Predicate]
 
 
 def _streamed(
-    source: RecordSource, rules: RuleSet, at: Instant, size: int, limit: int | None
+    source: RecordSource,
+    rules: RuleSet,
+    at: Instant,
+    size: int,
+    limit: int | None,
+    stop: Stop = _never,
 ) -> Generator[ActionBatch]:
     """Every due key, in batches of one rule and action, as they are read: a batch as
     soon as it is full, the rest at the end. Nothing is read until the first is asked for."""
     pending: dict[_Pending, list[Any]] = defaultdict(list)
     left = limit
-    with closing(_decided(source, rules, at, KEY_BOUND)) as stream:
+    with closing(_decided(source, rules, at, KEY_BOUND, stop)) as stream:
         for selection, decided in stream:
             winner, action = decided.decision.winner, decided.decision.action
             assert winner is not None
@@ -237,13 +257,14 @@ def run_sweep(
     batch_size: int | None = None,
     limit: int | None = None,
     allow_mass_disposal: bool = False,
-    stop: Callable[[], bool] = lambda: False,
+    stop: Stop = _never,
 ) -> SweepResult:
     """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
     A batch that fails is counted and named; the others go on (exit 4: partly done).
     ``batch_size`` None: each target's default; a larger one than a target takes is cut
-    to its most (:attr:`ActionTarget.batch_size`). ``stop``: asked before each batch is
-    read (a daemon asked to stop finishes the batch under way and reads no more)."""
+    to its most (:attr:`ActionTarget.batch_size`). ``stop``: asked before each group of
+    records and each batch is read (a daemon asked to stop finishes the batch under way
+    and reads no more); then ``stopped`` is set and nothing more is done."""
     result = SweepResult(applied=apply, at=at)
     planned: dict[str, tuple[ActionTarget, Generator[ActionBatch]]] = {}
     for item in swept:
@@ -251,9 +272,19 @@ def run_sweep(
         target = item.target(item.source)  # checks the action settings
         default, most = target.batch_size
         size = min(most, default if batch_size is None else batch_size)
-        tally, batches = _planned(item.source, target, rules, at, apply, size, limit)
+        tally, batches = _planned(item.source, target, rules, at, apply, size, limit, stop)
         result.sources[item.source.name] = tally
         planned[item.source.name] = (target, batches)
+    if stop():  # asked to stop while planning: nothing done, all of it left
+        for name, (_, batches) in planned.items():
+            batches.close()
+            tally = result.sources[name]
+            result.left[name] = sum(tally.count(a) for a in Action)
+            result.sources[name] = SourceTally(
+                held=tally.held, total=tally.total, unreadable=tally.unreadable
+            )
+        result.stopped = True
+        return result
     if not apply:
         return result
     if not allow_mass_disposal:
@@ -274,6 +305,7 @@ def _planned(
     apply: bool,
     size: int,
     limit: int | None,
+    stop: Stop,
 ) -> tuple[SourceTally, Generator[ActionBatch]]:
     """A source's tally, and its batches to act on: streamed where the target can act
     while the source is read (counted beforehand by groups), else read in full first
@@ -283,7 +315,7 @@ def _planned(
         spilled = SpilledBatches()
         tally = _counts(source, rules, at)
         try:
-            for batch in _streamed(source, rules, at, size, limit):
+            for batch in _streamed(source, rules, at, size, limit, stop):
                 tally.add(batch.action, len(batch.keys))
                 spilled.add(batch)
         except BaseException:
@@ -291,8 +323,8 @@ def _planned(
             raise
         batches: Iterator[ActionBatch] = iter(spilled)
     else:
-        tally = _plan(source, rules, at, limit)
-        batches = _streamed(source, rules, at, size, limit) if apply else iter(())
+        tally = _plan(source, rules, at, limit, stop)
+        batches = _streamed(source, rules, at, size, limit, stop) if apply else iter(())
     approved = _capped(target.approved(due, size), _left(limit, tally))
     for batch in approved:
         tally.add(batch.action, len(batch.keys))
@@ -311,7 +343,7 @@ def _act(
     batches: Generator[ActionBatch],
     at: Instant,
     result: SweepResult,
-    stop: Callable[[], bool],
+    stop: Stop,
 ) -> None:
     """Apply the batches one by one; a read that fails stops this source's batches
     (those already done stay done and audited); so does ``stop()`` turning true, checked
@@ -321,19 +353,16 @@ def _act(
         held=before.held, total=before.total, unreadable=before.unreadable
     )
     with closing(batches):
-        while True:
-            if stop():
-                planned = sum(before.count(a) for a in Action)
-                reached = sum(tally.count(a) for a in Action) + tally.skipped + tally.failed
-                result.left[name] = max(0, planned - reached)
-                return
+        while not stop():
             try:
                 batch = next(batches, None)
             except KeepforError as error:
                 result.failures.append(str(error))
                 return
-            if batch is None:
+            if batch is None and not stop():  # all done (not a read cut short by stop)
                 return
+            if batch is None:
+                break
             try:
                 done = target.apply(batch, at)
             except KeepforError as error:
@@ -342,6 +371,11 @@ def _act(
                 continue
             tally.add(batch.action, done.count(Outcome.DONE))
             tally.skipped += done.count(Outcome.SKIPPED)
+    if stop():
+        result.stopped = True
+        planned = sum(before.count(a) for a in Action)
+        reached = sum(tally.count(a) for a in Action) + tally.skipped + tally.failed
+        result.left[name] = max(0, planned - reached)
 
 
 def _left(limit: int | None, tally: SourceTally) -> int | None:

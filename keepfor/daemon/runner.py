@@ -203,7 +203,7 @@ class Runner:
             tally["left"] = swept.left
         outcome = (
             RunOutcome.PARTLY if failures
-            else RunOutcome.STOPPED if swept.left
+            else RunOutcome.STOPPED if swept.left or swept.result.stopped
             else RunOutcome.OK
         )  # fmt: skip
         detail = "; ".join(failures[:3]) or None

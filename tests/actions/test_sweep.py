@@ -542,3 +542,20 @@ def test_a_sweep_asked_to_stop_finishes_its_batch_and_reads_no_more(url: str) ->
     assert len(_table(url, "keepfor_audit")) == 1
     _sweep(url, apply=True)  # the next sweep finishes the rest
     assert len(_table(url, "keepfor_audit")) == due
+
+
+def test_a_sweep_asked_to_stop_while_planning_does_nothing_and_says_so(url: str) -> None:
+    """Asked to stop while the due records are read (before the first batch): nothing is
+    done, nothing audited, the sweep says it stopped."""
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # after the first groups are read
+
+    result = _sweep(url, apply=True, stop=stop)
+    assert result.stopped
+    done = result.sources["shop"]
+    assert (done.purge, done.anonymise, done.flag, done.review) == (0, 0, 0, 0)
+    assert _table(url, "keepfor_audit") == []
+    assert len(_table(url, TABLE)) == len(ROWS)

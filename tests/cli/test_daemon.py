@@ -157,7 +157,10 @@ def test_every_second_runs_are_recorded_and_new_due_records_swept(
     finally:
         daemon.kill()
     recorded = _runs(url)
-    assert all(outcome == "ok" for _, _, outcome in recorded)
+    outcomes = [outcome for _, _, outcome in recorded]
+    # the last run may have been under way when SIGTERM came: it stops, reading no more
+    assert set(outcomes[:-1]) == {"ok"}
+    assert outcomes[-1] in ("ok", "stopped")
     assert all(finished is not None for _, finished, _ in recorded)
     assert sum(e["counts"]["purge"] for e in daemon.events("run_finished")) == 30
     assert _purges(url) == Counter(range(1, 21)) + Counter(range(31, 41))
