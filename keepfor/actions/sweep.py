@@ -82,6 +82,11 @@ class SourceTally:
     def disposals(self) -> int:
         return self.purge + self.anonymise
 
+    @property
+    def acted(self) -> int:
+        """Records given an action (or, planned, to be given one): all four actions."""
+        return self.purge + self.anonymise + self.flag + self.review
+
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
@@ -279,7 +284,7 @@ def run_sweep(
         for name, (_, batches) in planned.items():
             batches.close()
             tally = result.sources[name]
-            result.left[name] = sum(tally.count(a) for a in Action)
+            result.left[name] = tally.acted
             result.sources[name] = SourceTally(
                 held=tally.held, total=tally.total, unreadable=tally.unreadable
             )
@@ -373,16 +378,15 @@ def _act(
             tally.skipped += done.count(Outcome.SKIPPED)
     if stop():
         result.stopped = True
-        planned = sum(before.count(a) for a in Action)
-        reached = sum(tally.count(a) for a in Action) + tally.skipped + tally.failed
-        result.left[name] = max(0, planned - reached)
+        reached = tally.acted + tally.skipped + tally.failed
+        result.left[name] = max(0, before.acted - reached)
 
 
 def _left(limit: int | None, tally: SourceTally) -> int | None:
     """What ``--limit`` leaves after the due records counted in ``tally``."""
     if limit is None:
         return None
-    return max(0, limit - (tally.disposals + tally.flag + tally.review))
+    return max(0, limit - tally.acted)
 
 
 def _capped(batches: list[ActionBatch], left: int | None) -> list[ActionBatch]:
