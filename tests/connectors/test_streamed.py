@@ -18,7 +18,8 @@ from keepfor.actions import state
 from keepfor.connectors.streamed import FieldReader, StreamedSource
 from keepfor.database import create_engine
 from keepfor.engine import RuleSet
-from keepfor.engine.cutoffs import Predicate
+from keepfor.engine.cutoffs import Predicate, due_predicate
+from keepfor.engine.predicates import Acted, All, Not
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError
 from keepfor.holds import store as hold_store
@@ -130,9 +131,7 @@ def test_every_record_is_in_exactly_one_bucket_the_engine_gives(raw: list[dict[s
     fields = RULES.fields()
     for name, predicate in predicates.items():
         selected = [k.key for k in source.select(predicate, fields)]
-        expected = [
-            r["id"] for r in raw if _bucket(source.read(r, [*fields, "customer"])) == name
-        ]
+        expected = [r["id"] for r in raw if _bucket(source.read(r, [*fields, "customer"])) == name]
         assert selected == expected, name
         assert counts[name] == len(expected)
 
@@ -159,10 +158,8 @@ def test_holds_and_acted_marks_come_from_the_state_database(tmp_path: Path) -> N
     source = ListSource(raw, url)
     source.check(RULES)
     counts = source.count(bucket_predicates(RULES, AT))
-    assert counts["held"] == 2 and counts["due"] == 2
-    from keepfor.engine.cutoffs import due_predicate
-    from keepfor.engine.predicates import Acted, All, Not
-
+    assert counts["held"] == 2
+    assert counts["due"] == 2
     not_flagged = All((due_predicate(RULES, AT), Not(Acted("flag"))))
     assert [k.key for k in source.select(not_flagged, RULES.fields())] == [1, 2, 3]
     source.close()
