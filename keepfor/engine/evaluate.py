@@ -38,8 +38,11 @@ __all__ = [
     "RuleOutcome",
     "Status",
     "Unreadable",
+    "Verdicts",
+    "decide",
     "evaluate",
     "local_today",
+    "match",
 ]
 
 Instant = datetime | date
@@ -187,14 +190,28 @@ def _packs(rules: RuleSet | RulePack | Iterable[RulePack]) -> RuleSet:
     return RuleSet(tuple(rules))
 
 
-def match(rules: RuleSet, record: Mapping[str, Any]) -> list[RuleOutcome] | Unreadable:
+Verdicts = Mapping[int, str | None]
+"""Which rules another engine (durable_rules) matched: a rule's index in load order ->
+None where its conditions hold, or the field whose value keeps them from being read
+(where ``vip: true`` meets ``"yes"``); a rule left out does not match."""
+
+
+def match(
+    rules: RuleSet, record: Mapping[str, Any], verdicts: Verdicts | None = None
+) -> list[RuleOutcome] | Unreadable:
     """Every rule that matches the record, with its worked-out term; or, where a value
-    the rules need cannot be read, the first such value."""
+    the rules need cannot be read, the first such value. ``verdicts``, when given, says
+    which rules match instead of their own :meth:`RetentionRule.matches`."""
     outcomes = []
-    for pack, rule in rules:
-        if not rule.matches(record):
-            name = rule.unreadable_field(record)
-            if name is not None:
+    for index, (pack, rule) in enumerate(rules):
+        if verdicts is None:
+            hit = rule.matches(record)
+            name = None if hit else rule.unreadable_field(record)
+        else:
+            name = verdicts.get(index, "")  # "": not matched (a field is never named "")
+            hit = name is None
+        if not hit:
+            if name:
                 value = record.get(name)
                 reason = f"{quoted(value)} is not true or false"
                 return Unreadable(name, value, reason, rule.id, pack.id)
@@ -221,12 +238,22 @@ def evaluate(
     """
     ruleset = _packs(rules)
     check_instant(at)
-    outcomes = match(ruleset, record)
+    return decide(ruleset, record, at, match(ruleset, record))
+
+
+def decide(
+    rules: RuleSet,
+    record: Mapping[str, Any],
+    at: Instant,
+    outcomes: list[RuleOutcome] | Unreadable,
+) -> Decision:
+    """The decision, given what :func:`match` found: the winner, the status and the
+    reason (shared by every evaluator, so that they decide alike)."""
     if isinstance(outcomes, Unreadable):
         reason = f"field '{outcomes.field}' (rule '{outcomes.rule}'): {outcomes.reason}"
         return Decision(Status.UNREADABLE, None, None, (), None, reason, outcomes)
     if not outcomes:
-        return Decision(Status.UNMATCHED, None, None, (), None, _unmatched_reason(ruleset, record))
+        return Decision(Status.UNMATCHED, None, None, (), None, _unmatched_reason(rules, record))
     matched = tuple(outcomes)
     waiting = [o for o in outcomes if o.retain_until is None]
     if waiting:
@@ -345,11 +372,7 @@ class Evaluator:
             key = [k if _hashable(k) else _OPAQUE for k in key]
             anchors = self._anchors.get(tuple(key))
         if anchors is None:
-            anchors = tuple(
-                dict.fromkeys(
-                    f for _, r in self.rules if r.matches(record) for f in r.retain.fields()
-                )
-            )
+            anchors = self.anchor_fields(record)
             if len(self._anchors) >= self.size:
                 self._anchors.clear()
             self._anchors[tuple(key)] = anchors
@@ -364,14 +387,25 @@ class Evaluator:
                 key.append(tuple(local_date(value, zone, name) for zone in zones))
         return tuple(key)
 
+    def anchor_fields(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        """The date fields a record's decision reads: those of the rules it matches."""
+        return tuple(
+            dict.fromkeys(f for _, r in self.rules if r.matches(record) for f in r.retain.fields())
+        )
+
+    def decide(self, record: Mapping[str, Any], at: Instant) -> Decision:
+        """One record's decision, without the memory (an evaluator on another engine,
+        durable_rules, overrides this)."""
+        return evaluate(self.rules, record, at)
+
     def __call__(self, record: Mapping[str, Any], at: Instant) -> Decision:
         try:
             key = self._key(record, at)
         except RecordError:  # an anchor value that is not a date: unreadable, not shared
-            return evaluate(self.rules, record, at)
+            return self.decide(record, at)
         decision = self._cache.get(key)
         if decision is None:
-            decision = evaluate(self.rules, record, at)
+            decision = self.decide(record, at)
             if decision.status is Status.UNREADABLE:
                 return decision  # it names this record's own value
             if len(self._cache) >= self.size:
