@@ -243,6 +243,9 @@ class BatchResult:
     """What one batch did: an outcome per key of the batch."""
 
     outcomes: Mapping[Any, Outcome]
+    error: str | None = None
+    """Why the records ``FAILED`` failed, where some of the batch was done (a target
+    that cannot act in one transaction: a CRM's API)."""
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o in self.outcomes.values() if o is outcome)

@@ -376,6 +376,9 @@ def _act(
                 continue
             tally.add(batch.action, done.count(Outcome.DONE))
             tally.skipped += done.count(Outcome.SKIPPED)
+            if done.error is not None:
+                tally.failed += done.count(Outcome.FAILED)
+                result.failures.append(done.error)
     if stop():
         result.stopped = True
         reached = tally.acted + tally.skipped + tally.failed

@@ -52,12 +52,14 @@ class Trail:
             name = self._names[source] = Pseudonymiser(self.key, source)
         return name
 
-    def _template(self, batch: ActionBatch, record: str) -> PendingEntry:
+    def _template(
+        self, batch: ActionBatch, record: str, sweep_id: str | None = None
+    ) -> PendingEntry:
         """The entry every record of the batch gets, but for its ``record``."""
         self._batches += 1
         return PendingEntry(
             time=self.clock.now(),
-            sweep_id=self.sweep_id,
+            sweep_id=sweep_id or self.sweep_id,
             batch_id=f"{self.sweep_id}-{self._batches}",
             source=batch.source,
             record=record,
@@ -68,14 +70,22 @@ class Trail:
             outcome="done",
         )
 
-    def write(self, conn: sa.Connection, batch: ActionBatch, done: Sequence[str]) -> None:
+    def write(
+        self,
+        conn: sa.Connection,
+        batch: ActionBatch,
+        done: Sequence[str],
+        *,
+        sweep_id: str | None = None,
+    ) -> None:
         """The audit entries (and, for a record that stays, the marks) of the keys' texts
-        acted on in this batch, in the batch's transaction."""
+        acted on in this batch, in the batch's transaction. ``sweep_id``: the sweep that
+        acted, where it is not this one (one interrupted between acting and auditing)."""
         if not done:
             return
         name = self.pseudonyms(batch.source)
         records = [name(text) for text in done]
-        template = self._template(batch, records[0])
+        template = self._template(batch, records[0], sweep_id)
         append_records(conn, template, records)
         now = template.time
         if batch.reviewed:

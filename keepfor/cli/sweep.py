@@ -23,7 +23,7 @@ from keepfor.actions.trail import Trail
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
-from keepfor.connectors.targets import prepare_tables, target_for
+from keepfor.connectors.targets import engine_of, prepare_tables, target_for
 from keepfor.daemon.lock import SourceLock, lock_for
 from keepfor.engine import Instant, RuleSet
 from keepfor.errors import SourceError
@@ -122,7 +122,7 @@ def swept_sources(options: SourceOptions, trail: Trail | None) -> Iterator[list[
 def _locked(source: RecordSource, trail: Trail) -> SourceLock:
     """The source's sweeping lock, which a daemon takes for each run: two sweepers never
     act on one source at once. Held elsewhere: one line, nothing done."""
-    engine = getattr(source, "engine", None)
+    engine = engine_of(source)
     if engine is None:
         raise SourceError(f"source '{source.name}': keepfor cannot act on it")
     lock = lock_for(engine, source.name, trail.clock)

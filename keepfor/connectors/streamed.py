@@ -23,10 +23,10 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from keepfor.abc import Keyed, RecordSource
+from keepfor.abc import ActionTarget, Keyed, RecordSource
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate
 from keepfor.engine.datetext import DateTextError, parse_date_text
@@ -34,6 +34,10 @@ from keepfor.engine.predicates import Acted, All, Any_, Held, Not, Switch, field
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError, did_you_mean, quoted
 from keepfor.store.datelike import DateReading, DateRefused
+
+if TYPE_CHECKING:
+    from keepfor.actions.settings import ActionSettings
+    from keepfor.actions.trail import Trail
 
 __all__ = ["CHUNK", "FieldReader", "StateMarks", "StreamedSource"]
 
@@ -133,13 +137,18 @@ class StateMarks:
         self.url = url
         self._engine: Any = None
 
-    def _conn(self) -> Any:
+    @property
+    def engine(self) -> Any:
+        """The state database's engine (made on first use)."""
         if self._engine is None:
             from keepfor.database import create_engine
 
             assert self.url is not None
             self._engine = create_engine(self.url)
-        return self._engine.connect()
+        return self._engine
+
+    def _conn(self) -> Any:
+        return self.engine.connect()
 
     def lookup(
         self, keys: list[str], customers: list[str | None], today: date | None, actions: set[str]
@@ -234,12 +243,32 @@ class StreamedSource(RecordSource):
                     counts[name] += 1
         return counts
 
+    def fetch(self, keys: Collection[Any], fields: Collection[str]) -> Iterator[Keyed]:
+        """The records with these keys that exist now (a backend that can look records
+        up by key says so; this reads them all)."""
+        wanted = {self.key.text(k) for k in keys}
+        for keyed in self.records(fields, None):
+            if self.key.text(keyed.key) in wanted:
+                yield keyed
+
+    def recheck(self, predicate: Predicate, keys: Collection[Any]) -> Iterator[Keyed]:
+        """The records with these keys that the predicate still holds for, read again now
+        with every field the rules read (what a target re-checks before acting)."""
+        wanted = _with_customer({*self._kinds, *fields_of(predicate)})
+        for keyed, held, acted in self._marked(self.fetch(keys, wanted), predicate):
+            if holds(predicate, keyed.record, held=held, acted=acted):
+                yield keyed
+
     def get(self, key: Any, fields: Collection[str]) -> dict[str, Any] | None:
         text = self.key.text(key)
         for found, record in self.records(fields, None):
             if self.key.text(found) == text:
                 return dict(record)
         return None
+
+    def target(self, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
+        """What acts on this source's due records (``trail`` None: a dry run's)."""
+        raise SourceError(f"{self.where()}: keepfor cannot act on it")
 
     def dry_run_query(self, predicate: Predicate) -> str:
         return f"read every record of {self.where()} and test in Python: {predicate!r}"

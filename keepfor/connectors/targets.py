@@ -3,6 +3,7 @@ sweep``, ``keepfor erase`` and the daemon each act through, made in one place.""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.abc import ActionTarget, RecordSource
@@ -10,14 +11,17 @@ from keepfor.actions.settings import ActionSettings
 from keepfor.actions.trail import Trail
 from keepfor.connectors.sql import SqlTableSource, db_error
 from keepfor.connectors.store import StoreSource
+from keepfor.connectors.streamed import StreamedSource
 from keepfor.errors import SourceError
 
-__all__ = ["prepare_tables", "target_for"]
+__all__ = ["engine_of", "prepare_tables", "target_for"]
 
 
 def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
     """The target of an opened source (a user's table, or keepfor's store) with its
     action settings checked; ``trail`` None: a dry run's, which acts on nothing."""
+    if isinstance(source, StreamedSource):
+        return source.target(settings, trail)
     if isinstance(source, StoreSource):
         from keepfor.connectors.storewrite import StoreTarget
 
@@ -29,9 +33,29 @@ def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | No
     return SqlTableTarget(source, settings, trail)
 
 
+def engine_of(source: RecordSource) -> sa.Engine | None:
+    """The database of keepfor's own tables for a source (its own, or its state_db's);
+    None for a source that has none."""
+    if isinstance(source, SqlTableSource | StoreSource):
+        return source.engine
+    if isinstance(source, StreamedSource) and source.marks.url is not None:
+        engine: sa.Engine = source.marks.engine
+        return engine
+    return None
+
+
 def prepare_tables(source: RecordSource) -> None:
     """keepfor's tables for acting and auditing in the source's database, before the
     first batch (where they are missing)."""
+    if isinstance(source, StreamedSource) and source.marks.url is not None:
+        from keepfor.actions.remote import ensure_journal
+
+        try:
+            with source.marks.engine.begin() as conn:
+                ensure_journal(conn)
+        except SQLAlchemyError as error:
+            raise db_error(f"{source.where()}: state_db", source.marks.url, error) from None
+        return
     if isinstance(source, SqlTableSource | StoreSource):
         where = source.where_text if isinstance(source, SqlTableSource) else "the store"
         try:
