@@ -1,0 +1,228 @@
+"""The durable_rules evaluator: the loaded packs compiled, at run time, into one
+durable_rules ruleset that matches each record's conditions; the engine's own pure
+functions then work out the dates and pick the winner, so a decision is the one
+:func:`keepfor.evaluate` gives.
+
+Each rule ``i`` of the packs becomes a durable_rules rule ``m<i>`` (every ``applies_to``
+and ``where`` condition holds) and, for each condition ``j`` that needs true or false,
+a rule ``u<i>_<j>`` (that condition's value is neither, and is the first such: the
+record is unreadable to rule ``i``). A record is asserted as a fact, the callbacks note
+which rules fired, and the fact is retracted.
+
+durable_rules' own ways, each handled here (and tested):
+
+* ``id`` and ``sid`` name a message and its session: a record's fields are renamed to
+  ``f<n>`` (the value) and ``t<n>`` (its kind), and ``id`` is a number of our own, so
+  two records with the same values are two facts, never a duplicate (which raises);
+* durable_rules compares ``true`` equal to ``1`` and cannot send a date: every value
+  goes as a tagged text (``s:`` text, ``n:`` an exact fraction, ``b:`` boolean, ``z:``
+  null, ``o:`` anything else, dates included), so equality is the rules' own;
+* a record no rule handles raises ``MessageNotHandledException``: it is unmatched;
+* a ruleset cannot be defined twice: rulesets are named by a hash of what they match
+  plus a counter, and packs compiled alike share one;
+* the host is global and not thread-safe: one host, one lock, and no dispatch threads
+  (everything runs in the caller's thread);
+* facts never retracted fill memory: each is retracted once decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Number
+from typing import Any
+
+from keepfor.engine.evaluate import Decision, Instant, Verdicts, check_instant, decide, match
+from keepfor.engine.evaluate import Evaluator as PythonEvaluator
+from keepfor.engine.rules import RuleSet, Scalar
+from keepfor.errors import UsageError
+
+__all__ = ["Compiled", "DurableEvaluator", "compile_rules", "encode", "require_durable"]
+
+INSTALL = (
+    "the durable_rules evaluator needs the durable-rules package, which installs on "
+    "Python 3.11 and 3.12 but not 3.13: pip install 'keepfor[durable]' "
+    "(or use --evaluator python)"
+)
+
+_LOCK = threading.Lock()
+"""Guards the one host: registering rulesets, asserting and retracting facts."""
+_HOST: Any = None
+_COMPILED: dict[str, str] = {}
+"""Hash of a compiled definition -> the name of its ruleset on the host."""
+_FIRED: list[tuple[int, str | None]] = []
+"""What the callbacks of the fact being decided noted (under the lock)."""
+_NAMES = itertools.count(1)
+_FACTS = itertools.count(1)
+_BAD = ("s", "n", "o")
+"""The kinds of value a true-or-false condition cannot read (null is read: no match)."""
+
+
+def require_durable() -> Any:
+    """The ``durable.engine`` module; a one-line :class:`UsageError` saying how to
+    install it where it is not installed."""
+    try:
+        import durable.engine
+    except ImportError:
+        raise UsageError(INSTALL) from None
+    return durable.engine
+
+
+def encode(value: Any) -> tuple[str, str]:
+    """A value's kind and its tagged text: equal texts exactly where the rules call the
+    values equal (``true`` is not ``1``; ``1`` is ``1.0``; text is text)."""
+    if value is None:
+        return "z", "z:"
+    if isinstance(value, bool):
+        return "b", "b:true" if value else "b:false"
+    if isinstance(value, str):  # no NUL reaches the C engine's strings: escaped, one-to-one
+        return "s", "s:" + value.replace("\\", "\\\\").replace("\x00", "\\0")
+    if isinstance(value, complex) and value.imag == 0:
+        value = value.real
+    if isinstance(value, Number):
+        if isinstance(value, float | Decimal) and math.isinf(value):
+            return "n", "n:inf" if value > 0 else "n:-inf"
+        try:
+            exact = Fraction(value)  # type: ignore[call-overload]
+        except (TypeError, ValueError, OverflowError):  # NaN equals nothing
+            return "o", "o:"
+        return "n", f"n:{exact.numerator}/{exact.denominator}"
+    return "o", "o:"
+
+
+def _equals(slot: int, expected: Scalar) -> dict[str, Any]:
+    return {f"f{slot}": encode(expected)[1]}
+
+
+def _unreadable(slot: int) -> dict[str, Any]:
+    return {"$or": [{f"t{slot}": kind} for kind in _BAD]}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The rules' conditions as a durable_rules definition (actions still to attach)."""
+
+    definition: dict[str, Any]
+    fields: tuple[str, ...]
+    """The condition fields in slot order: ``fields[n]`` is sent as ``f<n>`` and ``t<n>``."""
+    fires: dict[str, tuple[int, str | None]]
+    """Each durable_rules rule -> the rule's index, and the field it finds unreadable
+    (None: the rule matches)."""
+
+
+def compile_rules(rules: RuleSet) -> Compiled:
+    """The durable_rules rules for the conditions of ``rules`` (see the module's notes)."""
+    fields = tuple(sorted({name for _, rule in rules for name, _ in rule.conditions()}))
+    slot = {name: n for n, name in enumerate(fields)}
+    definition: dict[str, Any] = {}
+    fires: dict[str, tuple[int, str | None]] = {}
+    for index, (_, rule) in enumerate(rules):
+        conditions = [(slot[name], expected) for name, expected in rule.conditions()]
+        holds = [_equals(n, expected) for n, expected in conditions]
+        definition[f"m{index}"] = {"all": [{"m": {"$and": holds}}]}
+        fires[f"m{index}"] = (index, None)
+        for j, (n, expected) in enumerate(conditions):
+            if not isinstance(expected, bool):
+                continue
+            later = [
+                {"$or": [_equals(k, e), _unreadable(k)]} if isinstance(e, bool) else _equals(k, e)
+                for k, e in conditions[j + 1 :]
+            ]
+            parts = [*holds[:j], _unreadable(n), *later]
+            definition[f"u{index}_{j}"] = {"all": [{"m": {"$and": parts}}]}
+            fires[f"u{index}_{j}"] = (index, fields[n])
+    return Compiled(definition, fields, fires)
+
+
+def _note(index: int, field: str | None) -> Callable[[Any], None]:
+    def action(_closure: Any) -> None:
+        _FIRED.append((index, field))
+
+    return action
+
+
+def _host(engine: Any) -> Any:
+    """The one host, made on first use, without the dispatch threads a plain ``Host``
+    starts: every action runs in the thread that asserts its fact, under the lock."""
+    global _HOST
+    if _HOST is None:
+
+        class _Host(engine.Host):  # type: ignore[misc]
+            def _run(self) -> None:  # no timer threads dispatching behind our back
+                return None
+
+        _HOST = _Host()
+    return _HOST
+
+
+def _ruleset(compiled: Compiled) -> str:
+    """The name of the ruleset on the host for ``compiled`` (registered on first use:
+    packs compiled alike share one, as a ruleset cannot be defined twice)."""
+    engine = require_durable()
+    text = json.dumps([compiled.definition, compiled.fields], sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    with _LOCK:
+        host = _host(engine)
+        name = _COMPILED.get(digest)
+        if name is None:
+            name = f"keepfor-{digest}-{next(_NAMES)}"
+            definition = json.loads(text)[0]  # a copy: registering takes its actions out
+            for rule_name, (index, field) in compiled.fires.items():
+                definition[rule_name]["run"] = _note(index, field)
+            host.register_rulesets({name: definition})
+            _COMPILED[digest] = name
+    return name
+
+
+class DurableEvaluator(PythonEvaluator):
+    """Decides records with durable_rules matching their conditions, behind the same
+    case cache as the Python evaluator (``cached=False``: every record goes to
+    durable_rules, for measuring it alone)."""
+
+    def __init__(self, rules: RuleSet, size: int = 65_536, *, cached: bool = True) -> None:
+        super().__init__(rules, size)
+        self.cached = cached
+        self.compiled = compile_rules(self.rules)
+        self.ruleset = _ruleset(self.compiled)
+        self._not_handled = require_durable().MessageNotHandledException
+        # every anchor counts in a case's key: which rules match is durable_rules' to say
+        self._every_anchor = tuple(
+            dict.fromkeys(f for _, rule in self.rules for f in rule.retain.fields())
+        )
+
+    def anchor_fields(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        return self._every_anchor
+
+    def __call__(self, record: Mapping[str, Any], at: Instant) -> Decision:
+        return super().__call__(record, at) if self.cached else self.decide(record, at)
+
+    def decide(self, record: Mapping[str, Any], at: Instant) -> Decision:
+        check_instant(at)
+        return decide(self.rules, record, at, match(self.rules, record, self.verdicts(record)))
+
+    def fact(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The record as durable_rules gets it: renamed, tagged, with an id of its own."""
+        fact: dict[str, Any] = {"id": next(_FACTS)}
+        for n, name in enumerate(self.compiled.fields):
+            if name in record:
+                fact[f"t{n}"], fact[f"f{n}"] = encode(record[name])
+        return fact
+
+    def verdicts(self, record: Mapping[str, Any]) -> Verdicts:
+        """Which rules durable_rules matches to the record (see :data:`Verdicts`)."""
+        fact = self.fact(record)
+        with _LOCK:
+            _FIRED.clear()
+            try:
+                _HOST.assert_fact(self.ruleset, fact)
+            except self._not_handled:  # no rule's conditions hold: nothing was kept
+                return {}
+            _HOST.retract_fact(self.ruleset, fact)
+            return dict(_FIRED)
