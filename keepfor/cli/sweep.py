@@ -23,10 +23,8 @@ from keepfor.actions.trail import Trail
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
-from keepfor.connectors.targets import engine_of, prepare_tables, target_for
-from keepfor.daemon.lock import SourceLock, lock_for
+from keepfor.connectors.targets import prepare_tables, sweeping_lock, target_for
 from keepfor.engine import Instant, RuleSet
-from keepfor.errors import SourceError
 
 EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
@@ -115,23 +113,8 @@ def swept_sources(options: SourceOptions, trail: Trail | None) -> Iterator[list[
             item.source.open()
             if trail is not None:
                 prepare_tables(item.source)
-                stack.callback(_locked(item.source, trail).release)
+                stack.callback(sweeping_lock(item.source, trail.clock).release)
         yield swept
-
-
-def _locked(source: RecordSource, trail: Trail) -> SourceLock:
-    """The source's sweeping lock, which a daemon takes for each run: two sweepers never
-    act on one source at once. Held elsewhere: one line, nothing done."""
-    engine = engine_of(source)
-    if engine is None:
-        raise SourceError(f"source '{source.name}': keepfor cannot act on it")
-    lock = lock_for(engine, source.name, trail.clock)
-    if not lock.acquire():
-        raise SourceError(
-            f"source '{source.name}': another keepfor (a daemon's run or a sweep) is acting "
-            "on it now; nothing was done. Run again when it has finished"
-        )
-    return lock
 
 
 def _target_maker(

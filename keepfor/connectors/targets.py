@@ -3,10 +3,12 @@ sweep``, ``keepfor erase`` and the daemon each act through, made in one place.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.abc import ActionTarget, RecordSource
+from keepfor.abc import ActionTarget, Clock, RecordSource
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.trail import Trail
 from keepfor.connectors.sql import SqlTableSource, db_error
@@ -14,7 +16,10 @@ from keepfor.connectors.store import StoreSource
 from keepfor.connectors.streamed import StreamedSource
 from keepfor.errors import SourceError
 
-__all__ = ["engine_of", "prepare_tables", "target_for"]
+if TYPE_CHECKING:
+    from keepfor.daemon.lock import SourceLock
+
+__all__ = ["engine_of", "prepare_tables", "sweeping_lock", "target_for"]
 
 
 def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
@@ -63,3 +68,20 @@ def prepare_tables(source: RecordSource) -> None:
                 Trail.ensure(conn)
         except SQLAlchemyError as error:
             raise db_error(where, source.url, error) from None
+
+
+def sweeping_lock(source: RecordSource, clock: Clock) -> SourceLock:
+    """The source's sweeping lock, taken (the one a daemon takes for each run): two
+    sweepers never act on one source at once. Held elsewhere: one line, nothing done."""
+    from keepfor.daemon.lock import lock_for
+
+    engine = engine_of(source)
+    if engine is None:
+        raise SourceError(f"source '{source.name}': keepfor cannot act on it")
+    lock = lock_for(engine, source.name, clock)
+    if not lock.acquire():
+        raise SourceError(
+            f"source '{source.name}': another keepfor (a daemon's run or a sweep) is acting "
+            "on it now; nothing was done. Run again when it has finished"
+        )
+    return lock
