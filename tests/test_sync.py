@@ -18,7 +18,6 @@ from tests.actions.test_remote import RULES as CRM_RULES
 from tests.actions.test_remote import Remote, RemoteSource
 from tests.actions.test_sweep import KEY, LINES, ROWS, RULES, TABLE, make_tables
 
-
 AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
@@ -82,9 +81,9 @@ def test_applying_without_an_audit_key_acts_on_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("KEEPFOR_AUDIT_KEY", raising=False)
-    with Sync.from_config(_config(tmp_path), "shop", rules=RULES, clock=FixedClock(AT)) as sync:
-        with pytest.raises(UsageError, match="audit key"):
-            sync.sweep(apply=True)
+    sync = Sync.from_config(_config(tmp_path), "shop", rules=RULES, clock=FixedClock(AT))
+    with sync, pytest.raises(UsageError, match="audit key"):
+        sync.sweep(apply=True)
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
     with engine.connect() as conn:
         left = conn.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar_one()
