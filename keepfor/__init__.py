@@ -8,6 +8,8 @@ shows the architecture (``keepfor.engine`` is the pure core)::
     decision = keepfor.evaluate(rules, {"category": "order", "placed_at": "2019-05-01"},
                                 at=datetime(2026, 11, 22, tzinfo=UTC))
     decision.status, decision.disposal_date, decision.to_dict()
+    for decision in keepfor.evaluate_many(rules, records, at):  # a stream, case-cached
+        ...
 """
 
 from keepfor.clock import Clock, FixedClock, SystemClock
@@ -28,6 +30,7 @@ from keepfor.engine import (
     parse_pack,
 )
 from keepfor.errors import KeepforError, RecordError, RulePackError, UsageError
+from keepfor.evaluators.python import evaluate_many
 
 __version__ = "0.1.0"
 
@@ -51,6 +54,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "evaluate",
+    "evaluate_many",
     "load_pack",
     "load_rules",
     "parse_pack",

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from keepfor.abc import Group, Record, RecordSource
+from keepfor.abc import Evaluator, Group, Record, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet
 from keepfor.engine.cutoffs import Predicate
-from keepfor.engine.evaluate import Evaluator
 
 __all__ = ["Decided", "decided_groups", "keys_of"]
 

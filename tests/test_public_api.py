@@ -34,6 +34,7 @@ KEEPFOR_ALL = [
     "UsageError",
     "__version__",
     "evaluate",
+    "evaluate_many",
     "load_pack",
     "load_rules",
     "parse_pack",
@@ -72,7 +73,7 @@ ENGINE_ALL = [
 
 ENGINE_DIR = Path(keepfor.engine.__file__).parent
 CLOCK_CALLS = ("datetime.now", "date.today", "time.time", "utcnow", "datetime.today")
-HEAVY = ("sqlalchemy", "apscheduler", "durable_rules")
+HEAVY = ("sqlalchemy", "apscheduler", "durable_rules", "durable", "durable_rules_engine")
 
 
 @pytest.mark.parametrize(

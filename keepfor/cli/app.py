@@ -81,6 +81,15 @@ rules_option = click.option(
 at_option = click.option(
     "--at", "at_text", metavar="ISO", help="Evaluation instant (default: now, UTC)."
 )
+evaluator_option = click.option(
+    "--evaluator",
+    "evaluator_name",
+    metavar="python|durable_rules",
+    default="python",
+    show_default=True,
+    help="What decides the records: the Python engine, or durable_rules (the same "
+    "decisions; needs durable-rules installed, Python < 3.13).",
+)
 
 
 def load_rule_paths(paths: Sequence[str]) -> RuleSet:
@@ -188,6 +197,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> No
 __all__ = [
     "at_option",
     "cli",
+    "evaluator_option",
     "load_rule_paths",
     "main",
     "one_line",

@@ -14,7 +14,13 @@ from rich.console import Console
 from rich.text import Text
 
 from keepfor.abc import RecordSource
-from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
+from keepfor.cli.app import (
+    at_option,
+    evaluator_option,
+    load_rule_paths,
+    parse_instant,
+    rules_option,
+)
 from keepfor.cli.records import load_record
 from keepfor.cli.sources import (
     SourceOptions,
@@ -22,10 +28,11 @@ from keepfor.cli.sources import (
     source_options,
     warn_missing_fields,
 )
-from keepfor.engine import Decision, Instant, Retain, RuleSet, Status, TermResult, evaluate
+from keepfor.engine import Decision, Instant, Retain, RuleSet, Status, TermResult
 from keepfor.engine.cutoffs import held_predicate
 from keepfor.engine.evaluate import RuleOutcome
 from keepfor.errors import RecordError, UsageError, quoted
+from keepfor.evaluators import evaluator_named
 from keepfor.holds import Hold, active_for
 from keepfor.report.text import printable
 
@@ -41,6 +48,7 @@ from keepfor.report.text import printable
 @click.option("--id", "record_id", metavar="VALUE", help="A stored record's key (with a source).")
 @source_options
 @at_option
+@evaluator_option
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
 @click.option(
     "--detail", is_flag=True, help="With --json: add the working (anchors, periods, reason)."
@@ -53,6 +61,7 @@ def explain(
     record_path: str | None,
     record_id: str | None,
     at_text: str | None,
+    evaluator_name: str,
     as_json: bool,
     detail: bool,
     **where: Any,
@@ -64,20 +73,21 @@ def explain(
     if (record_path is None) == (record_id is None):
         raise UsageError("give --record FILE.json, or --id VALUE with --db or --config")
     rules = load_rule_paths(rule_paths)
+    evaluate = evaluator_named(evaluator_name, rules)
     holding: list[Hold] = []
     if record_path is not None:
         if options.given():
             raise UsageError("--db, --config and --table go with --id, not --record")
         name = "<stdin>" if record_path == "-" else record_path
         record: Mapping[str, Any] = load_record(record_path)
-        decision = evaluate(rules, record, at)
+        decision = evaluate(record, at)
         if decision.problem is not None:  # a value in the user's own file: bad input
             problem = decision.problem
             raise RecordError(problem.reason, file=name, rule=problem.rule, field=problem.field)
     else:
         assert record_id is not None
         name, record, holding = stored_record(options, rules, record_id, at)
-        decision = held_decision(evaluate(rules, record, at), holding)
+        decision = held_decision(evaluate(record, at), holding)
     if as_json:
         out = decision.to_dict(detail=detail)
         if holding:

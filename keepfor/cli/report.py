@@ -8,12 +8,19 @@ from typing import Any
 import click
 
 from keepfor.abc import RecordSource
-from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
+from keepfor.cli.app import (
+    at_option,
+    evaluator_option,
+    load_rule_paths,
+    parse_instant,
+    rules_option,
+)
 from keepfor.cli.output import live_progress as _progress
 from keepfor.cli.output import output_file
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.engine import Instant, RuleSet
 from keepfor.errors import quoted
+from keepfor.evaluators import evaluator_named
 from keepfor.report import Report, build_report
 from keepfor.report.formats import FORMATS
 from keepfor.report.text import printable
@@ -23,6 +30,7 @@ from keepfor.report.text import printable
 @rules_option
 @source_options
 @at_option
+@evaluator_option
 @click.option(
     "--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True
 )
@@ -36,6 +44,7 @@ def report(
     /,
     rule_paths: tuple[str, ...],
     at_text: str | None,
+    evaluator_name: str,
     fmt: str,
     output: str | None,
     show_query: bool,
@@ -45,12 +54,14 @@ def report(
     options = SourceOptions.pop(where)
     at = parse_instant(at_text, ctx.obj["clock"])
     rules = load_rule_paths(rule_paths)
+    evaluator = evaluator_named(evaluator_name, rules)
     with open_sources(options) as sources:
         if show_query:
             _show_query(rules, sources, at)
             return
         with output_file(output) as out, _progress(out) as advance:
-            done = build_report(rules, sources, at, FORMATS[fmt](out), progress=advance)
+            writer = FORMATS[fmt](out)
+            done = build_report(rules, sources, at, writer, progress=advance, evaluator=evaluator)
     warn_unreadable(done)
 
 

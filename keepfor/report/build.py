@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from keepfor.abc import RecordSource, ReportWriter
+from keepfor.abc import Evaluator, RecordSource, ReportWriter
 from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import (
     All,
@@ -24,7 +24,7 @@ from keepfor.engine.cutoffs import (
     held_predicate,
     unreadable_predicate,
 )
-from keepfor.engine.evaluate import Evaluator
+from keepfor.engine.evaluate import Evaluator as PythonEvaluator
 from keepfor.errors import KeepforError, quoted
 from keepfor.reading import Decided, decided_groups, keys_of
 from keepfor.report.counts import count_source
@@ -61,12 +61,14 @@ def build_report(
     *,
     progress: Callable[[int], None] | None = None,
     bound: int = BOUND,
+    evaluator: Evaluator | None = None,
 ) -> Report:
-    """Write every due and every unreadable record to ``writer``, then the aggregates."""
+    """Write every due and every unreadable record to ``writer``, then the aggregates;
+    ``evaluator`` decides the records (default: the Python one)."""
     report = Report(at=at, rules=rules, sources=[s.name for s in sources])
     for source in sources:
         source.check(rules)
-    evaluator = Evaluator(rules)
+    evaluator = evaluator if evaluator is not None else PythonEvaluator(rules)
     wanted = selection(rules, at)
     labels = _Labels(rules, report)
     for source in sources:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from keepfor.abc import Record, RecordSource
+from keepfor.abc import Evaluator, Record, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import (
     All,
@@ -31,7 +31,7 @@ from keepfor.engine.cutoffs import (
     unreadable_predicate,
     waiting_predicate,
 )
-from keepfor.engine.evaluate import Evaluator, local_today
+from keepfor.engine.evaluate import local_today
 from keepfor.reading import decided_groups
 from keepfor.report.model import CHART_MONTHS, FORECAST_DAYS, Counts, Report
 
