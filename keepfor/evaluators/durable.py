@@ -82,8 +82,12 @@ def encode(value: Any) -> tuple[str, str]:
         return "z", "z:"
     if isinstance(value, bool):
         return "b", "b:true" if value else "b:false"
-    if isinstance(value, str):  # no NUL reaches the C engine's strings: escaped, one-to-one
-        return "s", "s:" + value.replace("\\", "\\\\").replace("\x00", "\\0")
+    if isinstance(value, str):
+        # no NUL, nor a lone surrogate (not UTF-8), reaches the C engine: escaped, one-to-one
+        text = value.replace("\\", "\\\\").replace("\x00", "\\0")
+        if not text.isascii():
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return "s", "s:" + text
     if isinstance(value, complex) and value.imag == 0:
         value = value.real
     if isinstance(value, Number):
