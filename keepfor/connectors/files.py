@@ -21,6 +21,8 @@ from collections.abc import Collection, Iterator, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from keepfor.abc import ActionTarget, Keyed, RecordKey
 from keepfor.connectors.filerows import FileRows, RawRow
 from keepfor.connectors.filesconfig import KEYS, FileSettings, parse_file
@@ -96,6 +98,13 @@ class FileSource(StreamedSource):
         """The CSV file's columns, as read when opened (None for JSON Lines)."""
         return self._header
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The state database's engine: where this source's holds, marks and audit are
+        (what ``keepfor explain --id`` reads a record's holds from)."""
+        engine: sa.Engine = self.marks.engine
+        return engine
+
     def where(self) -> str:
         return f"source '{self.name}' ({self.settings.path})"
 
@@ -149,7 +158,13 @@ class CsvSource(FileSource):
     """A CSV export: a header row, then one record a row."""
 
     def known_fields(self) -> set[str] | None:
-        return None if self._header is None else set(self._header)
+        """The rule fields some record has: the header's columns under their own names,
+        the mapped fields whose column is in the header, and the constants."""
+        if self._header is None:
+            return None
+        columns = set(self._header)
+        mapped = {f for f, column in self.settings.fields.items() if column in columns}
+        return columns | mapped | set(self.settings.constants)
 
     def _compared_with_numbers(self, rules: RuleSet) -> frozenset[str]:
         kinds: dict[str, set[bool]] = {}
