@@ -170,10 +170,15 @@ class FileTarget(ActionTarget):
         if self.trail is None:
             raise SourceError(f"{self.source.where()}: a dry run acts on nothing")
         live = self._live(batch)
+        error = None
         if live:
             self._commit(batch, live, self.trail)
-            self.write_files(self.trail.sweep_id)
-        return BatchResult({k: Outcome.DONE if k in live else Outcome.SKIPPED for k in batch.keys})
+            try:
+                self.write_files(self.trail.sweep_id)
+            except SourceError as failed:
+                error = str(failed)  # done and audited; the next sweep writes the files
+        outcomes = {k: Outcome.DONE if k in live else Outcome.SKIPPED for k in batch.keys}
+        return BatchResult(outcomes, error)
 
     def _live(self, batch: ActionBatch) -> list[str]:
         """The batch's keys still selected by its predicate (read again now), less those
