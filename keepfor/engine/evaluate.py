@@ -357,6 +357,8 @@ class Evaluator:
         """The packs' distinct time zones, in load order."""
         self._exact = tuple(sorted(match_fields))
         self._anchors: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._texts: dict[str, Any] = {}
+        """Date texts already read -> their local date(s), as in a case key."""
 
     def _key(self, record: Mapping[str, Any], at: Instant) -> tuple[Any, ...]:
         get = record.get
@@ -376,16 +378,29 @@ class Evaluator:
             if len(self._anchors) >= self.size:
                 self._anchors.clear()
             self._anchors[tuple(key)] = anchors
-        zones = self.zones
         for name in anchors:  # anchored on: only the local date counts
             value = get(name)
             if value is None or type(value) is date:
                 key.append(value)
-            elif len(zones) == 1:
-                key.append(local_date(value, zones[0], name))
+            elif type(value) is str:  # a date text is read once, not once per record
+                local = self._texts.get(value, _MISSING)
+                if local is _MISSING:
+                    local = self._local(value, name)
+                    if len(self._texts) >= self.size:
+                        self._texts.clear()
+                    self._texts[value] = local
+                key.append(local)
             else:
-                key.append(tuple(local_date(value, zone, name) for zone in zones))
+                key.append(self._local(value, name))
         return tuple(key)
+
+    def _local(self, value: Any, name: str) -> Any:
+        """A value's local date in the packs' zone, or its dates in each of their zones;
+        :class:`RecordError` when it is no date."""
+        zones = self.zones
+        if len(zones) == 1:
+            return local_date(value, zones[0], name)
+        return tuple(local_date(value, zone, name) for zone in zones)
 
     def anchor_fields(self, record: Mapping[str, Any]) -> tuple[str, ...]:
         """The date fields a record's decision reads: those of the rules it matches."""
