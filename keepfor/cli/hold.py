@@ -28,6 +28,7 @@ from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.sql import SqlTableSource, db_error
 from keepfor.connectors.store import StoreSource
+from keepfor.connectors.targets import engine_of
 from keepfor.errors import SourceError, UsageError, quoted
 from keepfor.holds import Hold
 
@@ -40,27 +41,31 @@ def hold() -> None:
 
 
 @contextlib.contextmanager
-def _one_source(options: SourceOptions) -> Iterator[SqlTableSource | StoreSource]:
-    """The one source the options name, opened."""
+def _one_source(options: SourceOptions) -> Iterator[RecordSource]:
+    """The one source the options name, opened (one whose holds keepfor keeps: in its
+    database, or in its state database)."""
     with open_sources(options) as sources:
         if len(sources) != 1:
             names = ", ".join(s.name for s in sources)
             raise UsageError(f"a hold belongs to one source; name it with --source ({names})")
         (source,) = sources
-        if not isinstance(source, SqlTableSource | StoreSource):
+        if engine_of(source) is None:
             raise SourceError(f"source '{source.name}' keeps no holds")
         yield source
 
 
 @contextlib.contextmanager
-def _connection(source: SqlTableSource | StoreSource, *, write: bool) -> Iterator[sa.Connection]:
-    """A connection to the source's database (a transaction, to write); its errors as
-    one line."""
+def _connection(source: RecordSource, *, write: bool) -> Iterator[sa.Connection]:
+    """A connection to the database of the source's holds (a transaction, to write); its
+    errors as one line."""
+    engine = engine_of(source)
+    assert engine is not None
     try:
-        with source.engine.begin() if write else source.engine.connect() as conn:
+        with engine.begin() if write else engine.connect() as conn:
             yield conn
     except SQLAlchemyError as error:
-        raise db_error(f"source '{source.name}'", source.url, error) from None
+        url = engine.url.render_as_string(hide_password=True)
+        raise db_error(f"source '{source.name}'", url, error) from None
 
 
 def _by(value: str | None) -> str:
@@ -77,8 +82,11 @@ def _until(text: str | None) -> date | None:
         raise UsageError(f"--until {quoted(text)} is not a date (YYYY-MM-DD)") from None
 
 
-def _has_customer(source: SqlTableSource | StoreSource) -> bool:
-    return isinstance(source, StoreSource) or source.customer_column() is not None
+def _has_customer(source: RecordSource) -> bool:
+    if isinstance(source, SqlTableSource):
+        return source.customer_column() is not None
+    known = source.known_fields()
+    return isinstance(source, StoreSource) or known is None or "customer" in known
 
 
 def _record_key(source: RecordSource, record_id: str) -> str:

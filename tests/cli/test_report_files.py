@@ -150,3 +150,23 @@ def test_a_bad_line_is_one_line_and_exit_2_without_a_traceback(tmp_path: Path) -
     gone = run_keepfor("report", "--rules", pack, "--config", config, "--at", AT)
     assert gone.exit_code == 2
     assert gone.stderr.strip().endswith("export.jsonl: no such file")
+
+
+def test_a_hold_on_a_file_source_is_kept_in_its_state_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-files")
+    pack, config = setup(tmp_path, "csv")
+    where = ("--config", config, "--source", "export")
+    added = invoke("hold", "add", *where, "--id", "4", "--reason", "dispute")
+    assert added.exit_code == 0, added.stderr
+    listed = invoke("hold", "list", *where, "--format", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [h["record"] for h in listed.json()] == ["4"]
+    run = invoke("report", "--rules", pack, "--config", config, "--at", AT, "--format", "json")
+    counts = run.json()["sources"][0]["counts"]
+    assert (counts["held"], counts["due"]) == (1, 1)
+    swept = invoke("sweep", "--rules", pack, "--config", config, "--at", AT, "--apply",
+                   "--format", "json")  # fmt: skip
+    assert swept.json()["sources"]["export"]["anonymise"] == 0, "a held record is left as it is"
+    assert (tmp_path / "keepfor.db").exists()
