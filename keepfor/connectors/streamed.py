@@ -155,7 +155,7 @@ class StateMarks:
     ) -> tuple[set[str], set[str], dict[str, set[str]]]:
         """Of these records (keys' texts, customers' texts): the keys and customers held
         on ``today`` (None: holds not asked), and, per action, the keys it was taken on."""
-        if self.url is None or (today is None and not actions):
+        if self.url is None or (today is None and not actions) or not self._there():
             return set(), set(), {}
         import sqlalchemy as sa
 
@@ -177,6 +177,15 @@ class StateMarks:
                 actions = set()
             acted = {a: already_acted(conn, self.source, a, keys) for a in actions}
         return held_keys, held_customers, acted
+
+    def _there(self) -> bool:
+        """Whether the state database may hold anything: a SQLite file not yet made holds
+        nothing, and reading it must not make it (a report writes nothing)."""
+        from keepfor.database import parse_url, sqlite_path
+
+        assert self.url is not None
+        path = sqlite_path(parse_url(self.url))
+        return path is None or path.exists()
 
     def close(self) -> None:
         if self._engine is not None:

@@ -170,3 +170,11 @@ def test_a_hold_on_a_file_source_is_kept_in_its_state_database(
                    "--format", "json")  # fmt: skip
     assert swept.json()["sources"]["export"]["anonymise"] == 0, "a held record is left as it is"
     assert (tmp_path / "keepfor.db").exists()
+
+
+def test_a_report_on_a_file_writes_nothing(tmp_path: Path) -> None:
+    pack, config = setup(tmp_path, "csv")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    run = invoke("report", "--rules", pack, "--config", config, "--at", AT, "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
