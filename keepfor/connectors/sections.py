@@ -4,6 +4,9 @@ file and the source."""
 
 from __future__ import annotations
 
+import os
+import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,8 @@ from keepfor.database import expand_url, parse_url, sqlite_path
 from keepfor.errors import SourceError, did_you_mean, quoted
 
 __all__ = ["Section"]
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,47 @@ class Section:
         ):
             raise self.error(f"[{key}] must map names to text")
         return value
+
+    def mapping(self) -> tuple[dict[str, str], dict[str, Any], str]:
+        """How the source's names map to rule fields, as every kind reads it: ``[fields]``
+        (rule field = the source's name), ``category`` (a constant for every record) or
+        ``category_column`` (the name holding it), and ``timezone`` (of wall-clock
+        times), checked: (fields, constants, timezone)."""
+        body = self.body
+        if "category" in body and "category_column" in body:
+            raise self.error("give 'category' (a constant) or 'category_column', not both")
+        fields = dict(self.names("fields"))
+        constants: dict[str, Any] = {}
+        if "category" in body:
+            constants["category"] = self.required("category")
+        if "category_column" in body:
+            fields["category"] = self.required("category_column")
+        timezone = self.text("timezone") or "UTC"
+        self.zone(timezone)
+        return fields, constants, timezone
+
+    def zone(self, name: str) -> str:
+        """An IANA time zone's name, checked."""
+        if name not in zoneinfo.available_timezones():
+            hint = did_you_mean(name, zoneinfo.available_timezones())
+            raise self.error(f"unknown time zone {quoted(name)}{hint}")
+        return name
+
+    def expanded(self, key: str) -> str:
+        """A required text with each ``${NAME}`` replaced by that environment variable
+        (a token, a URL); the value is never put in a message."""
+        text = self.required(key)
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise self.error(f"{key}: the environment variable {name} is not set")
+            return os.environ[name]
+
+        expanded = _VARIABLE.sub(value, text)
+        if not expanded.strip():
+            raise self.error(f"{key} is empty")
+        return expanded
 
     def url(self, key: str = "url") -> str:
         """A database URL: ``${VAR}`` expanded (each value encoded for where it stands,

@@ -22,14 +22,10 @@ without ``table``, keepfor's own store.
 
 from __future__ import annotations
 
-import zoneinfo
-from typing import Any
-
 from keepfor.abc import RecordSource
 from keepfor.connectors.derived import parse_derived
 from keepfor.connectors.sections import Section
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
-from keepfor.errors import did_you_mean, quoted
 
 __all__ = ["KEYS", "SqlSettings", "open_sql", "parse_sql"]
 
@@ -80,20 +76,8 @@ def parse_sql(section: Section) -> SqlSettings:
                 "keepfor's own store, which needs only 'url')"
             )
         return SqlSettings(url, None)
-    if "category" in body and "category_column" in body:
-        raise section.error("give 'category' (a constant) or 'category_column', not both")
-    fields = dict(section.names("fields"))
-    constants: dict[str, Any] = {}
-    if "category" in body:
-        constants["category"] = section.required("category")
-    if "category_column" in body:
-        fields["category"] = section.required("category_column")
-    timezone = section.text("timezone") or "UTC"
-    zones = dict(section.names("zones"))
-    for zone in (timezone, *zones.values()):
-        if zone not in zoneinfo.available_timezones():
-            hint = did_you_mean(zone, zoneinfo.available_timezones())
-            raise section.error(f"unknown time zone {quoted(zone)}{hint}")
+    fields, constants, timezone = section.mapping()
+    zones = {column: section.zone(zone) for column, zone in section.names("zones").items()}
     kinds: dict[str, ColumnKind] = {}
     for column, kind in section.names("kinds").items():
         if kind not in _COLUMN_KINDS:
