@@ -24,14 +24,13 @@ disposed of beside it (:mod:`keepfor.connectors.filewrite`).
 from __future__ import annotations
 
 import codecs
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from keepfor.connectors.sections import Section
-from keepfor.errors import UsageError, did_you_mean, quoted
+from keepfor.errors import UsageError, quoted
 from keepfor.store.datelike import DateReading, check_date_format
 
 __all__ = ["KEYS", "FileSettings", "parse_file"]
@@ -84,18 +83,7 @@ def parse_file(section: Section, format: Format) -> FileSettings:
     if format == "jsonl" and "delimiter" in body:
         raise section.error("'delimiter' is for csv files; a jsonl file has one object a line")
     path = section.file.parent / section.required("path")
-    if "category" in body and "category_column" in body:
-        raise section.error("give 'category' (a constant) or 'category_column', not both")
-    fields = dict(section.names("fields"))
-    constants: dict[str, Any] = {}
-    if "category" in body:
-        constants["category"] = section.required("category")
-    if "category_column" in body:
-        fields["category"] = section.required("category_column")
-    timezone = section.text("timezone") or "UTC"
-    if timezone not in zoneinfo.available_timezones():
-        hint = did_you_mean(timezone, zoneinfo.available_timezones())
-        raise section.error(f"unknown time zone {quoted(timezone)}{hint}")
+    fields, constants, timezone = section.mapping()
     return FileSettings(
         path=path.resolve(),
         format=format,
