@@ -291,7 +291,7 @@ def _reviewer(winner: RuleOutcome, outcomes: list[RuleOutcome]) -> RuleOutcome |
 
 def _unmatched_reason(rules: RuleSet, record: Mapping[str, Any]) -> str:
     keys = sorted({name for _, rule in rules for name in rule.applies_to})
-    shown = ", ".join(f"{k}={record.get(k)!r}" for k in keys) or "no fields"
+    shown = ", ".join(f"{k}={quoted(record.get(k))}" for k in keys) or "no fields"
     return f"no rule applies to this record ({shown})"
 
 

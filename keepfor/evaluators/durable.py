@@ -97,7 +97,8 @@ def encode(value: Any) -> tuple[str, str]:
             exact = Fraction(value)  # type: ignore[call-overload]
         except (TypeError, ValueError, OverflowError):  # NaN equals nothing
             return "o", "o:"
-        return "n", f"n:{exact.numerator}/{exact.denominator}"
+        # in hex: no limit on digits (str() of an int of 4,300 digits or more raises)
+        return "n", f"n:{exact.numerator:x}/{exact.denominator:x}"
     return "o", "o:"
 
 

@@ -166,6 +166,8 @@ def test_true_is_not_one_as_the_rules_say() -> None:
         {"n": Decimal("1"), "d": "2020-01-01"},
         {"n": "1", "d": "2020-01-01"},
         {"n": float("nan"), "d": "2020-01-01"},
+        {"n": 10**5000, "d": "2020-01-01"},  # too many digits for str()
+        {"n": -(2**53) - 1, "d": "2020-01-01"},
     ):
         _same(rules, record, AT)
     evaluator = DurableEvaluator(rules, cached=False)
