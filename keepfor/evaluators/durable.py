@@ -17,6 +17,8 @@ durable_rules' own ways, each handled here (and tested):
 * durable_rules compares ``true`` equal to ``1`` and cannot send a date: every value
   goes as a tagged text (``s:`` text, ``n:`` an exact fraction, ``b:`` boolean, ``z:``
   null, ``o:`` anything else, dates included), so equality is the rules' own;
+* it takes two texts of 65,533 bytes or more that differ only past there as equal, and
+  truncates text at a NUL: a long text is sent as its digest, a NUL escaped;
 * a record no rule handles raises ``MessageNotHandledException``: it is unmatched;
 * a ruleset cannot be defined twice: rulesets are named by a hash of what they match
   plus a counter, and packs compiled alike share one;
@@ -61,6 +63,9 @@ _FIRED: list[tuple[int, str | None]] = []
 """What the callbacks of the fact being decided noted (under the lock)."""
 _NAMES = itertools.count(1)
 _FACTS = itertools.count(1)
+LONG_TEXT = 1_000
+"""Texts longer than this go to durable_rules as their SHA-256 digest (equal texts,
+equal digests), far below the 65,533 bytes past which it takes unequal texts as equal."""
 _BAD = ("s", "n", "o")
 """The kinds of value a true-or-false condition cannot read (null is read: no match)."""
 
@@ -83,6 +88,9 @@ def encode(value: Any) -> tuple[str, str]:
     if isinstance(value, bool):
         return "b", "b:true" if value else "b:false"
     if isinstance(value, str):
+        if len(value) > LONG_TEXT:  # durable_rules compares texts past 64 KiB wrongly
+            digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+            return "s", f"h:{len(value)}:{digest}"
         # no NUL, nor a lone surrogate (not UTF-8), reaches the C engine: escaped, one-to-one
         text = value.replace("\\", "\\\\").replace("\x00", "\\0")
         if not text.isascii():

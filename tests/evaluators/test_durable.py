@@ -181,6 +181,19 @@ def test_texts_the_c_engine_cannot_hold_are_escaped() -> None:
         _same(rules, {"category": text, "d": "2020-01-01"}, AT)
 
 
+def test_long_texts_are_compared_whole() -> None:
+    # durable_rules itself takes texts past 65,533 bytes that differ only at the end as equal
+    long = "x" * 70_000
+    rules = _pack_of(_rule("long", category=long), _rule("edge", category="y" * 1_000))
+    for text in (long, long + "x", long[:-1], long[:-1] + "y", "y" * 1_000, "y" * 1_001):
+        _same(rules, {"category": text, "d": "2020-01-01"}, AT)
+    statuses = [
+        DurableEvaluator(rules, cached=False)({"category": t, "d": None}, AT).status.value
+        for t in (long, long + "x")
+    ]
+    assert statuses == ["waiting", "unmatched"]
+
+
 def test_a_record_no_rule_handles_is_unmatched() -> None:
     # durable_rules raises MessageNotHandledException for it
     rules = _pack_of(_rule(category="order"))
