@@ -41,9 +41,17 @@ CREATED_PACK = {
             "then": "purge",
         },
         {
-            "id": "contacts",
+            "id": "event-contacts",
             "applies_to": {"category": "contact"},
+            "where": {"source": "event"},
             "retain": {"from": "created_at", "for": "P8Y"},
+            "then": "anonymise",
+        },
+        {
+            "id": "referrals",
+            "applies_to": {"category": "contact"},
+            "where": {"source": "referral"},
+            "retain": {"from": "created_at", "for": "P3Y"},
             "then": "anonymise",
         },
     ],

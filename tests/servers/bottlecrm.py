@@ -210,10 +210,17 @@ def build_template(folder: Path) -> Template:
     return Template(python, site, database, token, tuple(ids))
 
 
+_BUILT: list[Template] = []
+"""The session's template, once built: test modules that import the fixtures each get a
+fixture of their own, and all share this."""
+
+
 @pytest.fixture(scope="session")
 def bottlecrm_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """The session's BottleCRM database (built once)."""
-    return build_template(tmp_path_factory.mktemp("bottlecrm"))
+    if not _BUILT:
+        _BUILT.append(build_template(tmp_path_factory.mktemp("bottlecrm")))
+    return _BUILT[0]
 
 
 @pytest.fixture(name="bottlecrm")

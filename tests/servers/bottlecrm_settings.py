@@ -15,7 +15,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ["KEEPFOR_BOTTLECRM_DB"],
-        "OPTIONS": {"timeout": 30},
+        # Concurrent writes (keepfor deletes a few contacts at once) wait for the lock
+        # instead of failing "database is locked" when a read lock cannot be upgraded.
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
     }
 }
 
