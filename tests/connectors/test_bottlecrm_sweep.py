@@ -106,3 +106,36 @@ def test_a_null_first_name_is_refused_before_anything_is_done(
     assert run.exit_code == 2, (run.exit_code, run.stderr)
     assert "anonymise.first_name" in run.stderr
     assert all(bottlecrm.contact(key) is not None for key in bottlecrm.ids[:5])
+
+
+def test_a_purge_done_but_not_audited_is_audited_by_the_next_sweep(
+    bottlecrm: BottleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    from keepfor.actions.remote import ensure_journal, journal
+    from keepfor.database import create_engine
+
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-bottlecrm")
+    pack, config = write_config(bottlecrm, tmp_path)
+    gone, kept = bottlecrm.ids[0], bottlecrm.ids[1]
+    with bottlecrm.client() as http:  # a sweep deleted it, then stopped before auditing
+        assert http.delete(f"/api/contacts/{gone}/").status_code == 200
+    engine = create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    with engine.begin() as conn:
+        ensure_journal(conn)
+        row = {"source": "crm", "action": "purge", "rule_id": "web-contacts", "pack_id": "crm",
+               "sweep_id": "crashed", "started_at": datetime(2026, 11, 22, 8)}  # fmt: skip
+        conn.execute(journal.insert(), [{**row, "record_key": gone}, {**row, "record_key": kept}])
+    run = invoke("sweep", "--rules", pack, "--config", config, "--at", AT.isoformat(), "--apply")
+    assert run.exit_code == 0, run.stderr
+    with engine.connect() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(journal)).scalar_one()
+        crashed = conn.execute(
+            sa.text("SELECT count(*) FROM keepfor_audit WHERE sweep_id = 'crashed'")
+        ).scalar_one()
+    engine.dispose()
+    assert left == 0
+    assert crashed == 1  # the contact that is gone; the one still there was not purged
