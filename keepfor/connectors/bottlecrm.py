@@ -27,9 +27,6 @@ A contact's key is its id (a UUID). Acting on contacts:
 
 from __future__ import annotations
 
-import os
-import re
-import zoneinfo
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,7 +37,7 @@ from keepfor.connectors.bottlecrm_range import DateRange, created_range
 from keepfor.connectors.sections import Section
 from keepfor.connectors.streamed import FieldReader, StreamedSource
 from keepfor.engine.cutoffs import Predicate
-from keepfor.errors import did_you_mean, quoted
+from keepfor.errors import quoted
 
 if TYPE_CHECKING:
     from keepfor.actions.settings import ActionSettings
@@ -69,7 +66,6 @@ KEYS = (
     "concurrency",
 )
 
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CREATED = "created_at"
 
 
@@ -90,48 +86,19 @@ def parse_bottlecrm(section: Section) -> BottleCrmSettings:
     """A ``kind = "bottlecrm"`` section, every key checked (the token is checked by the
     server when the source is opened)."""
     section.only(KEYS)
-    body = section.body
-    url = _expand(section, "url")
+    url = section.expanded("url")
     if not url.startswith(("http://", "https://")):
         raise section.error(f"url must start with http:// or https://, not {quoted(url)}")
-    if "category" in body and "category_column" in body:
-        raise section.error("give 'category' (a constant) or 'category_column', not both")
-    fields = dict(section.names("fields"))
-    constants: dict[str, Any] = {}
-    if "category" in body:
-        constants["category"] = section.required("category")
-    if "category_column" in body:
-        fields["category"] = section.required("category_column")
-    timezone = section.text("timezone") or "UTC"
-    if timezone not in zoneinfo.available_timezones():
-        hint = did_you_mean(timezone, zoneinfo.available_timezones())
-        raise section.error(f"unknown time zone {quoted(timezone)}{hint}")
+    fields, constants, timezone = section.mapping()
     return BottleCrmSettings(
         url=url,
-        token=_expand(section, "token"),
+        token=section.expanded("token"),
         fields=fields,
         constants=constants,
         timezone=timezone,
         page_size=_count(section, "page_size", 100, 1_000),
         concurrency=_count(section, "concurrency", 4, 32),
     )
-
-
-def _expand(section: Section, key: str) -> str:
-    """A text with each ``${NAME}`` replaced by that environment variable (its value is
-    never put in a message)."""
-    text = section.required(key)
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise section.error(f"{key}: the environment variable {name} is not set")
-        return os.environ[name]
-
-    expanded = _VARIABLE.sub(value, text)
-    if not expanded.strip():
-        raise section.error(f"{key} is empty")
-    return expanded
 
 
 def _count(section: Section, key: str, default: int, most: int) -> int:
