@@ -16,10 +16,11 @@ does, and audits every action.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from keepfor.abc import ActionTarget, Clock, RecordSource, ReportWriter
+from keepfor.abc import ActionTarget, Clock, Keyed, RecordSource, ReportWriter
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import SweepResult, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
@@ -27,6 +28,7 @@ from keepfor.clock import SystemClock
 from keepfor.connectors.targets import prepare_tables, sweeping_lock, target_for
 from keepfor.engine import Decision, Instant, RuleSet, load_rules
 from keepfor.engine.evaluate import Evaluator
+from keepfor.engine.predicates import All
 from keepfor.errors import UsageError
 from keepfor.report.build import build_report
 from keepfor.report.model import DueRow, Report, UnreadableRow
@@ -59,16 +61,27 @@ class Sync:
 
     @classmethod
     def from_config(
-        cls, config: str | Path, source: str, *, rules: RuleSet | str | Path, **options: Any
+        cls,
+        config: str | Path,
+        source: str,
+        *,
+        rules: RuleSet | str | Path,
+        state_db: str | None = None,
+        **options: Any,
     ) -> Sync:
         """The source named ``source`` of a ``keepfor.toml``, with its action settings
-        and audit key file."""
+        and audit key file; ``state_db``: where a CRM's or a file's audit, holds and
+        marks are kept, instead of the config's."""
         from keepfor.connectors.config import load_settings
 
         found = {s.name: s for s in load_settings(config).sources}
         if source not in found:
             raise UsageError(f"{config}: no source {source!r} (sources: {', '.join(found)})")
         entry = found[source]
+        if state_db is not None:
+            if entry.state_url is None:
+                raise UsageError(f"{config}: source {source!r} keeps keepfor's tables itself")
+            entry = replace(entry, state_url=state_db)
         options.setdefault("settings", entry.actions)
         options.setdefault("audit_key_file", entry.audit_key_file)
         return cls(entry.open(), rules, **options)
@@ -93,6 +106,11 @@ class Sync:
 
     def now(self) -> Instant:
         return self.clock.now()
+
+    def records(self) -> Iterator[Keyed]:
+        """Every record of the source with the fields the rules read, as they stream."""
+        self.open()
+        return self.source.select(All(()), self.rules.fields())
 
     def decide(self, record: Mapping[str, Any], at: Instant | None = None) -> Decision:
         """What the rules decide of one record (its fields named as the rules name
