@@ -24,7 +24,11 @@ durable_rules' own ways, each handled here (and tested):
   plus a counter, and packs compiled alike share one;
 * the host is global and not thread-safe: one host, one lock, and no dispatch threads
   (everything runs in the caller's thread);
-* facts never retracted fill memory: each is retracted once decided.
+* facts never retracted fill memory: each is retracted once decided;
+* a message holds at most 255 properties, and a ruleset with more than 512 tests under
+  one node never finishes compiling: packs past :data:`MAX_FIELDS` condition fields or
+  :data:`MAX_TESTS` distinct conditions are refused, one line, before durable_rules
+  sees them.
 """
 
 from __future__ import annotations
@@ -46,7 +50,14 @@ from keepfor.engine.evaluate import Evaluator as PythonEvaluator
 from keepfor.engine.rules import RuleSet, Scalar
 from keepfor.errors import UsageError
 
-__all__ = ["Compiled", "DurableEvaluator", "compile_rules", "encode", "require_durable"]
+__all__ = [
+    "Compiled",
+    "DurableEvaluator",
+    "check_limits",
+    "compile_rules",
+    "encode",
+    "require_durable",
+]
 
 INSTALL = (
     "the durable_rules evaluator needs the durable-rules package, which installs on "
@@ -154,6 +165,43 @@ def compile_rules(rules: RuleSet) -> Compiled:
     return Compiled(definition, fields, fires)
 
 
+MAX_FIELDS = 127
+"""Condition fields durable_rules can be sent: a message holds at most 255 properties
+(its id, and each field's value and kind)."""
+MAX_TESTS = 500
+"""Distinct tests (a field equal to a value) durable_rules can hold: a node's children
+are kept in a hash set of 512 entries, and once it is full, compiling one more test
+never returns."""
+
+
+def check_limits(compiled: Compiled) -> None:
+    """A one-line :class:`UsageError` where the packs are too large for durable_rules
+    (rather than a ruleset that would hang or fail inside it)."""
+    tests: set[str] = set()
+    stack: list[Any] = list(compiled.definition.values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key.startswith("$") or isinstance(value, (dict, list)):
+                    stack.append(value)
+                else:
+                    tests.add(f"{key}={value}")
+    too_many = (
+        f"{len(compiled.fields)} condition fields (it takes {MAX_FIELDS})"
+        if len(compiled.fields) > MAX_FIELDS
+        else f"{len(tests)} distinct conditions (it takes {MAX_TESTS})"
+        if len(tests) > MAX_TESTS
+        else None
+    )
+    if too_many is not None:
+        raise UsageError(
+            f"these rule packs are too large for durable_rules: {too_many}; use --evaluator python"
+        )
+
+
 def _note(index: int, field: str | None) -> Callable[[Any], None]:
     def action(_closure: Any) -> None:
         _FIRED.append((index, field))
@@ -189,7 +237,13 @@ def _ruleset(compiled: Compiled) -> str:
             definition = json.loads(text)[0]  # a copy: registering takes its actions out
             for rule_name, (index, field) in compiled.fires.items():
                 definition[rule_name]["run"] = _note(index, field)
-            host.register_rulesets({name: definition})
+            try:
+                host.register_rulesets({name: definition})
+            except Exception as error:  # its limits (e.g. 256 rules of the same conditions)
+                raise UsageError(
+                    f"durable_rules cannot compile these rule packs ({error}); "
+                    "use --evaluator python"
+                ) from None
             _COMPILED[digest] = name
     return name
 
@@ -203,6 +257,7 @@ class DurableEvaluator(PythonEvaluator):
         super().__init__(rules, size)
         self.cached = cached
         self.compiled = compile_rules(self.rules)
+        check_limits(self.compiled)
         self.ruleset = _ruleset(self.compiled)
         self._not_handled = require_durable().MessageNotHandledException
         # every anchor counts in a case's key: which rules match is durable_rules' to say

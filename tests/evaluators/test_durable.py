@@ -256,3 +256,34 @@ def test_one_host_one_lock_no_threads_of_its_own() -> None:
         thread.join()
     assert all(results[n] == expected for n in range(4))
     assert durable._HOST.get_facts(evaluator.ruleset) == []
+
+
+def _many(conditions: list[dict[str, Any]]) -> RuleSet:
+    return _pack_of(*(_rule(f"r{n}", **c) for n, c in enumerate(conditions)))
+
+
+@pytest.mark.parametrize(
+    ("conditions", "fragment"),
+    [
+        # a 501st test would hang durable_rules' compiler once a node's 512 slots fill
+        ([{"category": f"c{n}"} for n in range(501)], "501 distinct conditions"),
+        ([{f"f{n}": 1} for n in range(128)], "128 condition fields"),  # 255 properties
+        ([{"category": "order"}] * 300, "cannot compile"),  # 256 rules on one test
+    ],
+    ids=["tests", "fields", "same-conditions"],
+)
+def test_packs_too_large_for_durable_rules_are_one_line(
+    conditions: list[dict[str, Any]], fragment: str
+) -> None:
+    with pytest.raises(keepfor.UsageError) as caught:
+        DurableEvaluator(_many(conditions))
+    assert fragment in str(caught.value)
+    assert "use --evaluator python" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_packs_at_the_limits_compile_and_decide() -> None:
+    rules = _many([{"category": f"c{n}"} for n in range(500)])
+    for record in ({"category": "c499", "d": "2020-01-01"}, {"category": "c500"}):
+        _same(rules, record, AT)
+    _same(_many([{f"f{n}": 1} for n in range(127)]), {"f126": 1, "d": "2020-01-01"}, AT)
