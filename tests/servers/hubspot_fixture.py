@@ -28,7 +28,7 @@ __all__ = [
     "TYPES",
     "HubSpot",
     "contact_rows",
-    "hubspot_factory",
+    "hubspot_factory_fixture",
     "hubspot_fixture",
     "start_hubspot",
 ]
@@ -165,8 +165,8 @@ def hubspot_fixture(tmp_path: Path) -> Iterator[HubSpot]:
         server.stop()
 
 
-@pytest.fixture
-def hubspot_factory(tmp_path: Path) -> Iterator[Callable[..., HubSpot]]:
+@pytest.fixture(name="hubspot_factory")
+def hubspot_factory_fixture(tmp_path: Path) -> Iterator[Callable[..., HubSpot]]:
     """Start servers with other seeds (``start_hubspot``'s arguments); all stopped after."""
     started: list[HubSpot] = []
 
