@@ -129,3 +129,27 @@ def test_the_day_ends_in_the_zone_or_in_utc_for_a_date() -> None:
     only = day_end_ms(cutoff, "Europe/Berlin", date_only=True)
     assert only == int(datetime(2020, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
     assert day_end_ms(date.max, "UTC", date_only=True) is None
+
+
+def test_a_hubspot_section_is_checked(tmp_path: Any, monkeypatch: Any) -> None:
+    import pytest
+
+    from keepfor.connectors.config import load_config
+    from keepfor.errors import SourceError
+
+    config = tmp_path / "keepfor.toml"
+    base = '[sources.crm]\nkind = "hubspot"\nurl = "http://127.0.0.1:1"\n'
+    monkeypatch.delenv("HUBSPOT_TOKEN", raising=False)
+    config.write_text(base + 'token = "${HUBSPOT_TOKEN}"\n', encoding="utf-8")
+    with pytest.raises(SourceError, match="HUBSPOT_TOKEN is not set"):
+        load_config(config)
+    monkeypatch.setenv("HUBSPOT_TOKEN", "pat-na1-secret")
+    config.write_text(base + 'token = "${HUBSPOT_TOKEN}"\nobjects = "deals"\n', encoding="utf-8")
+    with pytest.raises(SourceError, match="did you mean 'object'"):
+        load_config(config)
+    config.write_text(base + 'token = "${HUBSPOT_TOKEN}"\nobject = "deals"\n', encoding="utf-8")
+    (source,) = load_config(config)
+    assert source.settings.object == "deals"
+    assert source.settings.token == "pat-na1-secret"
+    assert "secret" not in repr(source)
+    assert source.state_url is not None
