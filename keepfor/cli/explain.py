@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 import click
-import sqlalchemy as sa
 from rich.console import Console
 from rich.text import Text
 
@@ -28,6 +27,7 @@ from keepfor.cli.sources import (
     source_options,
     warn_missing_fields,
 )
+from keepfor.connectors.streamed import StreamedSource
 from keepfor.engine import Decision, Instant, Retain, RuleSet, Status, TermResult
 from keepfor.engine.cutoffs import held_predicate
 from keepfor.engine.evaluate import RuleOutcome
@@ -128,9 +128,13 @@ def stored_record(
 def _holds_of(source: RecordSource, key: Any, today: date) -> list[Hold]:
     """The active holds on a record's key or its customer (none for a source that keeps
     no holds, or a database without the holds table)."""
-    engine = getattr(source, "engine", None)
-    if not isinstance(engine, sa.Engine):
+    from keepfor.connectors.targets import engine_of
+
+    engine = engine_of(source)
+    if engine is None:
         return []
+    if isinstance(source, StreamedSource) and not source.marks.there():
+        return []  # no state database yet: nothing held, and reading must not make one
     found = source.get(key, ("customer",)) or {}
     customer = found.get("customer")
     with engine.connect() as conn:

@@ -23,8 +23,8 @@ from keepfor import holds
 from keepfor.actions import review as queue
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
-from keepfor.connectors.sql import SqlTableSource, db_error
-from keepfor.connectors.store import StoreSource
+from keepfor.connectors.sql import db_error
+from keepfor.connectors.targets import engine_of
 from keepfor.engine import Action
 from keepfor.errors import SourceError, UsageError
 
@@ -40,9 +40,10 @@ def _databases(options: SourceOptions) -> Iterator[list[tuple[str, sa.Engine, st
     with open_sources(options) as sources:
         out = []
         for source in sources:
-            if not isinstance(source, SqlTableSource | StoreSource):
+            engine = engine_of(source)
+            if engine is None:
                 raise SourceError(f"source '{source.name}': keepfor keeps no review queue for it")
-            out.append((source.name, source.engine, source.url))
+            out.append((source.name, engine, engine.url.render_as_string(hide_password=True)))
         yield out
 
 

@@ -155,7 +155,7 @@ class StateMarks:
     ) -> tuple[set[str], set[str], dict[str, set[str]]]:
         """Of these records (keys' texts, customers' texts): the keys and customers held
         on ``today`` (None: holds not asked), and, per action, the keys it was taken on."""
-        if self.url is None or (today is None and not actions) or not self._there():
+        if self.url is None or (today is None and not actions) or not self.there():
             return set(), set(), {}
         import sqlalchemy as sa
 
@@ -178,7 +178,7 @@ class StateMarks:
             acted = {a: already_acted(conn, self.source, a, keys) for a in actions}
         return held_keys, held_customers, acted
 
-    def _there(self) -> bool:
+    def there(self) -> bool:
         """Whether the state database may hold anything: a SQLite file not yet made holds
         nothing, and reading it must not make it (a report writes nothing)."""
         from keepfor.database import parse_url, sqlite_path
