@@ -7,17 +7,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from keepfor.audit import verify
+from tests.servers.bottlecrm import CONTACTS as BOTTLECRM_CONTACTS
 from tests.servers.bottlecrm import (  # noqa: F401 (fixtures)
     BottleCrm,
     bottlecrm_fixture,
     bottlecrm_template,
 )
+from tests.servers.hubspot_fixture import ms, start_hubspot
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = ROOT / "examples" / "crm_sync_job.py"
@@ -64,6 +68,64 @@ def test_the_job_syncs_bottlecrm(bottlecrm: BottleCrm, tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "done: 0 purge, 0 anonymise, 0 flag" in again.stdout
     assert _audited(tmp_path) == audited
+
+
+HUBSPOT_TYPES = {
+    "contacts": {
+        "email": "string",
+        "phone": "string",
+        "firstname": "string",
+        "lastname": "string",
+        "source": "enumeration",
+        "keepfor_flag": "bool",
+        "createdate": "datetime",
+        "lastmodifieddate": "datetime",
+    }
+}
+
+
+def _hubspot_contacts() -> list[dict[str, Any]]:
+    """The BottleCRM test contacts, as HubSpot would hold them."""
+    rows = []
+    for i, contact in enumerate(BOTTLECRM_CONTACTS, start=1):
+        props = {
+            "email": contact["email"],
+            "phone": contact["phone"],
+            "firstname": contact["first_name"],
+            "lastname": contact["last_name"],
+            "source": contact["source"],
+            "createdate": ms(datetime.fromisoformat(contact["created_at"])),
+            "lastmodifieddate": ms(datetime.fromisoformat(contact["updated_at"])),
+        }
+        rows.append({"id": str(i), "properties": props})
+    return rows
+
+
+def test_the_job_syncs_hubspot(tmp_path: Path) -> None:
+    server = start_hubspot(tmp_path, {"contacts": _hubspot_contacts()}, HUBSPOT_TYPES)
+    try:
+        env = {"HUBSPOT_URL": server.url, "HUBSPOT_TOKEN": server.token}
+        dry = _run(tmp_path, env, "--crm", "hubspot")
+        assert dry.returncode == 0, dry.stderr
+        assert "57 contacts changed since the last run" in dry.stdout
+        assert server.token not in dry.stdout + dry.stderr
+        before = server.objects()
+        assert all(not o.get("archived") for o in before.values())
+        applied = _run(tmp_path, env, "--crm", "hubspot", "--apply")
+        assert applied.returncode == 0, applied.stderr
+        after = server.objects()
+        audited = _audited(tmp_path)
+        assert audited.get("purge", 0) == len(before) - len(after) > 0
+        anonymised = [o for o in after.values() if o["properties"].get("firstname") == "Anonymised"]
+        assert audited.get("anonymise", 0) == len(anonymised) > 0
+        flagged = [o for o in after.values() if o["properties"].get("keepfor_flag") == "true"]
+        assert audited.get("flag", 0) == len(flagged) > 0
+        again = _run(tmp_path, env, "--crm", "hubspot", "--apply")
+        assert again.returncode == 0, again.stderr
+        assert "done: 0 purge, 0 anonymise, 0 flag" in again.stdout
+        assert _audited(tmp_path) == audited
+    finally:
+        server.stop()
 
 
 def test_the_job_without_its_crm_is_one_line(tmp_path: Path) -> None:
