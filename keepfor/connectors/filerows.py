@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from keepfor.connectors.filesconfig import FileSettings
 from keepfor.errors import SourceError, quoted
+from keepfor.store.rows import too_deep
 from keepfor.store.values import not_utf8
 
 __all__ = ["FileRows", "RawRow", "write_atomically"]
@@ -160,6 +161,8 @@ class FileRows:
             self._check_text(line, (text,))
             if not text.strip():
                 continue
+            if too_deep(text):
+                raise self.error(line, "not a record: the JSON is nested too deeply")
             try:
                 data = json.loads(text, parse_constant=_no_constant)
             except ValueError as error:

@@ -37,7 +37,7 @@ from keepfor.store.values import (
     typed_text,
 )
 
-__all__ = ["RESERVED", "SUFFIXES", "ImportProblem", "Item", "Row", "read_rows"]
+__all__ = ["RESERVED", "SUFFIXES", "ImportProblem", "Item", "Row", "read_rows", "too_deep"]
 
 SUFFIXES = (".csv", ".jsonl")
 RESERVED = ("key", "category", "customer")
@@ -237,11 +237,43 @@ def _integer(text: str) -> int | HugeNumber:
 _JSON_KINDS = {str: "string", int: "number", float: "number", bool: "true/false"}
 
 
+MAX_DEPTH = 800
+"""Lists and objects a JSON line may nest (a record is one object of plain values): the
+same limit on every Python, whose own parser stops at its recursion limit, or not."""
+
+
+def too_deep(text: str) -> bool:
+    """Whether the JSON text nests lists and objects deeper than :data:`MAX_DEPTH`
+    (brackets inside strings do not count); read only where it could be."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def _parse_line(text: str) -> _Object | str:
     """The JSON object of a line, or why the line holds none."""
     where = not_utf8(text)
     if where is not None:
         return f"the line is not UTF-8 text ({where})"
+    if too_deep(text):
+        return "not a record: the JSON is nested too deeply"
     try:
         data = json.loads(
             text, parse_constant=_no_constants, parse_int=_integer, object_pairs_hook=_object
