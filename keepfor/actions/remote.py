@@ -144,10 +144,12 @@ class RemoteTarget(ActionTarget):
         except KeepforError as error:
             failure = error
         done_texts = {self.source.key.text(k) for k in done}
+        unsure = self._unsure(batch.action, [t for t in texts if t not in done_texts])
+        done_texts |= unsure[0]
         try:
             with self.engine.begin() as conn:
                 self.trail.write(conn, batch, sorted(done_texts))
-                self._forget(conn, batch.action, texts)
+                self._forget(conn, batch.action, [t for t in texts if t not in unsure[1]])
         except SQLAlchemyError as error:
             raise self._failed(
                 f"cannot write the audit of {len(done_texts)} records acted on (the journal "
@@ -162,6 +164,18 @@ class RemoteTarget(ActionTarget):
         }
         why = None if failure is None else f"{failure}; {len(done_texts)} of {len(texts)} done"
         return BatchResult(outcomes, why)
+
+    def _unsure(self, action: Action, texts: list[str]) -> tuple[set[str], set[str]]:
+        """Of records the remote did not say it acted on (gone meanwhile, or a retried
+        request whose first attempt had acted): those the action is in effect for, to be
+        audited; and, where the remote cannot be asked now, all of them, left in the
+        journal for the next sweep to ask again."""
+        if not texts:
+            return set(), set()
+        try:
+            return self.in_effect(action, texts), set()
+        except KeepforError:
+            return set(), set(texts)
 
     def _live(self, batch: ActionBatch) -> list[Keyed]:
         """The batch's records still selected by its predicate: read again now."""

@@ -1,9 +1,10 @@
 """BottleCRM's REST API, as keepfor uses it: contacts listed page by page, one contact
 read, changed (``PATCH``) or deleted, each authenticated by a personal access token.
 
-Every failure is one :class:`SourceError` line naming the source and the server, never
-the token: a server that does not answer, a token refused (BottleCRM answers 401 or
-403), an answer that is not the JSON the contacts API gives.
+429s, 5xx and timeouts are retried as :mod:`keepfor.connectors.http` says (the same
+policy as HubSpot's). Every other failure is one :class:`SourceError` line naming the
+source and the server, never the token: a server that does not answer, a token refused
+(BottleCRM answers 401 or 403), an answer that is not the JSON the contacts API gives.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from keepfor.connectors.http import Retry, send
 from keepfor.errors import SourceError
 
 __all__ = ["BottleCrmClient", "in_parallel"]
@@ -28,11 +30,19 @@ class BottleCrmClient:
     """The contacts endpoints of one BottleCRM server (``base``: its root URL)."""
 
     def __init__(
-        self, where: str, base: str, token: str, *, page_size: int = 100, timeout: float = 30
+        self,
+        where: str,
+        base: str,
+        token: str,
+        *,
+        page_size: int = 100,
+        timeout: float = 30,
+        retry: Retry | None = None,
     ) -> None:
         self.where = where
         self.base = base.rstrip("/")
         self.page_size = page_size
+        self.retry = retry or Retry()
         self._http = httpx.Client(
             base_url=self.base,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
@@ -93,12 +103,10 @@ class BottleCrmClient:
 
     def _json(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
         """The answer's JSON; None for a 404 where ``missing_ok``."""
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise self._error(f"{method} {path} timed out") from None
-        except httpx.HTTPError as error:
-            raise self._error(f"does not answer ({type(error).__name__}: {error})") from None
+        response = send(
+            self._http, method, path, retry=self.retry, error=self._error, detail=_detail,
+            where=self.where, **kwargs,
+        )  # fmt: skip
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code in (401, 403):

@@ -2,21 +2,20 @@
 the 10,000-result cap), one object read, property types, batch update, the GDPR
 delete and archive; Bearer token authentication.
 
-A 429 is waited out as its ``Retry-After`` says (at most :data:`MOST_WAIT` seconds, a
-bounded number of times); a 5xx or a timeout is retried with exponential backoff, a
-bounded number of times. Every other failure is one :class:`SourceError` line naming
-the source and the server, never the token (nor is it ever logged).
+429s, 5xx and timeouts are retried as :mod:`keepfor.connectors.http` says; every other
+failure is one :class:`SourceError` line naming the source and the server, never the
+token (nor is it ever logged).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from keepfor.connectors.http import Retry, send
 from keepfor.errors import SourceError
 
 __all__ = ["SEARCH_CAP", "SEARCH_PAGE", "HubSpotClient", "Retry"]
@@ -29,32 +28,7 @@ SEARCH_PAGE = 200
 """The most results a search page gives."""
 BATCH = 100
 """The most inputs a batch update takes."""
-MOST_WAIT = 60.0
-"""The longest ``Retry-After`` honoured; a longer one is an error."""
 ID = "hs_object_id"
-
-
-class Retry:
-    """How often and how long to retry: ``attempts`` for 5xx and timeouts, backoff from
-    ``backoff`` seconds doubling to ``most``; ``rate_attempts`` for 429s."""
-
-    def __init__(
-        self,
-        attempts: int = 5,
-        backoff: float = 0.5,
-        most: float = 8.0,
-        rate_attempts: int = 10,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.attempts = attempts
-        self.backoff = backoff
-        self.most = most
-        self.rate_attempts = rate_attempts
-        self.sleep = sleep
-
-    def delay(self, failures: int) -> float:
-        """The wait after the ``failures``-th failure in a row."""
-        return float(min(self.most, self.backoff * 2 ** (failures - 1)))
 
 
 class HubSpotClient:
@@ -207,43 +181,10 @@ class HubSpotClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The response, after waiting out 429s and retrying 5xx and timeouts."""
-        failures = limited = 0
-        while True:
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except httpx.TimeoutException:
-                failures += 1
-                if failures >= self.retry.attempts:
-                    raise self._error(f"{method} {path} timed out {failures} times") from None
-                self._wait(self.retry.delay(failures), f"{method} {path} timed out")
-                continue
-            except httpx.HTTPError as error:
-                raise self._error(f"does not answer ({type(error).__name__}: {error})") from None
-            if response.status_code == 429:
-                limited += 1
-                wait = _retry_after(response)
-                if limited >= self.retry.rate_attempts or wait > MOST_WAIT:
-                    raise self._error(
-                        f"kept refusing {method} {path} as over its rate limit (HTTP 429, "
-                        f"{limited} times, Retry-After {wait:g} s)"
-                    )
-                self._wait(wait, f"{method} {path}: rate limited (429)")
-                continue
-            if response.status_code >= 500:
-                failures += 1
-                if failures >= self.retry.attempts:
-                    raise self._error(
-                        f"answered HTTP {response.status_code} to {method} {path} "
-                        f"{failures} times{_detail(response)}"
-                    )
-                self._wait(self.retry.delay(failures), f"{method} {path}: HTTP "
-                           f"{response.status_code}")  # fmt: skip
-                continue
-            return response
-
-    def _wait(self, seconds: float, why: str) -> None:
-        log.info("%s: %s; retrying in %.1f s", self.where, why, seconds)
-        self.retry.sleep(seconds)
+        return send(
+            self._http, method, path, retry=self.retry, error=self._error, detail=_detail,
+            where=self.where, **kwargs,
+        )  # fmt: skip
 
     def _error(self, what: str) -> SourceError:
         return SourceError(f"{self.where}: HubSpot at {self.base} {what}")
@@ -279,14 +220,6 @@ def _next(answer: dict[str, Any]) -> str | None:
     paging = answer.get("paging")
     after = paging.get("next", {}).get("after") if isinstance(paging, dict) else None
     return None if after in (None, "") else str(after)
-
-
-def _retry_after(response: httpx.Response) -> float:
-    """The seconds ``Retry-After`` asks for (1 where it gives none or no number)."""
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
 
 
 def _detail(response: httpx.Response) -> str:

@@ -70,6 +70,10 @@ class Remote:
         self.calls: list[tuple[str, int]] = []
         self.fail_after: int | None = None
         self.crash_after: int | None = None
+        self.unsaid: set[int] = set()
+        """Records acted on but not said to be (a retried request found them done)."""
+        self.unreachable = False
+        """The remote cannot be asked what is in effect."""
 
 
 class RemoteSource(StreamedSource):
@@ -110,9 +114,12 @@ class RemoteCalls(RemoteTarget):
                 remote.records[keyed.key]["flagged"] = "true"
             if remote.crash_after is not None and len(remote.calls) >= remote.crash_after:
                 raise Crash
-            yield keyed.key
+            if keyed.key not in remote.unsaid:
+                yield keyed.key
 
     def in_effect(self, action: Action, keys: Sequence[str]) -> set[str]:
+        if self.source.remote.unreachable:
+            raise SourceError("source 'crm': the CRM does not answer")
         records = self.source.remote.records
         if action is Action.PURGE:
             return {k for k in keys if int(k) not in records}
@@ -206,3 +213,27 @@ def test_a_source_without_a_target_says_so(url: str) -> None:
 
     with pytest.raises(SourceError, match="keepfor cannot act on it"):
         target_for(ReadOnly(Remote(1), url), ActionSettings(), None)
+
+
+def test_an_action_the_remote_did_not_report_is_audited_when_in_effect(url: str) -> None:
+    remote = Remote(12)
+    remote.unsaid = {1, 4}  # purged and flagged, though the answer said nothing
+    _sweep(remote, url)
+    assert len(_audited(url)) == 8, "every action taken is audited"
+
+
+def test_an_action_the_remote_cannot_confirm_stays_journalled_until_it_can(url: str) -> None:
+    remote = Remote(12)
+    remote.unsaid = {1}
+    remote.unreachable = True
+    _sweep(remote, url)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        left = conn.execute(sa.select(journal.c.record_key)).scalars().all()
+    engine.dispose()
+    assert left == ["1"]
+    remote.unreachable = False
+    remote.unsaid = set()
+    _sweep(remote, url)
+    assert len(_audited(url)) == 8
+    assert len(remote.calls) == 8, "the unconfirmed purge was not taken again"
