@@ -138,11 +138,6 @@ class BottleCrmSource(StreamedSource):
             )  # fmt: skip
         return self._client
 
-    @property
-    def engine(self) -> Any:
-        """The state database's engine (holds, marks and audit of this source)."""
-        return self.marks.engine
-
     def where(self) -> str:
         return f"source '{self.name}'"
 

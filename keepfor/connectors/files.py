@@ -21,8 +21,6 @@ from collections.abc import Collection, Iterator, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from keepfor.abc import ActionTarget, Keyed, RecordKey
 from keepfor.connectors.filerows import FileRows, RawRow
 from keepfor.connectors.filesconfig import KEYS, FileSettings, parse_file
@@ -97,13 +95,6 @@ class FileSource(StreamedSource):
     def header(self) -> list[str] | None:
         """The CSV file's columns, as read when opened (None for JSON Lines)."""
         return self._header
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The state database's engine: where this source's holds, marks and audit are
-        (what ``keepfor explain --id`` reads a record's holds from)."""
-        engine: sa.Engine = self.marks.engine
-        return engine
 
     def where(self) -> str:
         return f"source '{self.name}' ({self.settings.path})"

@@ -145,11 +145,6 @@ class HubSpotSource(StreamedSource):
         return self._client
 
     @property
-    def engine(self) -> Any:
-        """The state database's engine (holds, marks and audit of this source)."""
-        return self.marks.engine
-
-    @property
     def types(self) -> dict[str, str]:
         """Each property of the object type with its HubSpot type (read once)."""
         if self._types is None:
