@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from keepfor.connectors.guarded import guarded_switch
 from keepfor.engine.cutoffs import (
     Acted,
     All,
@@ -98,7 +99,8 @@ def compile_predicate(
     """The predicate as SQL for this dialect. A :class:`Switch` becomes ``CASE`` (which
     stops at the record's own case), except on SQLite, which computes a ``CASE``
     branch as a value, without short-circuiting its ANDs: there, an OR of the cases,
-    each guarded by its test."""
+    each guarded by its test, the cases of one part by one test
+    (:mod:`keepfor.connectors.guarded`)."""
     folded = fold(predicate, fields.constants)
     if isinstance(folded, bool):
         return sa.true() if folded else sa.false()
@@ -152,18 +154,19 @@ class _Compiler:
         negated: bool,
     ) -> sa.ColumnElement[bool]:
         """A record whose field equals no case's text, or is NULL, meets ``otherwise``."""
-        equals = [self.fields.equals(name, text) for text, _ in cases]
-        tests = [_leaf(equal, negated) for equal in equals]
+        if not self.cases:
+            return guarded_switch(
+                lambda text: self.fields.equals(name, text),
+                cases,
+                otherwise,
+                lambda part: self.compile(part, negated=negated),
+                lambda test: _leaf(test, negated),
+            )
+        tests = [_leaf(self.fields.equals(name, text), negated) for text, _ in cases]
         parts = [self.compile(part, negated=negated) for _, part in cases]
         rest = self.compile(otherwise, negated=negated)
-        if self.cases:
-            chosen: sa.ColumnElement[bool] = sa.case(*zip(tests, parts, strict=True), else_=rest)
-            return chosen
-        guarded = [sa.and_(test, part) for test, part in zip(tests, parts, strict=True)]
-        if otherwise in (Never(), Any_(())):
-            return sa.or_(*guarded)
-        unmatched = [sa.not_(_leaf(equal, True)) for equal in equals]
-        return sa.or_(*guarded, sa.and_(*unmatched, rest))
+        chosen: sa.ColumnElement[bool] = sa.case(*zip(tests, parts, strict=True), else_=rest)
+        return chosen
 
 
 def _leaf(expression: sa.ColumnElement[bool], negated: bool) -> sa.ColumnElement[bool]:
