@@ -4,6 +4,7 @@ backend, for records of the rules' categories, of other categories, and of none.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,24 +15,30 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keepfor.connectors.guarded import any_equal, by_part
-from keepfor.connectors.sql import SqlTableSource
+from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, Status, evaluate, parse_pack
-from keepfor.engine.cutoffs import Never, Not, due_predicate, holds, unreadable_predicate
+from keepfor.engine.cutoffs import All, Never, Not, due_predicate, holds, unreadable_predicate
 from tests.differential import instants, load_records, record_lists, table_source
 
-MANY = tuple(f"c{k:02d}" for k in range(24))
-"""The rules' categories; the records hold a few of them."""
+MANY = ("Ā", "āb", "Ωx", "ω", "é", "ÿ", *(f"c{k:02d}" for k in range(20)))
+"""The rules' categories; the records hold a few of them. ``é`` and ``ÿ`` are searched
+(code points under 256), the others are not: a UTF-16le database orders them otherwise
+than Python (``Ā`` before ``1``)."""
 TERMS = ({"from": "d1", "for": "P1Y"}, {"from": "d2", "for": "P3M"}, {"from": "t1", "for": "P10D"})
 
 
 @st.composite
 def many_rules(draw: st.DrawFn) -> RuleSet:
-    """A rule per category, most of them alike (a few terms), some with a condition on
-    ``flag``, and maybe a rule of no category (so the switch's ``otherwise`` counts)."""
+    """A rule per category, all alike but for a few terms (one test per part) or all
+    different (a search), some with a condition on ``flag``, and maybe a rule of no
+    category (so the switch's ``otherwise`` counts)."""
     rules: list[dict[str, Any]] = []
-    for k, category in enumerate(MANY[: draw(st.integers(8, len(MANY)))]):
+    alike = draw(st.booleans())
+    categories = draw(st.lists(st.sampled_from(MANY), min_size=8, max_size=24, unique=True))
+    for k, category in enumerate(categories):
         rule: dict[str, Any] = {"id": f"r{k}", "applies_to": {"category": category}}
-        rule["retain"] = draw(st.sampled_from(TERMS))
+        term = draw(st.sampled_from(TERMS))
+        rule["retain"] = term if alike else {**term, "for": f"P{k + 1}D"}
         if draw(st.integers(0, 5)) == 0:
             rule["where"] = {"flag": draw(st.booleans())}
         rules.append(rule)
@@ -43,7 +50,7 @@ def many_rules(draw: st.DrawFn) -> RuleSet:
     return RuleSet((parse_pack(pack),))
 
 
-_categories = st.none() | st.sampled_from((*MANY[:4], MANY[-1], "zz", "C01", "c0", ""))
+_categories = st.none() | st.sampled_from((*MANY[2:8], MANY[-1], "zz", "C01", "c0", "", "Ω"))
 
 
 @st.composite
@@ -149,3 +156,51 @@ def test_sqlite_in_means_what_the_equalities_mean(declared: str) -> None:
             one = conn.execute(sa.select(t.c.k, any_equal(tests)).order_by(t.c.k)).all()
             each = conn.execute(sa.select(t.c.k, sa.or_(*tests)).order_by(t.c.k)).all()
             assert one == each, (declared, group)
+
+
+def _sqlite_source(tmp_path: Any, declared: str, encoding: str) -> SqlTableSource:
+    path = tmp_path / "t.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA encoding = '{encoding}'")
+        db.execute(f"CREATE TABLE t (key TEXT PRIMARY KEY, category {declared}, kind, d1 DATE)")
+        rows = [(f"k{k}", value, "x" if k % 2 else None) for k, value in enumerate(_ODD)]
+        db.executemany("INSERT INTO t VALUES (?, ?, ?, '2020-01-01')", rows)
+    return SqlTableSource(f"sqlite:///{path}", TableMapping(table="t", key="key"))
+
+
+_ODD = [*MANY, "C01", "c01 ", "é ", "É", "ā", "ωx", 1, "1", 1.0, b"c01", None, "", "zz"]
+"""Values a column may hold: each text, and near misses by case, by trailing space, by
+type (a number where ``c01``... is a text), by encoding (a blob of the same bytes)."""
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16le", "UTF-16be"])
+@pytest.mark.parametrize("declared", ["TEXT", "TEXT COLLATE NOCASE", "INTEGER", ""])
+def test_a_search_is_the_evaluators_switch(tmp_path: Any, declared: str, encoding: str) -> None:
+    """Where the texts are searched, a record meets the part of the text its value is,
+    byte for byte, as in Python: in every encoding, whatever the column's collation and
+    affinity (a NOCASE column's ``C01`` is no ``c01`` to a rule), NULL and blobs too."""
+    rules = [
+        {"id": f"r{k}", "applies_to": {"category": c}, "retain": {"from": "d1", "for": f"P{k}D"}}
+        for k, c in enumerate([*MANY, "1"])
+    ]
+    # a rule of no category: what a record of no case's text meets
+    rules.append({"id": "all", "applies_to": {"kind": "x"}, "retain": {"from": "d1", "for": "P5D"}})
+    for rule in rules:
+        rule["then"] = "purge"
+    pack = parse_pack({"pack": "m", "version": "1", "timezone": "UTC", "rules": rules})
+    ruleset = RuleSet((pack,))
+    source = _sqlite_source(tmp_path, declared, encoding)
+    at = datetime(2020, 1, 20, tzinfo=UTC)
+    try:
+        source.open()
+        source.check(ruleset)
+        due = due_predicate(ruleset, at)
+        assert "COLLATE binary) IN (" in source.dry_run_query(due)
+        records = list(source.select(All(()), ["category", "kind", "d1"]))
+        assert len(records) == len(_ODD)
+        statuses = {key: evaluate(ruleset, record, at).status for key, record in records}
+        expected = {key for key, status in statuses.items() if status is Status.DUE}
+        assert _selected(source, due, ruleset) == expected
+        assert _selected(source, Not(due), ruleset) == {k for k, _ in records} - expected
+    finally:
+        source.close()
