@@ -178,3 +178,25 @@ def test_a_report_on_a_file_writes_nothing(tmp_path: Path) -> None:
     run = invoke("report", "--rules", pack, "--config", config, "--at", AT, "--format", "json")
     assert run.exit_code == 0, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_the_daemon_sweeps_a_file_source_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-files")
+    pack, config = setup(tmp_path, "csv")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("max_disposal_share = 1.0\n", "max_disposal_share = 1.0\napply = true\n"),
+        encoding="utf-8",
+    )
+    run = run_keepfor("daemon", "--rules", pack, "--config", config, "--once", cwd=tmp_path)
+    assert run.exit_code == 0, run.stderr
+    (kept,) = tmp_path.glob("export.kept-*.csv")
+    keys = [line.split(",")[0] for line in kept.read_text().splitlines()[1:]]
+    assert keys == ["2", "3", "4", "5", "6"], "record 1 was purged"
+    status = run_keepfor("status", "--config", config, "--format", "json", cwd=tmp_path)
+    assert status.exit_code == 0, status.stderr
+    verify = run_keepfor("audit", "verify", "--config", config, cwd=tmp_path)
+    assert verify.exit_code == 0, verify.stderr
+    assert "2 entries" in verify.stdout
