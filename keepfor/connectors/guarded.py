@@ -121,9 +121,10 @@ def _searched(
     two_valued: Callable[[sa.ColumnElement[bool]], sa.ColumnElement[bool]],
 ) -> sa.ColumnElement[bool]:
     """The switch as the evaluator runs it: a record whose value is a text, byte for byte,
-    meets that text's part, any other record ``otherwise``. One ``IN`` lookup says
-    whether it is one of the texts; a binary search finds which (log2(n) comparisons,
-    short-circuited), so a record no longer pays a test per case.
+    meets that text's part, any other record ``otherwise``. A binary search finds the
+    text (log2(n) comparisons, short-circuited; a value that is no text fails the last
+    one), so a record no longer pays a test per case; ``otherwise``, where there is one,
+    takes one ``IN`` lookup.
 
     The search compares the value without the column's affinity and collation (under a
     ``NOCASE`` collation ``'Order' = 'order'``, which no rule means), and only among
@@ -132,13 +133,13 @@ def _searched(
     plain: UnaryExpression[object] = UnaryExpression(left, operator=operators.custom_op("+"))
     value: sa.ColumnElement[Any] = sa.collate(plain, "binary")
     texts = sorted(((t, p) for t, p in cases if _searchable(t)), key=_text)
-    found = value.in_([t for t, _ in texts])
-    arms = [sa.and_(two_valued(found), _search(value, texts, compile_part))]
+    # not NULL: every comparison below is true or false, as a NOT needs
+    arms = [sa.and_(value.is_not(None), _search(value, texts, compile_part))]
     rest = [(t, p) for t, p in cases if not _searchable(t)]
     arms += [sa.and_(two_valued(value == t), compile_part(p)) for t, p in rest]
     if otherwise not in (Never(), Any_(())):
-        known = found if not rest else value.in_([t for t, _ in cases])
-        arms.append(sa.and_(sa.not_(sa.func.coalesce(known, sa.false())), compile_part(otherwise)))
+        known = sa.func.coalesce(value.in_([t for t, _ in cases]), sa.false())
+        arms.append(sa.and_(sa.not_(known), compile_part(otherwise)))
     return sa.or_(*arms)
 
 
