@@ -115,17 +115,20 @@ class RemoteTarget(ActionTarget):
         """Audit the journalled actions now in effect and drop the rest; how many were
         audited."""
         assert self.trail is not None
-        rows = self._journalled()
         audited = 0
-        for (action_text, rule, pack, sweep_id), texts in rows.items():
-            action = Action(action_text)
-            done = self.in_effect(action, texts)
-            batch = ActionBatch(self.source.name, rule, pack, action, tuple(texts), _SELECTED)
-            with self.engine.begin() as conn:
-                if done:
-                    self.trail.write(conn, batch, sorted(done), sweep_id=sweep_id)
-                self._forget(conn, action, texts)
-            audited += len(done)
+        try:
+            for (action_text, rule, pack, sweep_id), texts in self._journalled().items():
+                action = Action(action_text)
+                done = self.in_effect(action, texts)
+                batch = ActionBatch(self.source.name, rule, pack, action, tuple(texts), _SELECTED)
+                with self.engine.begin() as conn:
+                    if done:
+                        self.trail.write(conn, batch, sorted(done), sweep_id=sweep_id)
+                    self._forget(conn, action, texts)
+                audited += len(done)
+        except SQLAlchemyError as error:
+            why = "cannot finish an interrupted sweep; nothing more was done"
+            raise self._failed(why, error) from None
         return audited
 
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
