@@ -163,19 +163,24 @@ class StateMarks:
         from keepfor.holds.store import list_holds
         from keepfor.holds.table import exists
 
-        with self._conn() as conn:
-            held_keys: set[str] = set()
-            held_customers: set[str] = set()
-            if today is not None and exists(conn):
-                for hold in list_holds(conn, self.source):
-                    if hold.active(today):
-                        if hold.record_key is not None:
-                            held_keys.add(hold.record_key)
-                        if hold.customer is not None:
-                            held_customers.add(hold.customer)
-            if not sa.inspect(conn).has_table("keepfor_acted"):
-                actions = set()
-            acted = {a: already_acted(conn, self.source, a, keys) for a in actions}
+        held_keys: set[str] = set()
+        held_customers: set[str] = set()
+        try:
+            with self._conn() as conn:
+                if today is not None and exists(conn):
+                    for hold in list_holds(conn, self.source):
+                        if hold.active(today):
+                            if hold.record_key is not None:
+                                held_keys.add(hold.record_key)
+                            if hold.customer is not None:
+                                held_customers.add(hold.customer)
+                if not sa.inspect(conn).has_table("keepfor_acted"):
+                    actions = set()
+                acted = {a: already_acted(conn, self.source, a, keys) for a in actions}
+        except sa.exc.SQLAlchemyError as error:
+            from keepfor.connectors.sql import db_error
+
+            raise db_error(f"source '{self.source}': state_db", self.url, error) from None
         return held_keys, held_customers, acted
 
     def there(self) -> bool:

@@ -241,3 +241,13 @@ def test_an_unreadable_date_is_its_own_bucket_never_dropped() -> None:
     counts = source.count(bucket_predicates(RULES, AT))
     assert counts["unreadable"] == 1
     assert Status.UNREADABLE.value == "unreadable"
+
+
+def test_a_state_database_that_fails_is_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    state.write_bytes(b"this is not a SQLite database, but a file of text" * 100)
+    source = ListSource([{"id": 1, "category": "order", "placed_at": "2018-01-01"}],
+                        f"sqlite:///{state}")  # fmt: skip
+    source.check(RULES)
+    with pytest.raises(SourceError, match="source 'list': state_db"):
+        source.count(bucket_predicates(RULES, AT))
