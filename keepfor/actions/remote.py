@@ -96,19 +96,12 @@ class RemoteTarget(ActionTarget):
         engine: sa.Engine = self.source.marks.engine
         return engine
 
-    def ensure(self) -> None:
-        """keepfor's tables in the state database, and the journal."""
-        try:
-            with self.engine.begin() as conn:
-                ensure_journal(conn)
-        except SQLAlchemyError as error:
-            raise self._failed("cannot write its tables", error) from None
-
     def prepare(self, actions: Collection[Action]) -> None:
-        """Finish what an interrupted sweep left in the journal, before acting again."""
+        """Finish what an interrupted sweep left in the journal, before acting again (the
+        journal and keepfor's tables are made beforehand by
+        :func:`keepfor.connectors.targets.prepare_tables`, as for every target)."""
         if self.trail is None:
             return
-        self.ensure()
         self.recover()
 
     def recover(self) -> int:
