@@ -126,7 +126,7 @@ class FileSource(StreamedSource):
         """The file's rows, less those purged from it by a sweep (a chunk at a time)."""
         stream = self.file.rows()
         while chunk := list(islice(stream, CHUNK)):
-            _, _, acted = self.marks.lookup([r.key for r in chunk], [], None, {"purge"})
+            acted = self.marks.acted([r.key for r in chunk], {"purge"})
             purged = acted.get("purge", set())
             yield from (row for row in chunk if row.key not in purged)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
@@ -147,41 +148,48 @@ class StateMarks:
             self._engine = create_engine(self.url)
         return self._engine
 
-    def _conn(self) -> Any:
-        return self.engine.connect()
-
-    def lookup(
-        self, keys: list[str], customers: list[str | None], today: date | None, actions: set[str]
-    ) -> tuple[set[str], set[str], dict[str, set[str]]]:
-        """Of these records (keys' texts, customers' texts): the keys and customers held
-        on ``today`` (None: holds not asked), and, per action, the keys it was taken on."""
-        if self.url is None or (today is None and not actions) or not self.there():
-            return set(), set(), {}
-        import sqlalchemy as sa
-
-        from keepfor.actions.state import already_acted
+    def held(self, today: date) -> tuple[set[str], set[str]]:
+        """The keys' and the customers' texts that a hold holds on ``today``."""
         from keepfor.holds.store import list_holds
         from keepfor.holds.table import exists
 
-        held_keys: set[str] = set()
-        held_customers: set[str] = set()
+        keys: set[str] = set()
+        customers: set[str] = set()
+        with self._reading() as conn:
+            if conn is not None and exists(conn):
+                for hold in list_holds(conn, self.source):
+                    if hold.active(today):
+                        if hold.record_key is not None:
+                            keys.add(hold.record_key)
+                        if hold.customer is not None:
+                            customers.add(hold.customer)
+        return keys, customers
+
+    def acted(self, keys: list[str], actions: set[str]) -> dict[str, set[str]]:
+        """Per action, which of these keys' texts it was already taken on."""
+        from keepfor.actions.state import already_acted
+
+        with self._reading() as conn:
+            if conn is None or not actions or not _has_table(conn, "keepfor_acted"):
+                return {}
+            return {a: already_acted(conn, self.source, a, keys) for a in actions}
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A connection to read through (None where there is no state database yet);
+        its failures as one line naming the source."""
+        if self.url is None or not self.there():
+            yield None
+            return
+        import sqlalchemy as sa
+
         try:
-            with self._conn() as conn:
-                if today is not None and exists(conn):
-                    for hold in list_holds(conn, self.source):
-                        if hold.active(today):
-                            if hold.record_key is not None:
-                                held_keys.add(hold.record_key)
-                            if hold.customer is not None:
-                                held_customers.add(hold.customer)
-                if not sa.inspect(conn).has_table("keepfor_acted"):
-                    actions = set()
-                acted = {a: already_acted(conn, self.source, a, keys) for a in actions}
+            with self.engine.connect() as conn:
+                yield conn
         except sa.exc.SQLAlchemyError as error:
             from keepfor.connectors.sql import db_error
 
             raise db_error(f"source '{self.source}': state_db", self.url, error) from None
-        return held_keys, held_customers, acted
 
     def there(self) -> bool:
         """Whether the state database may hold anything: a SQLite file not yet made holds
@@ -296,15 +304,26 @@ class StreamedSource(RecordSource):
         """Each record with whether a hold covers it and the actions already taken on
         it, looked up a chunk at a time (only what the predicate asks)."""
         today, actions = _marks_asked(predicate)
+        held_keys: set[str] = set()
+        held_customers: set[str] = set()
+        if today is not None:  # holds are few: read once a pass
+            held_keys, held_customers = self.marks.held(today)
         iterator = iter(stream)
         while chunk := list(islice(iterator, CHUNK)):
             keys = [self.key.text(k.key) for k in chunk]
             customers = [_text(k.record.get("customer")) for k in chunk]
-            held_keys, held_customers, acted = self.marks.lookup(keys, customers, today, actions)
+            acted = self.marks.acted(keys, actions)
             for keyed, key, customer in zip(chunk, keys, customers, strict=True):
                 held = key in held_keys or (customer is not None and customer in held_customers)
                 done = frozenset(a for a, taken in acted.items() if key in taken)
                 yield keyed, held, done
+
+
+def _has_table(conn: Any, name: str) -> bool:
+    import sqlalchemy as sa
+
+    found: bool = sa.inspect(conn).has_table(name)
+    return found
 
 
 def _text(value: Any) -> str | None:
