@@ -282,11 +282,8 @@ class StreamedSource(RecordSource):
                 yield keyed
 
     def get(self, key: Any, fields: Collection[str]) -> dict[str, Any] | None:
-        text = self.key.text(key)
-        for found, record in self.records(fields, None):
-            if self.key.text(found) == text:
-                return dict(record)
-        return None
+        found = next(self.fetch([key], fields), None)
+        return None if found is None else dict(found.record)
 
     def target(self, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
         """What acts on this source's due records (``trail`` None: a dry run's)."""
