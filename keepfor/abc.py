@@ -259,6 +259,28 @@ class ActionTarget(ABC):
     def actions(self) -> frozenset[Action]:
         """The actions this target can take (a config is checked against them)."""
 
+    def cannot(self, action: Action) -> str:
+        """Why this target cannot take ``action`` (one it does not list), for the one line
+        that refuses the rules."""
+        if action.value == "archive":
+            return (
+                "this kind of source cannot archive: an archive is a CRM's own, restorable "
+                "(HubSpot's); say purge, anonymise or flag for this source"
+            )
+        return f"this kind of source cannot {action.value}"
+
+    def check_actions(self, source: str, rules: RuleSet) -> None:
+        """Refuse rules whose action this target cannot take, before anything is read or
+        done: a :class:`SourceError` naming the source, the first such rule and its action
+        (the CLI's one line, exit 2)."""
+        for pack, rule in rules:
+            if rule.action not in self.actions:
+                raise SourceError(
+                    f"source '{source}': rule '{rules.display_id(pack, rule)}' says "
+                    f"'then: {rule.action.value}', and {self.cannot(rule.action)}; "
+                    "nothing was read or done"
+                )
+
     def prepare(self, actions: Collection[Action]) -> None:  # noqa: B027 (optional hook)
         """Check, before anything is written, that these actions can be taken (a
         :class:`SourceError` naming what stands in the way); nothing to check by default."""

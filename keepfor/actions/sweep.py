@@ -5,7 +5,7 @@ transaction each, dry run unless asked to apply.
    not held: the report's own predicate), grouped by case; the engine decides each
    group once; the counts per action, and of held and unreadable records, are what a
    dry run prints.
-2. **Safety valve**: where one run would purge or anonymise more than a source's
+2. **Safety valve**: where one run would purge, archive or anonymise more than a source's
    ``max_disposal_share`` of its records, nothing at all is done (:class:`MassDisposal`,
    exit 3), unless the run allows mass disposal.
 3. **Act**: the due records' keys, per rule and action, in batches; each batch one
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 
-
 Stop = Callable[[], bool]
 """Asked between groups and batches: whether to stop (a daemon's SIGTERM)."""
 
@@ -54,7 +53,7 @@ def _never() -> bool:
 
 
 class MassDisposal(KeepforError):
-    """The safety valve: one run would purge or anonymise too much of a source."""
+    """The safety valve: one run would purge, archive or anonymise too much of a source."""
 
 
 @dataclass
@@ -62,6 +61,8 @@ class SourceTally:
     """What a sweep did (or, dry, would do) to one source."""
 
     purge: int = 0
+    archive: int = 0
+    """Archived where the source can restore them (HubSpot: for 90 days): never a purge."""
     anonymise: int = 0
     flag: int = 0
     review: int = 0
@@ -80,12 +81,13 @@ class SourceTally:
 
     @property
     def disposals(self) -> int:
-        return self.purge + self.anonymise
+        """What the safety valve weighs: records purged, archived or anonymised."""
+        return self.purge + self.archive + self.anonymise
 
     @property
     def acted(self) -> int:
-        """Records given an action (or, planned, to be given one): all four actions."""
-        return self.purge + self.anonymise + self.flag + self.review
+        """Records given an action (or, planned, to be given one): every action."""
+        return self.disposals + self.flag + self.review
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -123,20 +125,24 @@ def _selection(rules: RuleSet, at: Instant) -> tuple[Predicate, dict[str, Predic
     return buckets["due"], {"total": All(()), **others}
 
 
+LEAVING = frozenset({Action.PURGE, Action.ARCHIVE})
+"""Actions that take the record out of its source (a restored archive is due again)."""
+
+
 def _passes(rules: RuleSet, due: Predicate) -> list[tuple[Predicate, frozenset[Action]]]:
     """The selections a sweep reads, each with the actions it decides: one per action
     that leaves the record in place (flag, anonymise, review), which leaves out the
     records that action was already taken on (``keepfor_acted``, by the database), and
-    one for purges. One pass where every rule does the same."""
+    one for purges and archives. One pass where every rule does the same."""
     actions = {rule.action for _, rule in rules}
-    staying = sorted((a for a in actions if a is not Action.PURGE), key=lambda a: a.severity)
+    staying = sorted(actions - LEAVING, key=lambda a: a.severity)
     if len(actions) == 1 and not staying:
         return [(due, frozenset(actions))]
     passes: list[tuple[Predicate, frozenset[Action]]] = [
         (All((due, Not(Acted(a.value)))), frozenset({a})) for a in staying
     ]
-    if Action.PURGE in actions:
-        passes.append((due, frozenset({Action.PURGE})))
+    if actions & LEAVING:
+        passes.append((due, frozenset(actions & LEAVING)))
     return passes
 
 
@@ -245,7 +251,7 @@ def _valve(swept: Sequence[SweptSource], result: SweepResult) -> None:
         if tally.total and tally.disposals > share * tally.total:
             part = tally.disposals / tally.total
             raise MassDisposal(
-                f"source '{item.source.name}': this run would purge or anonymise "
+                f"source '{item.source.name}': this run would purge, archive or anonymise "
                 f"{tally.disposals} of {tally.total} records ({part:.1%}), "
                 f"more than max_disposal_share {share:.0%}; nothing was done. Check the rules "
                 "with keepfor report, raise max_disposal_share in the config, or pass "
@@ -275,6 +281,7 @@ def run_sweep(
     for item in swept:
         item.source.check(rules)
         target = item.target(item.source)  # checks the action settings
+        target.check_actions(item.source.name, rules)
         default, most = target.batch_size
         size = min(most, default if batch_size is None else batch_size)
         tally, batches = _planned(item.source, target, rules, at, apply, size, limit, stop)

@@ -95,7 +95,7 @@ class Trail:
                 conn, batch.source, done, rule=batch.rule, pack=batch.pack,
                 sweep=self.sweep_id, at=now,
             )  # fmt: skip
-        if batch.action is not Action.PURGE:
+        if batch.action not in (Action.PURGE, Action.ARCHIVE):  # gone from the source
             state.mark(
                 conn,
                 batch.source,

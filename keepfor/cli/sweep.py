@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import click
@@ -30,6 +31,9 @@ EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
 
 _ACTIONS = ("purge", "anonymise", "flag", "review", "held", "failed")
+
+RESTORABLE = timedelta(days=90)
+"""How long a CRM (HubSpot) can restore what it archived."""
 
 
 @click.command()
@@ -63,7 +67,7 @@ def sweep(
     fmt: str,
     **where: Any,
 ) -> None:
-    """Flag, anonymise, purge or queue for review what is due. Dry run unless --apply."""
+    """Flag, anonymise, archive, purge or queue for review what is due. Dry run unless --apply."""
     options = SourceOptions.pop(where)
     clock: Clock = ctx.obj["clock"]
     at = parse_instant(at_text, clock)
@@ -83,7 +87,7 @@ def sweep(
         except MassDisposal as refused:
             click.echo(f"keepfor: refused: {refused}", err=True)
             ctx.exit(EXIT_REFUSED)
-    _print(result, fmt)
+    _print(result, fmt, clock.now().date() + RESTORABLE)
     for failure in result.failures:
         click.echo(f"keepfor: error: {failure}", err=True)
     if result.failures:
@@ -126,30 +130,37 @@ def _target_maker(
     return make
 
 
-def _print(result: SweepResult, fmt: str) -> None:
+def _print(result: SweepResult, fmt: str, restorable: date) -> None:
+    """The result as JSON or a table; ``restorable``: the last day what this sweep
+    archives can be restored (the sweep's date and 90 days)."""
     if fmt == "json":
         out = {
             "applied": result.applied,
             "at": _iso(result.at),
             "sources": {
-                name: {**{k: tally.to_dict()[k] for k in _ACTIONS}, **_extra(tally.to_dict())}
+                name: _source_json(tally.to_dict(), restorable)
                 for name, tally in result.sources.items()
             },
         }
         click.echo(json.dumps(out, indent=2))
         return
-    _table(result)
+    _table(result, restorable)
 
 
-def _extra(counts: dict[str, int]) -> dict[str, int]:
-    return {k: v for k, v in counts.items() if k not in _ACTIONS}
+def _source_json(counts: dict[str, int], restorable: date) -> dict[str, Any]:
+    """The contract's counts first, then ``archive`` (never among the purges) with the
+    day until which those archived can be restored (null when none), then the rest."""
+    until = restorable.isoformat() if counts["archive"] else None
+    archived = {"archive": counts["archive"], "restorable_until": until}
+    rest = {k: v for k, v in counts.items() if k not in _ACTIONS and k != "archive"}
+    return {**{k: counts[k] for k in _ACTIONS}, **archived, **rest}
 
 
 def _iso(at: Instant) -> str:
     return at.isoformat()
 
 
-def _table(result: SweepResult) -> None:
+def _table(result: SweepResult, restorable: date) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -163,6 +174,7 @@ def _table(result: SweepResult) -> None:
         counts = tally.to_dict()
         rows = [
             ("purge", f"{done}purged"),
+            ("archive", f"{done}archived: restorable until {restorable.isoformat()}, not purged"),
             ("anonymise", f"{done}anonymised"),
             ("flag", f"{done}flagged"),
             ("review", f"{done}queued for review"),

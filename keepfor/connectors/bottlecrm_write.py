@@ -66,7 +66,8 @@ class BottleCrmTarget(RemoteTarget):
 
     @property
     def actions(self) -> frozenset[Action]:
-        return frozenset(Action)
+        """Every action but ``archive``: BottleCRM has no restorable archive."""
+        return frozenset(Action) - {Action.ARCHIVE}
 
     @property
     def batch_size(self) -> tuple[int, int]:

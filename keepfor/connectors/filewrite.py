@@ -110,7 +110,8 @@ class FileTarget(ActionTarget):
 
     @property
     def actions(self) -> frozenset[Action]:
-        return frozenset(Action)
+        """Every action but ``archive``: a file has no restorable archive."""
+        return frozenset(Action) - {Action.ARCHIVE}
 
     @property
     def batch_size(self) -> tuple[int, int]:

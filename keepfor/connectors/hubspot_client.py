@@ -143,9 +143,24 @@ class HubSpotClient:
         path = "/crm/v3/objects/contacts/gdpr-delete"
         return self._json("POST", path, json=body, missing_ok=True, empty=True) is not None
 
-    def archive(self, object_type: str, key: str) -> None:
-        """Archive an object (HubSpot can restore it for 90 days)."""
-        self._json("DELETE", f"/crm/v3/objects/{object_type}/{key}", empty=True)
+    def batch_archive(self, object_type: str, keys: Sequence[str]) -> Iterator[str]:
+        """Archive objects (HubSpot can restore them for 90 days), :data:`BATCH` a call,
+        yielding each call's ids once it is answered (204: HubSpot says nothing of ids
+        that were gone already)."""
+        for start in range(0, len(keys), BATCH):
+            chunk = list(keys[start : start + BATCH])
+            body = {"inputs": [{"id": k} for k in chunk]}
+            self._json(
+                "POST", f"/crm/v3/objects/{object_type}/batch/archive", json=body, empty=True
+            )
+            yield from chunk
+
+    def archived(self, object_type: str, key: str) -> bool:
+        """Whether the object is archived now (``GET ...?archived=true`` finds only
+        archived objects; a purged or unknown id is 404)."""
+        path = f"/crm/v3/objects/{object_type}/{key}"
+        body = self._json("GET", path, params={"archived": "true"}, missing_ok=True)
+        return isinstance(body, dict) and body.get("archived") is True
 
     # -- one request -----------------------------------------------------------------
 

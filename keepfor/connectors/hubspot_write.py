@@ -1,12 +1,12 @@
 """Acting on HubSpot objects: ``flag`` sets ``flag.column`` to true where one is named
 (else keepfor's mark is the flag) and ``anonymise`` rewrites the properties that
 ``[sources.NAME.anonymise]`` names, both through batch update (100 objects a call);
-``purge`` is the permanent GDPR delete, one contact a call (only contacts have one);
-``review`` queues in keepfor only.
+``archive`` is HubSpot's batch archive (100 a call), which HubSpot can restore for 90
+days, so it is never a purge; ``purge`` is the permanent GDPR delete, one contact a
+call (only contacts have one: a rule that purges other objects is refused before
+anything is read); ``review`` queues in keepfor only.
 
-HubSpot's archive (``DELETE``) is restorable for 90 days, so it is never a purge:
-:meth:`~keepfor.connectors.hubspot_client.HubSpotClient.archive` exists, but keepfor's
-rules have no ``archive`` action yet. keepfor cannot share a transaction with HubSpot:
+keepfor cannot share a transaction with HubSpot:
 each batch is journalled and audited through
 :class:`~keepfor.actions.remote.RemoteTarget`, which also recovers a sweep that
 stopped between acting and auditing (:meth:`in_effect`).
@@ -55,9 +55,19 @@ class HubSpotTarget(RemoteTarget):
 
     @property
     def actions(self) -> frozenset[Action]:
+        """Every action on contacts; no purge of other objects (no permanent delete)."""
         if self.source.settings.object == "contacts":
             return frozenset(Action)
         return frozenset(Action) - {Action.PURGE}
+
+    def cannot(self, action: Action) -> str:
+        if action is not Action.PURGE:
+            return super().cannot(action)
+        return (
+            f"HubSpot has no permanent delete for {self.source.settings.object} (only "
+            "contacts have the GDPR delete); say 'then: archive' (restorable for 90 days, "
+            "never a purge) or anonymise"
+        )
 
     @property
     def batch_size(self) -> tuple[int, int]:
@@ -65,14 +75,11 @@ class HubSpotTarget(RemoteTarget):
         return 100, 1_000
 
     def prepare(self, actions: Collection[Action]) -> None:
-        """A purge of objects that have no permanent delete is refused before anything is
-        done (an archive is restorable: never a purge)."""
-        if Action.PURGE in actions and Action.PURGE not in self.actions:
-            raise SourceError(
-                f"{self.source.where()}: HubSpot has no permanent delete for "
-                f"{self.source.settings.object} (only contacts have the GDPR delete), and "
-                "an archive is restorable for 90 days, so keepfor cannot purge them"
-            )
+        """An action this object type cannot take (a purge approved in review) is
+        refused before anything is done."""
+        refused = sorted(set(actions) - self.actions, key=lambda a: a.severity)
+        if refused:
+            raise SourceError(f"{self.source.where()}: {self.cannot(refused[0])}")
         super().prepare(actions)
 
     def act(self, action: Action, records: Sequence[Keyed]) -> Iterator[Any]:
@@ -86,6 +93,8 @@ class HubSpotTarget(RemoteTarget):
             yield from sorted(self._update({k: {column: "true"} for k in keys}))
         elif action is Action.ANONYMISE:
             yield from sorted(self._update(self._anonymised(keys)))
+        elif action is Action.ARCHIVE:
+            yield from self.source.client.batch_archive(self.source.settings.object, keys)
         else:
             for key in keys:
                 if self.source.client.gdpr_delete(key):
@@ -121,14 +130,18 @@ class HubSpotTarget(RemoteTarget):
         return value_pseudonym(key, self.source.name, name, value)
 
     def in_effect(self, action: Action, keys: Sequence[str]) -> set[str]:
-        """Of these objects: gone (a purge), or showing the anonymised values (none, the
-        fixed text, a pseudonym, a truncated length), or flagged."""
+        """Of these objects: gone (a purge), archived (found only with ``archived=true``),
+        or showing the anonymised values (none, the fixed text, a pseudonym, a truncated
+        length), or flagged."""
         names = list(self.settings.anonymise)
         if self.settings.flag_column:
             names.append(self.settings.flag_column)
         current = self.source.by_id(keys, names)
         if action is Action.PURGE:
             return set(keys) - set(current)
+        if action is Action.ARCHIVE:
+            client, kind = self.source.client, self.source.settings.object
+            return {k for k in keys if k not in current and client.archived(kind, k)}
         return {k for k, props in current.items() if self._shows(action, props)}
 
     def _shows(self, action: Action, props: Mapping[str, Any]) -> bool:

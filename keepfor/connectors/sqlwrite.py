@@ -63,7 +63,8 @@ class SqlTableTarget(ActionTarget):
 
     @property
     def actions(self) -> frozenset[Action]:
-        return frozenset(Action)
+        """Every action but ``archive``: a table has no restorable archive."""
+        return frozenset(Action) - {Action.ARCHIVE}
 
     @property
     def batch_size(self) -> tuple[int, int]:

@@ -68,7 +68,8 @@ class StoreTarget(ActionTarget):
 
     @property
     def actions(self) -> frozenset[Action]:
-        return frozenset(Action)
+        """Every action but ``archive``: keepfor's store has no restorable archive."""
+        return frozenset(Action) - {Action.ARCHIVE}
 
     @property
     def acts_while_reading(self) -> bool:

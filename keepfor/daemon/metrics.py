@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = ["ACTIONS", "Metrics"]
 
-ACTIONS = ("purge", "anonymise", "flag", "review")
+ACTIONS = ("purge", "archive", "anonymise", "flag", "review")
 
 
 class Metrics:

@@ -72,6 +72,9 @@ class StoppingTarget(ActionTarget):
     def actions(self) -> frozenset[Action]:
         return self.inner.actions
 
+    def cannot(self, action: Action) -> str:
+        return self.inner.cannot(action)
+
     def prepare(self, actions: Collection[Action]) -> None:
         self.inner.prepare(actions)
 

@@ -6,8 +6,8 @@ Every rule of every pack is tried. Of the rules that match:
   ``waiting`` and has no disposal date;
 * otherwise retention wins: the disposal date is the latest of theirs, and the
   rule that gave it is the winning rule. Where rules tie on that date, the
-  gentlest action wins (flag < review < anonymise < purge: a purge never beats a
-  review of the same date), then the first loaded.
+  gentlest action wins (flag < review < anonymise < archive < purge: a purge never
+  beats a review of the same date), then the first loaded.
 
 The record is ``due`` when that date is on or before the date of ``at`` in the
 winning pack's time zone, ``retained`` when it is later, and ``unmatched`` when
@@ -277,9 +277,7 @@ def decide(
             f"; '{reviewer.rule.id}' asks for review, and a purge never beats a review: "
             "review first"
         )
-    return Decision(
-        status, disposal, winner, matched, today, reason, reviewed=reviewer is not None
-    )
+    return Decision(status, disposal, winner, matched, today, reason, reviewed=reviewer is not None)
 
 
 def _reviewer(winner: RuleOutcome, outcomes: list[RuleOutcome]) -> RuleOutcome | None:

@@ -48,12 +48,15 @@ class Action(StrEnum):
     """What is done to a record once it is due, gentlest first.
 
     ``flag`` only marks the record; ``review`` asks a person before anything is
-    disposed of; ``anonymise`` rewrites fields; ``purge`` deletes.
+    disposed of; ``anonymise`` rewrites fields; ``archive`` takes the record out of use
+    where its source can restore it (a CRM's archive: HubSpot's, for 90 days), so it is
+    never a purge; ``purge`` deletes for good.
     """
 
     FLAG = "flag"
     REVIEW = "review"
     ANONYMISE = "anonymise"
+    ARCHIVE = "archive"
     PURGE = "purge"
 
     @property

@@ -192,7 +192,8 @@ def test_a_dry_run_counts_what_would_be_done_and_changes_nothing(url: str) -> No
     assert (tally.purge, tally.anonymise, tally.flag, tally.review) == tuple(
         len(expected[a]) for a in (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW)
     )
-    assert all(expected.values())  # every action has records in this table
+    # every action a table can take (all but archive) has records in this table
+    assert all(keys for a, keys in expected.items() if a is not Action.ARCHIVE)
     assert tally.total == len(ROWS)
     assert sorted(r["id"] for r in _table(url, TABLE)) == [r["id"] for r in ROWS]
     assert _table(url, "keepfor_audit") == []

@@ -200,3 +200,17 @@ def test_the_daemon_sweeps_a_file_source_once(
     verify = run_keepfor("audit", "verify", "--config", config, cwd=tmp_path)
     assert verify.exit_code == 0, verify.stderr
     assert "2 entries" in verify.stdout
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_file_refuses_archive_rules_in_one_line_and_writes_nothing(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-files")
+    pack, config = setup(tmp_path, kind)
+    pack.write_text(PACK.replace("then: anonymise", "then: archive"), encoding="utf-8")
+    run = invoke("sweep", "--rules", pack, "--config", config, "--at", AT, "--apply")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "source 'export': rule 'leads' says 'then: archive'" in run.stderr
+    assert sorted(p.name for p in tmp_path.glob("export.*")) == [f"export.{kind}"]

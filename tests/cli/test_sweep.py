@@ -284,3 +284,21 @@ def test_a_source_another_sweeper_is_acting_on_is_left_alone(
     assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["sources"][SWEEP_TABLE]["purge"] > 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("apply", [False, True], ids=["dry-run", "apply"])
+def test_a_table_refuses_archive_rules_in_one_line_before_anything_is_read(
+    shop: Path, apply: bool
+) -> None:
+    (shop / "pack.yaml").write_text(PACK.replace("then: flag", "then: archive"), encoding="utf-8")
+    args = ("--config", _config(shop), "--format", "json", *(["--apply"] if apply else []))
+    code, out, err = _sweep(shop, *args)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1, err
+    assert err.startswith("keepfor: ")
+    assert "source 'orders': rule 'quotes' says 'then: archive'" in err
+    assert "cannot archive" in err
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    audited = "SELECT count(*) FROM sqlite_master WHERE name = 'keepfor_audit'"
+    if _count(shop, audited):
+        assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0

@@ -1,8 +1,8 @@
 """``keepfor sweep --apply`` on the HubSpot-shaped server: due contacts deleted with the
 GDPR delete (``purge``, one a call), rewritten or flagged through batch update (100 a
 call); every action audited in the state database; a second sweep does nothing; a
-purge of objects without a permanent delete refused; the client's archive is no
-purge."""
+purge of objects without a permanent delete refused (one line, naming the rule); the
+client's archive is no purge."""
 
 from __future__ import annotations
 
@@ -110,9 +110,11 @@ def test_a_purge_of_deals_is_refused_before_anything_is_done(
     pack, config = write_config(server, tmp_path, object_type="deals")
     run = invoke("sweep", "--rules", pack, "--config", config, "--at", AT.isoformat(), "--apply")
     assert run.exit_code == 2, (run.exit_code, run.stdout, run.stderr)
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "source 'crm': rule 'leads' says 'then: purge'" in run.stderr
     assert "no permanent delete for deals" in run.stderr
     assert len(server.objects("deals")) == len(CONTACTS)
-    assert not [r for r in server.requests() if r["method"] != "GET" and "search" not in r["path"]]
+    assert not [r for r in server.requests() if r["method"] != "GET"]  # not even a search
 
 
 def test_batch_update_takes_100_a_call_and_archive_is_restorable(hubspot: HubSpot) -> None:
@@ -120,10 +122,13 @@ def test_batch_update_takes_100_a_call_and_archive_is_restorable(hubspot: HubSpo
     try:
         inputs = [(c["id"], {"hs_lead_status": "OPEN"}) for c in CONTACTS] * 3
         done = client.batch_update("contacts", [*inputs, ("999999", {"email": "x"})])
-        client.archive("contacts", "5")
+        assert list(client.batch_archive("contacts", ["5"])) == ["5"]
         assert client.read("contacts", "5", ["email"]) is None
+        assert client.archived("contacts", "5") is True
+        assert client.archived("contacts", "7") is False  # live: not found among archived
         assert client.gdpr_delete("6") is True
         assert client.gdpr_delete("6") is False
+        assert client.archived("contacts", "6") is False  # gone for good
     finally:
         client.close()
     assert done == {c["id"] for c in CONTACTS}

@@ -95,7 +95,8 @@ def _fields(url: str) -> dict[str, dict[str, Any]]:
 
 def test_a_sweep_of_the_store_does_what_the_engine_decides_once_each(store: str) -> None:
     expected = _expected()
-    assert all(expected.values())  # every action has records in the store
+    # every action a table can take (all but archive) has records in the store
+    assert all(keys for a, keys in expected.items() if a is not Action.ARCHIVE)
     dry = _sweep(store, apply=False).sources["store"]
     assert (dry.purge, dry.anonymise, dry.flag, dry.review) == tuple(
         len(expected[a]) for a in (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW)

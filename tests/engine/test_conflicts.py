@@ -1,8 +1,8 @@
 """When rules disagree (docs/rules.md, "When rules disagree"): table tests of who wins.
 
 Retention beats disposal (the latest disposal date wins); at equal dates the gentler
-action wins, flag < review < anonymise < purge; still tied, the rule loaded first; and a
-purge never beats a review: where the winner purges and another matching rule asks for
+action wins, flag < review < anonymise < archive < purge; still tied, the rule loaded
+first; and a purge never beats a review: where the winner purges and another matching rule asks for
 review, the record is reviewed (at the winner's date). A rule with no date makes the
 record wait.
 """
@@ -98,6 +98,11 @@ CASES = [
     case("tie-anonymise-beats-purge", "a=P1Y/purge b=P1Y/anonymise", "b@2021-05-02"),
     case("tie-flag-beats-review", "a=P1Y/review b=P1Y/flag", "b@2021-05-02"),
     case("tie-flag-beats-purge", "a=P1Y/purge b=P1Y/flag", "b@2021-05-02"),
+    case("tie-archive-beats-purge", "a=P1Y/purge b=P1Y/archive", "b@2021-05-02"),
+    case("tie-anonymise-beats-archive", "a=P1Y/archive b=P1Y/anonymise", "b@2021-05-02"),
+    case("tie-review-beats-archive", "a=P1Y/archive b=P1Y/review", "b@2021-05-02"),
+    case("later-archive-beats-anonymise", "a=P1Y/anonymise b=P2Y/archive", "b@2022-05-02"),
+    case("later-archive-is-not-reviewed", "a=P1Y/review b=P2Y/archive", "b@2022-05-02"),
     case(
         "tie-flag-gentlest-of-four",
         "a=P1Y/purge b=P1Y/anonymise c=P1Y/review d=P1Y/flag",
@@ -136,10 +141,16 @@ def test_who_wins(case: Case) -> None:
 
 
 def test_actions_are_ranked_gentlest_first() -> None:
-    assert list(Action) == [Action.FLAG, Action.REVIEW, Action.ANONYMISE, Action.PURGE]
-    assert [a.severity for a in Action] == [0, 1, 2, 3]
+    assert list(Action) == [
+        Action.FLAG,
+        Action.REVIEW,
+        Action.ANONYMISE,
+        Action.ARCHIVE,
+        Action.PURGE,
+    ]
+    assert [a.severity for a in Action] == [0, 1, 2, 3, 4]
     assert Action.FLAG.severity < Action.REVIEW.severity < Action.ANONYMISE.severity
-    assert Action.ANONYMISE.severity < Action.PURGE.severity
+    assert Action.ANONYMISE.severity < Action.ARCHIVE.severity < Action.PURGE.severity
 
 
 @pytest.mark.parametrize(

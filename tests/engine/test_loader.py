@@ -661,7 +661,7 @@ BAD = [
     bad(
         "missing-then",
         edit("    then: purge\n", ""),
-        "a rule needs 'then': one of flag, review, anonymise, purge",
+        "a rule needs 'then': one of flag, review, anonymise, archive, purge",
         key="then",
         rule="orders",
         line=5,
@@ -669,7 +669,7 @@ BAD = [
     bad(
         "then-american-spelling",
         edit("then: purge", "then: anonymize"),
-        "'anonymize' is not one of flag, review, anonymise, purge",
+        "'anonymize' is not one of flag, review, anonymise, archive, purge",
         key="then",
         rule="orders",
         line=10,
@@ -678,7 +678,7 @@ BAD = [
     bad(
         "then-delete",
         edit("then: purge", "then: delete"),
-        "'delete' is not one of flag, review, anonymise, purge",
+        "'delete' is not one of flag, review, anonymise, archive, purge",
         key="then",
         rule="orders",
         line=10,
@@ -899,7 +899,7 @@ BAD = [
     bad(
         "value-key-is-plain-text",
         edit("then: purge", "then: ="),
-        "'=' is not one of flag, review, anonymise, purge",
+        "'=' is not one of flag, review, anonymise, archive, purge",
         key="then",
         rule="orders",
         line=10,
@@ -1109,6 +1109,21 @@ def test_every_basis_loads_and_round_trips(tmp_path: Path, basis: Basis) -> None
     assert pack.rules[0].basis is basis
     assert pack.rules[0].to_dict()["basis"] == basis.value
     assert parse_pack(pack.to_dict()) == pack
+
+
+@pytest.mark.parametrize("action", list(Action), ids=str)
+def test_every_action_loads_and_round_trips(tmp_path: Path, action: Action) -> None:
+    pack = load_pack(write(tmp_path, edit("then: purge", f"then: {action.value}")))
+    assert pack.rules[0].action is action
+    assert pack.rules[0].to_dict()["then"] == action.value
+    assert parse_pack(pack.to_dict()) == pack
+
+
+def test_archive_is_a_rule_action_of_its_own(tmp_path: Path) -> None:
+    (rule,) = load_pack(write(tmp_path, edit("then: purge", "then: archive"))).rules
+    assert rule.action is Action.ARCHIVE
+    with pytest.raises(RulePackError, match=r"'archived' is not one of .*archive, purge"):
+        load_pack(write(tmp_path, edit("then: purge", "then: archived")))
 
 
 def test_basis_values_are_the_spec_s() -> None:

@@ -9,8 +9,10 @@ the token, the objects and their property types::
      "objects": {"contacts": [{"id": "1", "properties": {"email": "a@b.c"}}]}}
 
 Endpoints: ``POST /crm/v3/objects/{object}/search``, ``GET /crm/v3/objects/{object}``
-(list), ``GET|DELETE /crm/v3/objects/{object}/{id}`` (``DELETE`` archives),
-``POST /crm/v3/objects/{object}/batch/update``, ``POST
+(list), ``GET|DELETE /crm/v3/objects/{object}/{id}`` (``DELETE`` archives; ``GET
+?archived=true`` finds only archived objects), ``POST
+/crm/v3/objects/{object}/batch/update``, ``POST /crm/v3/objects/{object}/batch/archive``
+(100 ids a call, 204; archived objects leave search, listing and ``GET``), ``POST
 /crm/v3/objects/contacts/gdpr-delete`` and ``GET /crm/v3/properties/{object}``, each
 behind a Bearer token (401). Under ``/_test/`` (no token): ``GET objects/{object}``
 (every object, archived ones too), ``GET requests`` (what was asked, the
@@ -37,8 +39,11 @@ from tests.servers.hubspot_search import (
     SearchError,
     check_groups,
     epoch_ms,
+    id_order,
     matches,
     sort_key,
+    stored_value,
+    whole_number,
 )
 
 __all__ = ["BASE_TYPES", "State", "main"]
@@ -134,10 +139,10 @@ class Api:
 
     def search(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         objects, types = self.objects_of(name), self.state.types[name]
-        limit = _int(body.get("limit", 10), "limit")
+        limit = whole_number(body.get("limit", 10), "limit")
         if not 0 <= limit <= 200:
             raise SearchError("limit must be at most 200")
-        offset = _int(body.get("after", 0) or 0, "after")
+        offset = whole_number(body.get("after", 0) or 0, "after")
         if offset >= SEARCH_CAP:
             raise SearchError(
                 f"The search query cannot page past {SEARCH_CAP} results "
@@ -168,12 +173,12 @@ class Api:
 
     def listing(self, name: str, query: dict[str, list[str]]) -> dict[str, Any]:
         objects = self.objects_of(name)
-        limit = min(_int(query.get("limit", ["10"])[0], "limit"), 100)
+        limit = min(whole_number(query.get("limit", ["10"])[0], "limit"), 100)
         after = query.get("after", [None])[0]
         wanted = ",".join(query.get("properties", [])).split(",")
-        live = sorted((o for o in objects.values() if not o["archived"]), key=_id_order)
+        live = sorted((o for o in objects.values() if not o["archived"]), key=id_order)
         if after is not None:
-            live = [o for o in live if _id_order(o) >= _id_order({"id": after})]
+            live = [o for o in live if id_order(o) >= id_order({"id": after})]
         page = live[:limit]
         answer: dict[str, Any] = {"results": [_public(o, wanted) for o in page]}
         if len(live) > limit:
@@ -181,8 +186,10 @@ class Api:
         return answer
 
     def read(self, name: str, key: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        """One object; with ``archived=true`` only an archived one."""
         obj = self.objects_of(name).get(key)
-        if obj is None or obj["archived"]:
+        archived = query.get("archived", ["false"])[0].lower() == "true"
+        if obj is None or obj["archived"] is not archived:
             raise HubSpotError(404, "Object not found", "OBJECT_NOT_FOUND")
         return _public(obj, ",".join(query.get("properties", [])).split(","))
 
@@ -202,7 +209,7 @@ class Api:
                 continue
             for prop, value in (one.get("properties") or {}).items():
                 types.setdefault(prop, "string")
-                obj["properties"][prop] = _stored(value, types[prop])
+                obj["properties"][prop] = stored_value(value, types[prop])
             obj["properties"]["lastmodifieddate"] = now
             done.append(_public(obj, list(one.get("properties") or {})))
         answer: dict[str, Any] = {"status": "COMPLETE", "results": done}
@@ -226,6 +233,19 @@ class Api:
         if obj is not None:
             obj["archived"] = True  # HubSpot answers 204 for an unknown id too
 
+    def batch_archive(self, name: str, body: dict[str, Any]) -> None:
+        """Archive each input's id (204, unknown ids too; at most 100 inputs)."""
+        objects = self.objects_of(name)
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise SearchError("inputs must be a non-empty list")
+        if len(inputs) > 100:
+            raise SearchError(f"Batch input size of {len(inputs)} exceeds the limit of 100")
+        for one in inputs:
+            obj = objects.get(str(one.get("id")) if isinstance(one, dict) else "")
+            if obj is not None:
+                obj["archived"] = True
+
     def properties(self, name: str) -> dict[str, Any]:
         types = self.state.types.get(name)
         if types is None:
@@ -235,30 +255,6 @@ class Api:
                 {"name": n, "label": n, "type": t, "fieldType": "text"} for n, t in types.items()
             ]
         }
-
-
-def _stored(value: Any, kind: str) -> str | None:
-    """A written value as HubSpot keeps it: "" clears it; an ISO date or date-time in a
-    date property becomes epoch milliseconds."""
-    if value is None or value == "":
-        return None
-    if kind in ("date", "datetime") and not str(value).lstrip("-").isdigit():
-        number = epoch_ms(value)
-        if number is not None:
-            return str(int(number))
-    return str(value)
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise SearchError(f"{name} must be a whole number") from None
-
-
-def _id_order(obj: dict[str, Any]) -> tuple[int, str]:
-    text = str(obj["id"])
-    return (int(text), "") if text.isdigit() else (1 << 62, text)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -343,6 +339,9 @@ class Handler(BaseHTTPRequestHandler):
             return 200, api.search(name, body)
         if method == "POST" and key == "batch" and verb == "update":
             return api.batch_update(name, body)
+        if method == "POST" and key == "batch" and verb == "archive":
+            api.batch_archive(name, body)
+            return 204, None
         if method == "POST" and name == "contacts" and key == "gdpr-delete":
             api.gdpr_delete(body)
             return 204, None
@@ -366,7 +365,9 @@ class Handler(BaseHTTPRequestHandler):
                 "Authentication credentials not found. This API supports OAuth 2.0 authentication",
                 "INVALID_AUTHENTICATION",
             )
-        writes = method == "DELETE" or path.endswith(("/batch/update", "/gdpr-delete"))
+        writes = method == "DELETE" or path.endswith(
+            ("/batch/update", "/batch/archive", "/gdpr-delete")
+        )
         if token in state.read_only and writes:
             raise HubSpotError(403, "This app hasn't been granted all required scopes",
                                "MISSING_SCOPES")  # fmt: skip

@@ -22,8 +22,11 @@ __all__ = [
     "SearchError",
     "check_groups",
     "epoch_ms",
+    "id_order",
     "matches",
     "sort_key",
+    "stored_value",
+    "whole_number",
 ]
 
 MAX_GROUPS = 5
@@ -170,3 +173,29 @@ def sort_key(properties: Mapping[str, Any], name: str, numeric: bool) -> tuple[i
         number = epoch_ms(value)
         return (0, number) if number is not None else (1, 0)
     return (0, str(value).lower())
+
+
+def stored_value(value: Any, kind: str) -> str | None:
+    """A written value as HubSpot keeps it: "" clears it; an ISO date or date-time in a
+    date property becomes epoch milliseconds."""
+    if value is None or value == "":
+        return None
+    if kind in ("date", "datetime") and not str(value).lstrip("-").isdigit():
+        number = epoch_ms(value)
+        if number is not None:
+            return str(int(number))
+    return str(value)
+
+
+def whole_number(value: Any, name: str) -> int:
+    """A request's number, or the 400 HubSpot gives."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SearchError(f"{name} must be a whole number") from None
+
+
+def id_order(obj: dict[str, Any]) -> tuple[int, str]:
+    """Objects by numeric id (HubSpot's order), any other id last."""
+    text = str(obj["id"])
+    return (int(text), "") if text.isdigit() else (1 << 62, text)
