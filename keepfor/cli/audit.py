@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
@@ -192,6 +193,10 @@ def _csv(out: TextIO, entries: Iterator[AuditEntry]) -> None:
         writer.writerow([row[name] for name in FIELD_NAMES])
 
 
+RESTORABLE = timedelta(days=90)
+"""How long HubSpot can restore what it archived: an archive is never a permanent disposal."""
+
+
 def _json(
     out: TextIO,
     entries: Iterator[AuditEntry],
@@ -199,10 +204,27 @@ def _json(
     end: datetime | None,
     digest: str,
 ) -> None:
-    """One JSON object, written as the entries stream: from, to, head, entries, count."""
+    """One JSON object, written as the entries stream: from, to, head, entries (an
+    archive's with the day it stays restorable until), count, and ``disposed``: the
+    records purged and anonymised (permanent) apart from those archived (restorable)."""
     bounds = {"from": start and utc_text(start), "to": end and utc_text(end), "head": digest}
     out.write(json.dumps(bounds)[:-1] + ', "entries": [')
     count = 0
+    actions: Counter[str] = Counter()
     for count, entry in enumerate(entries, 1):
-        out.write(("\n  " if count == 1 else ",\n  ") + json.dumps(entry.as_dict()))
-    out.write(f'\n], "count": {count}}}\n')
+        row = entry.as_dict()
+        if entry.action == "archive":
+            row["restorable_until"] = (entry.time + RESTORABLE).date().isoformat()
+        actions[entry.action] += 1
+        out.write(("\n  " if count == 1 else ",\n  ") + json.dumps(row))
+    out.write(f'\n], "count": {count}, "disposed": {json.dumps(_disposed(actions))}}}\n')
+
+
+def _disposed(actions: Counter[str]) -> dict[str, dict[str, Any]]:
+    """Entries per disposal: purges and anonymisations are permanent; an archive is not
+    (restorable for 90 days), so it is never among them."""
+    return {
+        "purge": {"count": actions["purge"], "permanent": True},
+        "anonymise": {"count": actions["anonymise"], "permanent": True},
+        "archive": {"count": actions["archive"], "permanent": False},
+    }

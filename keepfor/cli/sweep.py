@@ -174,7 +174,7 @@ def _table(result: SweepResult, restorable: date) -> None:
         counts = tally.to_dict()
         rows = [
             ("purge", f"{done}purged"),
-            ("archive", f"{done}archived: restorable until {restorable.isoformat()}, not purged"),
+            ("archive", f"{done}archived, restorable until {restorable.isoformat()}"),
             ("anonymise", f"{done}anonymised"),
             ("flag", f"{done}flagged"),
             ("review", f"{done}queued for review"),

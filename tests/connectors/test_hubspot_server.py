@@ -153,6 +153,31 @@ def test_batch_update_gdpr_delete_and_archive(hubspot: HubSpot) -> None:
     assert "3" not in search_ids(hubspot)
 
 
+def test_batch_archive_hides_objects_that_archived_true_still_finds(hubspot: HubSpot) -> None:
+    path = "/crm/v3/objects/contacts/batch/archive"
+    answer = call(hubspot, "POST", path, {"inputs": [{"id": "4"}, {"id": "5"}, {"id": "999"}]})
+    assert (answer.status_code, answer.content) == (204, b"")  # an unknown id too
+    assert {hubspot.objects()[k]["archived"] for k in ("4", "5")} == {True}
+    assert not {"4", "5"} & set(search_ids(hubspot))
+    listed = call(hubspot, "GET", "/crm/v3/objects/contacts", params={"limit": "100"})
+    assert not {"4", "5"} & {r["id"] for r in listed.json()["results"]}
+    assert call(hubspot, "GET", "/crm/v3/objects/contacts/4").status_code == 404
+    found = call(hubspot, "GET", "/crm/v3/objects/contacts/4", params={"archived": "true"})
+    assert (found.status_code, found.json()["archived"]) == (200, True)
+    live = call(hubspot, "GET", "/crm/v3/objects/contacts/6", params={"archived": "true"})
+    assert live.status_code == 404  # archived=true finds only archived objects
+    update = {"inputs": [{"id": "4", "properties": {"email": "x"}}]}
+    assert call(hubspot, "POST", "/crm/v3/objects/contacts/batch/update", update).status_code == 207
+    too_many = {"inputs": [{"id": str(i)} for i in range(101)]}
+    assert call(hubspot, "POST", path, too_many).status_code == 400
+    assert call(hubspot, "POST", path, {"inputs": []}).status_code == 400
+    hubspot.configure(rate_limit=1, faults=[{"path": path, "status": 503, "count": 1}])
+    assert call(hubspot, "POST", path, {"inputs": [{"id": "6"}]}).status_code == 429
+    hubspot.configure(faults=[{"path": path, "status": 503, "count": 1}])
+    assert call(hubspot, "POST", path, {"inputs": [{"id": "6"}]}).status_code == 503
+    assert hubspot.objects()["6"]["archived"] is False  # a refused call does nothing
+
+
 def test_list_pages_by_id(hubspot: HubSpot) -> None:
     seen: list[str] = []
     params: dict[str, str] = {"limit": "25", "properties": "email"}
