@@ -12,7 +12,8 @@ figure is for one core (run it under ``taskset -c 0``); each is the best of
 
 Measured: ``keepfor.evaluate_many`` (the Python evaluator); the durable_rules evaluator
 behind the same case cache (durable_rules decides each distinct case once); and the
-durable_rules evaluator without the cache (every record asserted, matched and retracted).
+durable_rules evaluator without the cache (every record asserted, matched and retracted,
+a batch of facts at a time, as ``evaluate_many`` hands them over).
 Every decision of the durable_rules runs is checked equal to the Python one's.
 """
 

@@ -6,10 +6,14 @@ functions then work out the dates and pick the winner, so a decision is the one
 Each rule ``i`` of the packs becomes a durable_rules rule ``m<i>`` (every ``applies_to``
 and ``where`` condition holds) and, for each condition ``j`` that needs true or false,
 a rule ``u<i>_<j>`` (that condition's value is neither, and is the first such: the
-record is unreadable to rule ``i``). A record is asserted as a fact, the callbacks note
-which rules fired, and the fact is retracted.
+record is unreadable to rule ``i``). Records are asserted as facts, a batch at a time
+(:meth:`DurableEvaluator.decide_many`; one record is a batch of one), the actions ready
+for them are run and say which rules matched which fact, and the facts are retracted.
 
-durable_rules' own ways, each handled here (and tested):
+durable_rules is driven through its engine, ``durable_rules_engine`` (what
+``durable.engine``'s ``Host`` wraps), not through the ``Host``: the ``Host`` builds a
+closure, reads the clock twice and encodes the session's state again for every action,
+costing more than the matching. Its own ways, each handled here (and tested):
 
 * ``id`` and ``sid`` name a message and its session: a record's fields are renamed to
   ``f<n>`` (the value) and ``t<n>`` (its kind), and ``id`` is a number of our own, so
@@ -19,12 +23,20 @@ durable_rules' own ways, each handled here (and tested):
   null, ``o:`` anything else, dates included), so equality is the rules' own;
 * it takes two texts of 65,533 bytes or more that differ only past there as equal, and
   truncates text at a NUL: a long text is sent as its digest, a NUL escaped;
-* a record no rule handles raises ``MessageNotHandledException``: it is unmatched;
+* a fact no rule handles is reported (code 1, which the ``Host`` raises as
+  ``MessageNotHandledException``, leaving the batch's other actions pending): the
+  engine keeps the batch's other facts and readies their actions, so every action is
+  run and a record none fired for is unmatched;
 * a ruleset cannot be defined twice: rulesets are named by a hash of what they match
   plus a counter, and packs compiled alike share one;
-* the host is global and not thread-safe: one host, one lock, and no dispatch threads
-  (everything runs in the caller's thread);
-* facts never retracted fill memory: each is retracted once decided;
+* the engine is global and not thread-safe: one lock around every call, and no
+  dispatch threads (everything runs in the caller's thread; no ``Host`` starts its
+  timers);
+* an empty batch is answered with a session that is no session, and asking for its
+  actions crashes the process: an empty batch is never sent;
+* an action started and not completed blocks the next: every action ready is
+  completed, even when noting it fails;
+* facts never retracted fill memory: each batch is retracted once decided;
 * a message holds at most 255 properties, and a ruleset with more than 512 tests under
   one node never finishes compiling: packs past :data:`MAX_FIELDS` condition fields or
   :data:`MAX_TESTS` distinct conditions are refused, one line, before durable_rules
@@ -38,7 +50,7 @@ import itertools
 import json
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -66,14 +78,13 @@ INSTALL = (
 )
 
 _LOCK = threading.Lock()
-"""Guards the one host: registering rulesets, asserting and retracting facts."""
-_HOST: Any = None
-_COMPILED: dict[str, str] = {}
-"""Hash of a compiled definition -> the name of its ruleset on the host."""
-_FIRED: list[tuple[int, str | None]] = []
-"""What the callbacks of the fact being decided noted (under the lock)."""
+"""Guards durable_rules' engine: creating rulesets, asserting and retracting facts."""
+_COMPILED: dict[str, tuple[str, int]] = {}
+"""Hash of a compiled definition -> the name and engine handle of its ruleset."""
 _NAMES = itertools.count(1)
 _FACTS = itertools.count(1)
+BATCH = 1_000
+"""Records sent to durable_rules at once by :meth:`DurableEvaluator.decide_many`."""
 LONG_TEXT = 1_000
 """Texts longer than this go to durable_rules as their SHA-256 digest (equal texts,
 equal digests), far below the 65,533 bytes past which it takes unequal texts as equal."""
@@ -82,13 +93,13 @@ _BAD = ("s", "n", "o")
 
 
 def require_durable() -> Any:
-    """The ``durable.engine`` module; a one-line :class:`UsageError` saying how to
-    install it where it is not installed."""
+    """durable_rules' engine (``durable_rules_engine``, as ``durable.engine`` loads
+    it); a one-line :class:`UsageError` saying how to install it where it is not."""
     try:
         import durable.engine
     except ImportError:
         raise UsageError(INSTALL) from None
-    return durable.engine
+    return durable.engine.durable_rules_engine
 
 
 def encode(value: Any) -> tuple[str, str]:
@@ -202,50 +213,50 @@ def check_limits(compiled: Compiled) -> None:
         )
 
 
-def _note(index: int, field: str | None) -> Callable[[Any], None]:
-    def action(_closure: Any) -> None:
-        _FIRED.append((index, field))
-
-    return action
-
-
-def _host(engine: Any) -> Any:
-    """The one host, made on first use, without the dispatch threads a plain ``Host``
-    starts: every action runs in the thread that asserts its fact, under the lock."""
-    global _HOST
-    if _HOST is None:
-
-        class _Host(engine.Host):  # type: ignore[misc]
-            def _run(self) -> None:  # no timer threads dispatching behind our back
-                return None
-
-        _HOST = _Host()
-    return _HOST
-
-
-def _ruleset(compiled: Compiled) -> str:
-    """The name of the ruleset on the host for ``compiled`` (registered on first use:
-    packs compiled alike share one, as a ruleset cannot be defined twice)."""
+def _ruleset(compiled: Compiled) -> tuple[str, int]:
+    """The name and engine handle of the ruleset for ``compiled`` (created on first
+    use: packs compiled alike share one, as a ruleset cannot be defined twice)."""
     engine = require_durable()
     text = json.dumps([compiled.definition, compiled.fields], sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _LOCK:
-        host = _host(engine)
-        name = _COMPILED.get(digest)
-        if name is None:
+        made = _COMPILED.get(digest)
+        if made is None:
             name = f"keepfor-{digest}-{next(_NAMES)}"
-            definition = json.loads(text)[0]  # a copy: registering takes its actions out
-            for rule_name, (index, field) in compiled.fires.items():
-                definition[rule_name]["run"] = _note(index, field)
+            definition = json.dumps(compiled.definition, ensure_ascii=False)
             try:
-                host.register_rulesets({name: definition})
+                made = name, engine.create_ruleset(name, definition)
             except Exception as error:  # its limits (e.g. 256 rules of the same conditions)
                 raise UsageError(
                     f"durable_rules cannot compile these rule packs ({error}); "
                     "use --evaluator python"
                 ) from None
-            _COMPILED[digest] = name
-    return name
+            _COMPILED[digest] = made
+    return made
+
+
+def run_actions(engine: Any, handle: int, state: int) -> list[tuple[str, Any]]:
+    """Every action durable_rules has ready for a session, each completed in turn: the
+    rule's name and the message(s) it matched (call under :data:`_LOCK`)."""
+    fired: list[tuple[str, Any]] = []
+    started = engine.start_action_for_state(handle, state)
+    ready = started[1] if started else None
+    try:
+        while ready:
+            fired.extend(json.loads(ready).items())
+            ready = engine.complete_and_start_action(handle, state)
+    finally:  # never leave an action half done for the next caller
+        while ready:
+            ready = engine.complete_and_start_action(handle, state)
+    return fired
+
+
+def facts_of(ruleset: str) -> list[dict[str, Any]]:
+    """The facts durable_rules holds for a ruleset of ours (none, once decided)."""
+    engine = require_durable()
+    with _LOCK:
+        handle = next(h for n, h in _COMPILED.values() if n == ruleset)
+        return list(json.loads(engine.get_facts(handle, None)))
 
 
 class DurableEvaluator(PythonEvaluator):
@@ -258,8 +269,8 @@ class DurableEvaluator(PythonEvaluator):
         self.cached = cached
         self.compiled = compile_rules(self.rules)
         check_limits(self.compiled)
-        self.ruleset = _ruleset(self.compiled)
-        self._not_handled = require_durable().MessageNotHandledException
+        self.ruleset, self._handle = _ruleset(self.compiled)
+        self._engine = require_durable()
         # every anchor counts in a case's key: which rules match is durable_rules' to say
         self._every_anchor = tuple(
             dict.fromkeys(f for _, rule in self.rules for f in rule.retain.fields())
@@ -275,6 +286,18 @@ class DurableEvaluator(PythonEvaluator):
         check_instant(at)
         return decide(self.rules, record, at, match(self.rules, record, self.verdicts(record)))
 
+    def decide_many(self, records: Sequence[Mapping[str, Any]], at: Instant) -> list[Decision]:
+        """Each record's decision, in order: through the case cache, or (uncached) the
+        records sent to durable_rules together, as one batch of facts."""
+        if self.cached:
+            return [self(record, at) for record in records]
+        check_instant(at)
+        rules = self.rules
+        return [
+            decide(rules, record, at, match(rules, record, verdicts))
+            for record, verdicts in zip(records, self.verdicts_many(records), strict=True)
+        ]
+
     def fact(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record as durable_rules gets it: renamed, tagged, with an id of its own."""
         fact: dict[str, Any] = {"id": next(_FACTS)}
@@ -285,12 +308,26 @@ class DurableEvaluator(PythonEvaluator):
 
     def verdicts(self, record: Mapping[str, Any]) -> Verdicts:
         """Which rules durable_rules matches to the record (see :data:`Verdicts`)."""
-        fact = self.fact(record)
+        return self.verdicts_many([record])[0]
+
+    def verdicts_many(self, records: Sequence[Mapping[str, Any]]) -> list[Verdicts]:
+        """Which rules durable_rules matches to each record: the records asserted as one
+        batch of facts, every action run, the facts retracted."""
+        facts = [self.fact(record) for record in records]
+        if not facts:  # the engine answers an empty batch with no session (and crashes)
+            return []
+        position = {fact["id"]: n for n, fact in enumerate(facts)}
+        found: list[dict[int, str | None]] = [{} for _ in facts]
+        fires = self.compiled.fires
+        engine, handle = self._engine, self._handle
+        text = json.dumps(facts, ensure_ascii=False)
         with _LOCK:
-            _FIRED.clear()
+            # code 1 where some record matched no rule: the others are kept, actions ready
+            _, state = engine.assert_facts(handle, text)
             try:
-                _HOST.assert_fact(self.ruleset, fact)
-            except self._not_handled:  # no rule's conditions hold: nothing was kept
-                return {}
-            _HOST.retract_fact(self.ruleset, fact)
-            return dict(_FIRED)
+                for name, message in run_actions(engine, handle, state):
+                    index, field = fires[name]
+                    found[position[message["m"]["id"]]][index] = field
+            finally:
+                engine.retract_facts(handle, text)
+        return list(found)

@@ -24,6 +24,7 @@ need_durable()
 
 from keepfor.evaluators import durable  # noqa: E402 (after the skip on Python 3.13)
 from keepfor.evaluators.durable import DurableEvaluator, encode  # noqa: E402
+from keepfor.evaluators.python import BatchEvaluator  # noqa: E402
 
 AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
 CONDITION_FIELDS = ("category", "flag", "id", "sid", "n")
@@ -99,12 +100,16 @@ def test_durable_rules_decides_as_python(
     python = PythonEvaluator(rules)
     uncached = DurableEvaluator(rules, cached=False)
     cached = DurableEvaluator(rules)
-    for record in records * 2:  # twice: cache hits, and the same fact again
-        expected = keepfor.evaluate(rules, record, at).to_dict(detail=True)
+    every = [keepfor.evaluate(rules, record, at).to_dict(detail=True) for record in records]
+    for record, expected in zip(records * 2, every * 2, strict=True):  # cache hits, the same again
         event(expected["status"])
         assert python(record, at).to_dict(detail=True) == expected
         assert uncached(record, at).to_dict(detail=True) == expected, record
         assert cached(record, at).to_dict(detail=True) == expected, record
+    # one batch of facts: the same records (twice over) matched together
+    batch = uncached.decide_many(records * 2, at)
+    assert [d.to_dict(detail=True) for d in batch] == every * 2
+    assert durable.facts_of(uncached.ruleset) == []
 
 
 # -- the seed packs' worked examples -----------------------------------------------------
@@ -203,6 +208,39 @@ def test_a_record_no_rule_handles_is_unmatched() -> None:
     _same(rules, {}, AT)
 
 
+def test_a_batch_decides_records_no_rule_handles_among_others() -> None:
+    # the Host would raise for the whole batch and leave the others' actions pending
+    rules = _pack_of(_rule(category="order"), _rule("flagged", flag=True))
+    evaluator = DurableEvaluator(rules, cached=False)
+    records = [
+        {"category": "order", "d": "2020-01-01"},
+        {"category": "cv"},  # no rule
+        {"category": "order", "flag": True, "d": "2021-01-01"},
+        {"flag": "yes"},  # unreadable
+        {},
+        {"category": "order", "flag": 7, "d": "2020-01-01"},
+    ]
+    expected = [keepfor.evaluate(rules, r, AT).to_dict(detail=True) for r in records]
+    for start, end, times in ((0, 6, 1), (1, 2, 1), (1, 1, 1), (0, 6, 400)):
+        batch = records[start:end] * times
+        got = [d.to_dict(detail=True) for d in evaluator.decide_many(batch, AT)]
+        assert got == expected[start:end] * times
+        assert durable.facts_of(evaluator.ruleset) == []
+    statuses = [d.status.value for d in evaluator.decide_many(records, AT)]
+    assert statuses == ["due", "unmatched", "due", "unreadable", "unmatched", "unreadable"]
+
+
+def test_evaluate_many_hands_durable_rules_whole_batches() -> None:
+    rules = _pack_of(_rule(category="order"), _rule("quotes", category="quote"))
+    records = [{"category": c, "d": date(2020, 1, 1 + k % 28)} for k in range(2_500) for c in "xy"]
+    records += [{"category": "order", "d": date(2019, 1, 1)}, {"category": "quote"}]
+    evaluator = DurableEvaluator(rules, cached=False)
+    assert isinstance(evaluator, BatchEvaluator)
+    got = list(keepfor.evaluate_many(rules, records, AT, evaluator=evaluator))
+    assert [d.to_dict() for d in got] == [keepfor.evaluate(rules, r, AT).to_dict() for r in records]
+    assert durable.facts_of(evaluator.ruleset) == []
+
+
 def test_the_same_record_twice_is_two_facts() -> None:
     # a duplicate fact raises in durable_rules: each fact has an id of its own
     rules = _pack_of(_rule(category="order"))
@@ -230,7 +268,7 @@ def test_facts_are_retracted() -> None:
     for n in range(300):
         record = {"category": ["order", "cv"][n % 2], "flag": [True, 2, None][n % 3], "d": None}
         evaluator(record, AT)
-    assert durable._HOST.get_facts(evaluator.ruleset) == []
+    assert durable.facts_of(evaluator.ruleset) == []
 
 
 def test_one_host_one_lock_no_threads_of_its_own() -> None:
@@ -247,7 +285,10 @@ def test_one_host_one_lock_no_threads_of_its_own() -> None:
     results: dict[int, list[Any]] = {}
 
     def work(n: int) -> None:
-        results[n] = [evaluator(r, AT).to_dict() for r in records]
+        if n % 2:
+            results[n] = [evaluator(r, AT).to_dict() for r in records]
+        else:  # batches of facts beside single facts, all under the one lock
+            results[n] = [d.to_dict() for d in evaluator.decide_many(records, AT)]
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -255,7 +296,7 @@ def test_one_host_one_lock_no_threads_of_its_own() -> None:
     for thread in threads:
         thread.join()
     assert all(results[n] == expected for n in range(4))
-    assert durable._HOST.get_facts(evaluator.ruleset) == []
+    assert durable.facts_of(evaluator.ruleset) == []
 
 
 def _many(conditions: list[dict[str, Any]]) -> RuleSet:
