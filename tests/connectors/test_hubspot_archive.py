@@ -164,3 +164,13 @@ def test_the_certificate_of_disposal_lists_archives_as_restorable(
     assert restorable == {(NOW.date().isoformat(), RESTORABLE_UNTIL)}
     assert data["disposed"]["purge"]["count"] == 0
     assert data["disposed"]["anonymise"]["permanent"] is True
+
+
+def test_the_safety_valve_weighs_archives(hubspot: HubSpot, setup: list[Path]) -> None:
+    config = setup[1]
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("max_disposal_share = 1.0", "max_disposal_share = 0.2"), "utf-8")
+    run = sweep(setup, "--apply")
+    assert run.exit_code == 3, run.stderr
+    assert "would purge, archive or anonymise" in run.stderr
+    assert archived_ids(hubspot) == set()
