@@ -8,6 +8,7 @@ import click
 
 from keepfor.cli.app import EXIT_BAD_INPUT, one_line
 from keepfor.cli.sources import SourceOptions, open_sources, source_options, warn_missing_fields
+from keepfor.connectors.targets import target_for
 from keepfor.engine import RulePack, RuleSet, load_pack, load_rules
 from keepfor.engine.loader import pack_files
 from keepfor.errors import RulePackError
@@ -65,11 +66,14 @@ def validate(paths: tuple[str, ...], **where: Any) -> None:
 
 
 def check_sources(options: SourceOptions, rules: RuleSet) -> None:
-    """Every field the rules read can be read from every source named (an error is one
-    line and exit 2); a field no record has is a warning."""
+    """Every field the rules read can be read from every source named, and every action
+    they say can be taken there (an error is one line and exit 2); a field no record has
+    is a warning."""
+    settings = [entry for _, entry in options.entries()]
     with open_sources(options) as sources:
-        for source in sources:
+        for source, actions in zip(sources, settings, strict=True):
             source.check(rules)
+            target_for(source, actions, None).check_actions(source.name, rules)
             warned = warn_missing_fields(source, rules)
             if warned:
                 click.echo(f"ok source '{source.name}', but see the {warned} warning(s) above")

@@ -200,9 +200,7 @@ def test_a_dry_run_counts_what_would_be_done_and_changes_nothing(url: str) -> No
 
 
 @pytest.mark.parametrize("batch_size", [1, 4, 1000])
-def test_an_applied_sweep_does_what_the_engine_decides_once_each(
-    url: str, batch_size: int
-) -> None:
+def test_an_applied_sweep_does_what_the_engine_decides_once_each(url: str, batch_size: int) -> None:
     result = _sweep(url, apply=True, batch_size=batch_size)
     _check_applied(url, result)
 
@@ -438,9 +436,7 @@ class _Watched:
 
         source.select_groups = select_groups  # type: ignore[method-assign]
 
-    def target(
-        self, source: SqlTableSource, settings: ActionSettings, trail: Trail | None
-    ) -> Any:
+    def target(self, source: SqlTableSource, settings: ActionSettings, trail: Trail | None) -> Any:
         events = self.events
 
         class Target(SqlTableTarget):

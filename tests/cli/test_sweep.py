@@ -141,9 +141,7 @@ def test_the_safety_valve_exits_3_and_does_nothing(shop: Path) -> None:
 
 
 def test_a_foreign_key_that_would_block_a_purge_is_bad_input(shop: Path) -> None:
-    run = invoke(
-        "sweep", "--rules", shop / "pack.yaml", "--config", _config(shop), "--apply"
-    )
+    run = invoke("sweep", "--rules", shop / "pack.yaml", "--config", _config(shop), "--apply")
     assert_bad_input(run, "source 'orders'", "table 'lines' (record_id)", "lines.record_id")
     assert _count(shop, "SELECT count(*) FROM records") == 20
     assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0
@@ -222,9 +220,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop.db"
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 
-def test_the_example_store_is_swept_safely(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_example_store_is_swept_safely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """keepfor's own store (the README's example): a dry run, the safety valve, an
     applied sweep, a re-run that does nothing, a trail that verifies."""
     monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "example-store-audit-key-0123456789")
@@ -302,3 +298,13 @@ def test_a_table_refuses_archive_rules_in_one_line_before_anything_is_read(
     audited = "SELECT count(*) FROM sqlite_master WHERE name = 'keepfor_audit'"
     if _count(shop, audited):
         assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0
+
+
+def test_validate_with_a_config_refuses_an_action_the_source_cannot_take(shop: Path) -> None:
+    config = _config(shop)
+    assert invoke("validate", shop / "pack.yaml", "--config", config).exit_code == 0
+    (shop / "pack.yaml").write_text(PACK.replace("then: flag", "then: archive"), encoding="utf-8")
+    run = invoke("validate", shop / "pack.yaml", "--config", config)
+    assert run.exit_code == 2
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "source 'orders': rule 'quotes' says 'then: archive'" in run.stderr

@@ -223,3 +223,6 @@ def test_a_rule_that_purges_deals_is_refused_in_one_line_before_anything_is_read
         assert "then: archive" in run.stderr  # what to say instead
     assert not [r for r in deals.requests() if r["method"] != "GET"]  # not even a search
     assert not [o for o in deals.objects("deals").values() if o["archived"]]
+    checked = invoke("validate", pack, "--config", config)
+    assert checked.exit_code == 2
+    assert "rule 'lost' says 'then: purge'" in checked.stderr
