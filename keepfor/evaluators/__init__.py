@@ -4,6 +4,10 @@
 compiles the packs into durable_rules rulesets that do the matching
 (:mod:`keepfor.evaluators.durable`). Both give the same decisions, proven equal by
 differential tests; both put the same case cache in front.
+
+:class:`DurableSession` keeps a sync job's records in a durable_rules session and takes
+their events (an enquiry resolved, consent withdrawn), giving each record's new decision
+(:mod:`keepfor.evaluators.session`).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from keepfor.abc import Evaluator
 from keepfor.engine.rules import RuleSet
 from keepfor.errors import UsageError, quoted
 from keepfor.evaluators.python import PythonEvaluator, evaluate_many
+from keepfor.evaluators.session import DurableSession
 
-__all__ = ["EVALUATORS", "evaluate_many", "evaluator_named"]
+__all__ = ["EVALUATORS", "DurableSession", "evaluate_many", "evaluator_named"]
 
 EVALUATORS = ("python", "durable_rules")
 """Every evaluator's name; ``python`` is the default."""

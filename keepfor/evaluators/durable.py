@@ -77,12 +77,13 @@ INSTALL = (
     "(or use --evaluator python)"
 )
 
-_LOCK = threading.Lock()
+LOCK = threading.Lock()
 """Guards durable_rules' engine: creating rulesets, asserting and retracting facts."""
 _COMPILED: dict[str, tuple[str, int]] = {}
 """Hash of a compiled definition -> the name and engine handle of its ruleset."""
 _NAMES = itertools.count(1)
 _FACTS = itertools.count(1)
+"""Ids of the messages sent to durable_rules: each its own (a repeated id is dropped)."""
 BATCH = 1_000
 """Records sent to durable_rules at once by :meth:`DurableEvaluator.decide_many`."""
 LONG_TEXT = 1_000
@@ -213,13 +214,13 @@ def check_limits(compiled: Compiled) -> None:
         )
 
 
-def _ruleset(compiled: Compiled) -> tuple[str, int]:
+def ruleset_for(compiled: Compiled) -> tuple[str, int]:
     """The name and engine handle of the ruleset for ``compiled`` (created on first
     use: packs compiled alike share one, as a ruleset cannot be defined twice)."""
     engine = require_durable()
     text = json.dumps([compiled.definition, compiled.fields], sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    with _LOCK:
+    with LOCK:
         made = _COMPILED.get(digest)
         if made is None:
             name = f"keepfor-{digest}-{next(_NAMES)}"
@@ -237,7 +238,7 @@ def _ruleset(compiled: Compiled) -> tuple[str, int]:
 
 def run_actions(engine: Any, handle: int, state: int) -> list[tuple[str, Any]]:
     """Every action durable_rules has ready for a session, each completed in turn: the
-    rule's name and the message(s) it matched (call under :data:`_LOCK`)."""
+    rule's name and the message(s) it matched (call under :data:`LOCK`)."""
     fired: list[tuple[str, Any]] = []
     started = engine.start_action_for_state(handle, state)
     ready = started[1] if started else None
@@ -251,12 +252,34 @@ def run_actions(engine: Any, handle: int, state: int) -> list[tuple[str, Any]]:
     return fired
 
 
-def facts_of(ruleset: str) -> list[dict[str, Any]]:
-    """The facts durable_rules holds for a ruleset of ours (none, once decided)."""
+def facts_of(ruleset: str, sid: str | None = None) -> list[dict[str, Any]]:
+    """The facts durable_rules holds for a ruleset of ours, in one of its sessions (the
+    default one: none, once decided)."""
     engine = require_durable()
-    with _LOCK:
+    with LOCK:
         handle = next(h for n, h in _COMPILED.values() if n == ruleset)
-        return list(json.loads(engine.get_facts(handle, None)))
+        return list(json.loads(engine.get_facts(handle, sid)))
+
+
+def message_id() -> int:
+    """A new id for a message to durable_rules (a message whose id was seen is dropped)."""
+    return next(_FACTS)
+
+
+def tagged(fields: Sequence[str], record: Mapping[str, Any]) -> dict[str, str]:
+    """A record's condition fields as durable_rules gets them: ``fields[n]`` renamed
+    ``f<n>`` (the tagged value) and ``t<n>`` (its kind)."""
+    out: dict[str, str] = {}
+    for n, name in enumerate(fields):
+        if name in record:
+            out[f"t{n}"], out[f"f{n}"] = encode(record[name])
+    return out
+
+
+def verdicts_of(compiled: Compiled, fired: list[tuple[str, Any]]) -> dict[int, str | None]:
+    """The :data:`Verdicts` of one fact, from the actions that fired for it."""
+    fires = compiled.fires
+    return dict(fires[name] for name, _ in fired if name in fires)
 
 
 class DurableEvaluator(PythonEvaluator):
@@ -269,7 +292,7 @@ class DurableEvaluator(PythonEvaluator):
         self.cached = cached
         self.compiled = compile_rules(self.rules)
         check_limits(self.compiled)
-        self.ruleset, self._handle = _ruleset(self.compiled)
+        self.ruleset, self._handle = ruleset_for(self.compiled)
         self._engine = require_durable()
         # every anchor counts in a case's key: which rules match is durable_rules' to say
         self._every_anchor = tuple(
@@ -300,11 +323,7 @@ class DurableEvaluator(PythonEvaluator):
 
     def fact(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record as durable_rules gets it: renamed, tagged, with an id of its own."""
-        fact: dict[str, Any] = {"id": next(_FACTS)}
-        for n, name in enumerate(self.compiled.fields):
-            if name in record:
-                fact[f"t{n}"], fact[f"f{n}"] = encode(record[name])
-        return fact
+        return {"id": message_id(), **tagged(self.compiled.fields, record)}
 
     def verdicts(self, record: Mapping[str, Any]) -> Verdicts:
         """Which rules durable_rules matches to the record (see :data:`Verdicts`)."""
@@ -321,7 +340,7 @@ class DurableEvaluator(PythonEvaluator):
         fires = self.compiled.fires
         engine, handle = self._engine, self._handle
         text = json.dumps(facts, ensure_ascii=False)
-        with _LOCK:
+        with LOCK:
             # code 1 where some record matched no rule: the others are kept, actions ready
             _, state = engine.assert_facts(handle, text)
             try:
