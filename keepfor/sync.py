@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keepfor.abc import ActionTarget, Clock, Keyed, RecordSource, ReportWriter
 from keepfor.actions.settings import ActionSettings
@@ -32,6 +32,9 @@ from keepfor.engine.predicates import All
 from keepfor.errors import UsageError
 from keepfor.report.build import build_report
 from keepfor.report.model import DueRow, Report, UnreadableRow
+
+if TYPE_CHECKING:
+    from keepfor.evaluators.session import DurableSession
 
 __all__ = ["Sync"]
 
@@ -124,6 +127,14 @@ class Sync:
         instant = at or self.now()
         for record in records:
             yield self._evaluator(record, instant)
+
+    def session(self) -> DurableSession:
+        """A durable_rules session of these rules and this clock, for posting record
+        changes and events and getting decisions back (``post_record``, ``post_event``,
+        ``forget``: :class:`keepfor.evaluators.DurableSession`); it needs durable-rules."""
+        from keepfor.evaluators.session import DurableSession
+
+        return DurableSession(self.rules, clock=self.clock)
 
     def report(self, writer: ReportWriter | None = None, at: Instant | None = None) -> Report:
         """The source's report: counts per bucket, due rules, forecast; ``writer`` also

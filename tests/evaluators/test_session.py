@@ -218,3 +218,16 @@ def test_sessions_in_threads_share_the_one_lock() -> None:
         for k in range(300)
     ]
     assert all(results[n] == expected for n in range(4))
+
+
+def test_a_sync_job_posts_events_through_its_session(tmp_path: Path) -> None:
+    from keepfor.connectors.sql import SqlTableSource, TableMapping
+    from keepfor.sync import Sync
+
+    source = SqlTableSource(f"sqlite:///{tmp_path / 'none.db'}", TableMapping("enquiries"))
+    sync = Sync(source, keepfor.load_rules(JET), clock=keepfor.FixedClock(AT))
+    with sync.session() as session:  # the sync's rules and clock; no database read
+        assert session.post_record(3, {"category": "enquiry"}).status.value == "waiting"
+        resolved = session.post_event(3, "resolved_at", "2025-03-01")
+        assert resolved.disposal_date == date(2026, 3, 2)
+        assert resolved == sync.decide({"category": "enquiry", "resolved_at": "2025-03-01"})
