@@ -10,18 +10,25 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
 from keepfor.errors import SourceError
+from keepfor.report import build_report
 from tests.buckets import Typeless, assert_every_record_in_one_bucket
+from tests.report import Collect
 
 TABLE = "kf_unreadable"
 
 
 def rules(retain: dict[str, Any], *, where: dict[str, Any] | None = None) -> RuleSet:
     rule: dict[str, Any] = {
-        "id": "r", "applies_to": {"category": "order"}, "retain": retain, "then": "purge"
+        "id": "r",
+        "applies_to": {"category": "order"},
+        "retain": retain,
+        "then": "purge",
     }
     if where:
         rule["where"] = where
@@ -128,8 +135,10 @@ def test_every_form_of_a_date_due_today_is_due(make: Any, db_url: str, value: st
     """The forms applications write (``T`` sorts after a space: compared as text, the
     first was missed on SQLite); at 2023-03-31T23:30Z it is 1 April in London."""
     dialect = sa.make_url(db_url).get_backend_name()
-    column = sa.Column("placed_at", sa.DateTime) if dialect == "sqlite" else text_column(
-        dialect, "placed_at"
+    column = (
+        sa.Column("placed_at", sa.DateTime)
+        if dialect == "sqlite"
+        else text_column(dialect, "placed_at")
     )
     kinds = {} if dialect == "sqlite" else {"placed_at": ColumnKind.LOCAL}
     rows = [{"key": "k", "category": "order", "placed_at": value}]
@@ -194,20 +203,30 @@ def test_postgresql_infinity_is_unreadable(make: Any, db_url: str) -> None:
     source = make([sa.Column("placed_at", sa.Date)], rows)
     ruleset = rules({"from": "placed_at", "for": "P1Y"})
     buckets = assert_every_record_in_one_bucket(source, ruleset, date(2026, 1, 1), 5)
-    assert buckets == {"inf": "unreadable", "ninf": "unreadable", "bc": "unreadable",
-                       "far": "unreadable", "ok": "due"}
+    assert buckets == {
+        "inf": "unreadable",
+        "ninf": "unreadable",
+        "bc": "unreadable",
+        "far": "unreadable",
+        "ok": "due",
+    }
 
 
 def test_mariadb_zero_dates_are_unreadable(make: Any, db_url: str) -> None:
     if sa.make_url(db_url).get_backend_name() not in ("mysql", "mariadb"):
         pytest.skip("zero dates are MariaDB's")
-    source = make([sa.Column("placed_at", sa.Date)], [
-        {"key": "ok", "category": "order", "placed_at": "2015-01-01"}])
+    source = make(
+        [sa.Column("placed_at", sa.Date)],
+        [{"key": "ok", "category": "order", "placed_at": "2015-01-01"}],
+    )
     with source.engine.begin() as conn:
         conn.execute(sa.text("SET SESSION sql_mode = ''"))
-        conn.execute(sa.text(
-            f"INSERT INTO {TABLE} VALUES ('zero', 'order', '0000-00-00'), "
-            "('month', 'order', '2019-00-10')"))
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {TABLE} VALUES ('zero', 'order', '0000-00-00'), "
+                "('month', 'order', '2019-00-10')"
+            )
+        )
     ruleset = rules({"from": "placed_at", "for": "P1Y"})
     buckets = assert_every_record_in_one_bucket(source, ruleset, date(2026, 1, 1), 3)
     assert buckets == {"ok": "due", "zero": "unreadable", "month": "unreadable"}
@@ -250,12 +269,96 @@ def test_mariadb_timestamp_columns_hold_utc_instants(make: Any, db_url: str) -> 
 
     rows = [{"key": "k", "category": "order", "stamp": "2026-03-31 22:30:00"}]
     source = make([sa.Column("stamp", mysql.TIMESTAMP)], rows, timezone="America/New_York")
-    pack = parse_pack({
-        "pack": "p", "version": "1", "timezone": "UTC",
-        "rules": [{"id": "r", "applies_to": {"category": "order"}, "boundary": "on",
-                   "retain": {"from": "stamp", "for": "P0D"}, "then": "purge"}],
-    })
+    pack = parse_pack(
+        {
+            "pack": "p",
+            "version": "1",
+            "timezone": "UTC",
+            "rules": [
+                {
+                    "id": "r",
+                    "applies_to": {"category": "order"},
+                    "boundary": "on",
+                    "retain": {"from": "stamp", "for": "P0D"},
+                    "then": "purge",
+                }
+            ],
+        }
+    )
     # 22:30 UTC on 31 March: due on 31 March (read as New York time it would be 1 April)
-    assert assert_every_record_in_one_bucket(
-        source, RuleSet((pack,)), date(2026, 3, 31), 1
-    ) == {"k": "due"}
+    assert assert_every_record_in_one_bucket(source, RuleSet((pack,)), date(2026, 3, 31), 1) == {
+        "k": "due"
+    }
+
+
+@pytest.mark.parametrize(
+    ("low", "bad", "high"),
+    [
+        ("2025-01-01T10:20:00", "2025-01-01T10:3a:00", "2025-01-01T10:40:00"),
+        ("2025-01-01 10:20:00", "2025-01-01 10:3 :00", "2025-01-01 10:40:00"),
+        ("2025-01-01T10:20:00Z", "2025-01-01T10:2x:00Z", "2025-01-01T10:40:00Z"),
+        ("2025-01-01T10:20+01:00", "2025-01-01T10:2_+01:00", "2025-01-01T10:40+01:00"),
+        ("2025-01-01T10:20:00.1", "2025-01-01T10:30:00.x", "2025-01-01T10:40:00.1"),
+    ],
+)
+def test_a_text_that_is_no_date_between_two_dates_of_its_hour_is_unreadable(
+    make: Any, db_url: str, low: str, bad: str, high: str
+) -> None:
+    """The database groups datetimes texts by their hour, length and offset and the engine
+    decides a group by its lowest and highest text: a text that is no date may sort
+    between two that are, and must still be unreadable, in the counts and in the rows
+    a report lists, never due with its group."""
+    dialect = sa.make_url(db_url).get_backend_name()
+    rows = [
+        {"key": "low", "category": "order", "placed_at": low},
+        {"key": "bad", "category": "order", "placed_at": bad},
+        {"key": "high", "category": "order", "placed_at": high},
+    ]
+    source = make([text_column(dialect, "placed_at")], rows, kinds={"placed_at": "instant"})
+    ruleset = rules({"from": "placed_at", "for": "P1Y"})
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+    expected = {"low": "due", "bad": "unreadable", "high": "due"}
+    assert assert_every_record_in_one_bucket(source, ruleset, at, 3) == expected
+    listed = Collect()
+    report = build_report(ruleset, [source], at, listed)
+    assert sorted(row.key for row in listed.rows) == ["high", "low"]
+    assert [row.key for row in listed.bad] == ["bad"]
+    assert report.counts[source.name].unreadable == 1
+
+
+@st.composite
+def _texts_of_one_hour(draw: st.DrawFn) -> list[str]:
+    """Datetime texts of one hour, one form and one offset, some with one character
+    changed (which may leave a date, or not): what a group of the database holds."""
+    tail = draw(st.sampled_from([":{m}", ":{m}:{s}", ":{m}:{s}.{f}"]))
+    suffix = draw(st.sampled_from(["", "Z", "+01:00", "-05:30"]))
+    sep = draw(st.sampled_from("T "))
+    texts = []
+    for _ in range(draw(st.integers(2, 8))):
+        m, s = draw(st.integers(0, 59)), draw(st.integers(0, 59))
+        text = f"2025-01-01{sep}10" + tail.format(m=f"{m:02}", s=f"{s:02}", f="1234") + suffix
+        if draw(st.booleans()):
+            spot = draw(st.integers(13, len(text) - len(suffix) - 1))
+            text = text[:spot] + draw(st.sampled_from("a x/:9.")) + text[spot + 1 :]
+        texts.append(text)
+    return texts
+
+
+@given(texts=_texts_of_one_hour())
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_texts_of_one_hour_each_land_in_their_own_bucket(
+    make: Any, db_url: str, texts: list[str]
+) -> None:
+    """The law over texts the database groups together (one hour, length and offset):
+    each is due or unreadable as the engine reads it, in the counts too."""
+    dialect = sa.make_url(db_url).get_backend_name()
+    rows = [{"key": f"k{i}", "category": "order", "placed_at": t} for i, t in enumerate(texts)]
+    source = make([text_column(dialect, "placed_at")], rows, kinds={"placed_at": "instant"})
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+    assert_every_record_in_one_bucket(
+        source, rules({"from": "placed_at", "for": "P1Y"}), at, len(rows)
+    )
