@@ -63,12 +63,19 @@ from keepfor.engine.rules import RuleSet, Scalar
 from keepfor.errors import UsageError
 
 __all__ = [
+    "LOCK",
     "Compiled",
     "DurableEvaluator",
     "check_limits",
     "compile_rules",
     "encode",
+    "facts_of",
+    "message_id",
     "require_durable",
+    "ruleset_for",
+    "run_actions",
+    "tagged",
+    "verdicts_of",
 ]
 
 INSTALL = (
@@ -85,7 +92,8 @@ _NAMES = itertools.count(1)
 _FACTS = itertools.count(1)
 """Ids of the messages sent to durable_rules: each its own (a repeated id is dropped)."""
 BATCH = 1_000
-"""Records sent to durable_rules at once by :meth:`DurableEvaluator.decide_many`."""
+"""Records asserted at once by :meth:`DurableEvaluator.verdicts_many` (larger batches
+are slower per record)."""
 LONG_TEXT = 1_000
 """Texts longer than this go to durable_rules as their SHA-256 digest (equal texts,
 equal digests), far below the 65,533 bytes past which it takes unequal texts as equal."""
@@ -330,8 +338,15 @@ class DurableEvaluator(PythonEvaluator):
         return self.verdicts_many([record])[0]
 
     def verdicts_many(self, records: Sequence[Mapping[str, Any]]) -> list[Verdicts]:
-        """Which rules durable_rules matches to each record: the records asserted as one
-        batch of facts, every action run, the facts retracted."""
+        """Which rules durable_rules matches to each record: :data:`BATCH` records at a
+        time asserted as one batch of facts, every action run, the facts retracted."""
+        return [
+            verdicts
+            for start in range(0, len(records), BATCH)
+            for verdicts in self._batch(records[start : start + BATCH])
+        ]
+
+    def _batch(self, records: Sequence[Mapping[str, Any]]) -> list[Verdicts]:
         facts = [self.fact(record) for record in records]
         if not facts:  # the engine answers an empty batch with no session (and crashes)
             return []
