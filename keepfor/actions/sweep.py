@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.spill import SpilledBatches
+from keepfor.actions.tally import MassDisposal, SourceTally, SweepResult
 from keepfor.engine import Action, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import Acted, All, Not, Predicate
 from keepfor.engine.evaluate import Evaluator
@@ -50,61 +51,6 @@ Stop = Callable[[], bool]
 
 def _never() -> bool:
     return False
-
-
-class MassDisposal(KeepforError):
-    """The safety valve: one run would purge, archive or anonymise too much of a source."""
-
-
-@dataclass
-class SourceTally:
-    """What a sweep did (or, dry, would do) to one source."""
-
-    purge: int = 0
-    archive: int = 0
-    """Archived where the source can restore them (HubSpot: for 90 days): never a purge."""
-    anonymise: int = 0
-    flag: int = 0
-    review: int = 0
-    held: int = 0
-    failed: int = 0
-    unreadable: int = 0
-    skipped: int = 0
-    """Selected as due, but no longer due, held, or already acted on when its batch ran."""
-    total: int = 0
-
-    def add(self, action: Action, n: int) -> None:
-        setattr(self, action.value, getattr(self, action.value) + n)
-
-    def count(self, action: Action) -> int:
-        return int(getattr(self, action.value))
-
-    @property
-    def disposals(self) -> int:
-        """What the safety valve weighs: records purged, archived or anonymised."""
-        return self.purge + self.archive + self.anonymise
-
-    @property
-    def acted(self) -> int:
-        """Records given an action (or, planned, to be given one): every action."""
-        return self.disposals + self.flag + self.review
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-@dataclass
-class SweepResult:
-    """A sweep's outcome: per source, and the batches that failed."""
-
-    applied: bool
-    at: Instant
-    sources: dict[str, SourceTally] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    left: dict[str, int] = field(default_factory=dict)
-    """Per source, the records planned but left when the sweep was asked to stop."""
-    stopped: bool = False
-    """Asked to stop before it had done all it found due (a run's counts are then partial)."""
 
 
 @dataclass(frozen=True)
