@@ -31,11 +31,11 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from keepfor.abc import ActionTarget, Keyed, RecordKey
+from keepfor.abc import ActionTarget, Keyed
 from keepfor.connectors.bottlecrm_client import BottleCrmClient, in_parallel
 from keepfor.connectors.bottlecrm_range import DateRange, created_range
+from keepfor.connectors.crm import CrmSource
 from keepfor.connectors.sections import Section
-from keepfor.connectors.streamed import FieldReader, StreamedSource
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import quoted
 
@@ -113,46 +113,18 @@ def open_bottlecrm(name: str, settings: BottleCrmSettings, state_url: str) -> Bo
     return BottleCrmSource(name, settings, state_url)
 
 
-class BottleCrmSource(StreamedSource):
+class BottleCrmSource(CrmSource[BottleCrmSettings, BottleCrmClient]):
     """A BottleCRM server's contacts, read through its API."""
 
-    def __init__(self, name: str, settings: BottleCrmSettings, state_url: str | None) -> None:
-        reader = FieldReader(
-            fields=settings.fields, constants=settings.constants, timezone=settings.timezone
-        )
-        super().__init__(name, reader, state_url)
-        self.settings = settings
-        self._client: BottleCrmClient | None = None
-
-    @property
-    def key(self) -> RecordKey:
-        return RecordKey("id", str)
-
-    @property
-    def client(self) -> BottleCrmClient:
-        """The API client (made on first use)."""
-        if self._client is None:
-            self._client = BottleCrmClient(
-                self.where(), self.settings.url, self.settings.token,
-                page_size=self.settings.page_size,
-            )  # fmt: skip
-        return self._client
-
-    def where(self) -> str:
-        return f"source '{self.name}'"
+    def new_client(self) -> BottleCrmClient:
+        return BottleCrmClient(
+            self.where(), self.settings.url, self.settings.token,
+            page_size=self.settings.page_size,
+        )  # fmt: skip
 
     def open(self) -> None:
         """The server answers and takes the token."""
         self.client.count()
-
-    def test_connection(self) -> None:
-        self.open()
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        super().close()
 
     def range_of(self, predicate: Predicate | None) -> DateRange:
         """The ``created_at`` dates of every contact the predicate may hold for."""

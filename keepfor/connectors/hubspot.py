@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from keepfor.abc import ActionTarget, Keyed, RecordKey
+from keepfor.abc import ActionTarget, Keyed
+from keepfor.connectors.crm import CrmSource
 from keepfor.connectors.hubspot_client import SEARCH_PAGE, HubSpotClient, Retry, search_body
 from keepfor.connectors.hubspot_filters import (
     NONE,
@@ -43,7 +44,6 @@ from keepfor.connectors.hubspot_filters import (
     plan_filters,
 )
 from keepfor.connectors.sections import Section
-from keepfor.connectors.streamed import FieldReader, StreamedSource
 from keepfor.engine.cutoffs import Predicate
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import quoted
@@ -109,7 +109,7 @@ def open_hubspot(name: str, settings: HubSpotSettings, state_url: str) -> HubSpo
     return HubSpotSource(name, settings, state_url)
 
 
-class HubSpotSource(StreamedSource):
+class HubSpotSource(CrmSource[HubSpotSettings, HubSpotClient]):
     """A HubSpot account's objects of one type, read through the search API."""
 
     def __init__(
@@ -121,28 +121,15 @@ class HubSpotSource(StreamedSource):
         retry: Retry | None = None,
         page: int = SEARCH_PAGE,
     ) -> None:
-        reader = FieldReader(
-            fields=settings.fields, constants=settings.constants, timezone=settings.timezone
-        )
-        super().__init__(name, reader, state_url)
-        self.settings = settings
+        super().__init__(name, settings, state_url)
         self.page = page
         self._retry = retry
-        self._client: HubSpotClient | None = None
         self._types: dict[str, str] | None = None
 
-    @property
-    def key(self) -> RecordKey:
-        return RecordKey("id", str)
-
-    @property
-    def client(self) -> HubSpotClient:
-        """The API client (made on first use)."""
-        if self._client is None:
-            self._client = HubSpotClient(
-                self.where(), self.settings.url, self.settings.token, retry=self._retry
-            )
-        return self._client
+    def new_client(self) -> HubSpotClient:
+        return HubSpotClient(
+            self.where(), self.settings.url, self.settings.token, retry=self._retry
+        )
 
     @property
     def types(self) -> dict[str, str]:
@@ -154,15 +141,6 @@ class HubSpotSource(StreamedSource):
     def open(self) -> None:
         """The server answers and takes the token."""
         _ = self.types
-
-    def test_connection(self) -> None:
-        self.open()
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        super().close()
 
     def known_fields(self) -> set[str] | None:
         return set(self.types)
