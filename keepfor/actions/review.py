@@ -3,7 +3,8 @@ here for a person. ``keepfor review approve`` lets the next ``sweep --apply`` di
 them (``purge``, or ``anonymise``), ``reject`` keeps them (and may hold them).
 
 The queue lives in the database of the records, beside the audit trail; an entry names
-its record by the key's text, as a hold does, and keeps no field of it. Queuing happens
+its record by the key's text, as a hold does (compared byte for byte, as a hold's is:
+:func:`keepfor.holds.table.exact_text`), and keeps no field of it. Queuing happens
 in the sweep batch's transaction, with the audit entry that says so.
 """
 
@@ -22,6 +23,8 @@ from keepfor.database import create_missing
 from keepfor.engine import Action
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import UsageError
+from keepfor.exact import exact
+from keepfor.holds.table import exact_text
 
 __all__ = [
     "ReviewItem",
@@ -41,8 +44,8 @@ review = sa.Table(
     "keepfor_review",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("record_key", sa.String(255), nullable=False),
+    sa.Column("source", exact_text(200), nullable=False),
+    sa.Column("record_key", exact_text(255), nullable=False),
     sa.Column("rule_id", sa.String(200), nullable=False),
     sa.Column("pack_id", sa.String(200), nullable=False),
     sa.Column("sweep_id", sa.String(64), nullable=False),
@@ -210,14 +213,15 @@ def approved(conn: sa.Connection, source: str) -> list[ReviewItem]:
 
 
 def done(conn: sa.Connection, source: str, keys: Sequence[str]) -> None:
-    """Approved items of these keys were disposed of (in the batch's transaction)."""
+    """Approved items of these keys were disposed of (in the batch's transaction); keys
+    compared byte for byte, in a queue an older keepfor made in another collation too."""
     if keys:
         conn.execute(
             sa.update(review)
             .where(
                 review.c.source == source,
                 review.c.status == ReviewStatus.APPROVED.value,
-                review.c.record_key.in_(list(keys)),
+                review.c.record_key.in_([exact(key) for key in keys]),
             )
             .values(status=ReviewStatus.DONE.value)
         )

@@ -8,8 +8,10 @@ source's own row, tested by the database in the query that selects.
 
 Two ``EXISTS`` rather than one with an OR inside, so each uses its own index. The key's
 text in SQL is what :meth:`keepfor.abc.RecordKey.text` writes: the text itself, an
-integer's digits, bytes in lowercase hex. On MariaDB both sides are compared in
-``utf8mb4_bin`` (byte for byte), whatever the column's own character set.
+integer's digits, bytes in lowercase hex. On MariaDB/MySQL the row's side is
+converted to ``utf8mb4`` and collated NO PAD binary (:func:`keepfor.exact.exact`), which
+decides the comparison: byte for byte, trailing spaces counted, whatever the collation of
+the row's column or of a holds table an older keepfor made in (PAD SPACE) ``utf8mb4_bin``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keepfor.exact import MYSQL, exact
 from keepfor.holds.table import exists, holds
 
 __all__ = ["HoldsTable", "as_text", "held_condition"]
@@ -50,8 +53,6 @@ class HoldsTable:
             self._asked = now
         return self._seen
 
-_MYSQL = ("mysql", "mariadb")
-
 
 def as_text(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
     """A key or customer column's value as the text a hold keeps of it."""
@@ -63,9 +64,8 @@ def as_text(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any
         if dialect == "postgresql":
             return sa.func.encode(column, "hex")
         return sa.func.lower(sa.func.hex(column))
-    if dialect in _MYSQL:
-        converted = sa.func.convert(column, sa.literal_column("CHAR CHARACTER SET utf8mb4"))
-        return sa.collate(converted, "utf8mb4_bin")
+    if dialect in MYSQL:
+        return exact(column)
     if python is str:
         return column
     return sa.cast(column, sa.String)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from keepfor.errors import UsageError
+from keepfor.exact import exact
 from keepfor.holds.model import Hold
 from keepfor.holds.table import exists, holds
 
@@ -92,12 +93,13 @@ def active_for(
     conn: sa.Connection, source: str, record_key: str, customer: str | None, today: date
 ) -> list[Hold]:
     """The holds that hold one record on ``today``: on its key's text, or on its
-    customer's."""
+    customer's (byte for byte, as the push-down compares them, in a table an older
+    keepfor made too)."""
     if not exists(conn):
         return []
-    covers = holds.c.record_key == record_key
+    covers = holds.c.record_key == exact(record_key)
     if customer is not None:
-        covers = sa.or_(covers, holds.c.customer == customer)
+        covers = sa.or_(covers, holds.c.customer == exact(customer))
     query = (
         sa.select(holds)
         .where(

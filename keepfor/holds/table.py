@@ -5,10 +5,12 @@ key as :meth:`keepfor.abc.RecordKey.text` writes it, or ``customer``: every reco
 that customer; exactly one of the two), why and who, when it was made (naive UTC), the
 last day it holds (``until``, or NULL: until released), and its release.
 
-Keys and customers are compared byte for byte: on MariaDB the two columns are
-``utf8mb4_bin`` (the server's default collation would let a hold on ``abc`` hold
-``ABC``). Indexes on (source, record_key) and (source, customer) serve the ``EXISTS``
-the push-down adds to every query.
+Keys and customers are compared byte for byte: on MariaDB/MySQL the columns are in
+``utf8mb4``'s NO PAD binary collation (:class:`keepfor.exact.ExactText`: the server's
+default collation would let a hold on ``abc`` hold ``ABC``, and ``utf8mb4_bin`` one on
+``abc`` hold ``abc ``; a table an older keepfor made in ``utf8mb4_bin`` is compared NO
+PAD from the query's side, :func:`keepfor.exact.exact`). Indexes on (source, record_key)
+and (source, customer) serve the ``EXISTS`` the push-down adds to every query.
 
 :func:`ensure` creates the table; ``keepfor hold add`` and ``keepfor db init`` call it: a
 report or a dry run never creates anything, and where the table is missing nothing is
@@ -18,9 +20,9 @@ held.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
 from keepfor.database import create_missing
+from keepfor.exact import ExactText
 
 __all__ = ["LIMITS", "TABLE", "ensure", "exact_text", "exists", "holds", "metadata"]
 
@@ -33,10 +35,8 @@ metadata = sa.MetaData()
 
 
 def exact_text(width: int) -> sa.types.TypeEngine[str]:
-    """A text compared byte for byte on every database."""
-    return sa.String(width).with_variant(
-        mysql.VARCHAR(width, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
+    """A text compared byte for byte on every database (trailing spaces count)."""
+    return ExactText(width)
 
 
 holds = sa.Table(

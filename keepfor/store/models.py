@@ -43,6 +43,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from keepfor.exact import ExactText
+
 __all__ = [
     "KEY_LENGTH",
     "VALUE_COLUMNS",
@@ -63,22 +65,20 @@ VALUE_COLUMNS = ("value_text", "value_number", "value_bool", "value_date", "valu
 
 
 def _string() -> sa.types.TypeEngine[str]:
-    """A key-sized string; on MariaDB/MySQL compared byte for byte (``utf8mb4_bin``).
+    """A key-sized string compared byte for byte (:class:`keepfor.exact.ExactText`).
 
     MariaDB's default collations ignore case, so ``R1`` and ``r1`` would be one key there
-    and two everywhere else, and ``category = 'Order'`` would match ``order``: the binary
-    collation makes every backend compare strings the way Python (the engine) does.
+    and two everywhere else, and ``category = 'Order'`` would match ``order``; its
+    ``utf8mb4_bin`` (revision 0001) pads, so ``k`` and ``k `` were one key. The NO PAD
+    binary collation (revision 0002) makes every backend compare strings the way Python
+    (the engine) does.
     """
-    return sa.String(KEY_LENGTH).with_variant(
-        mysql.VARCHAR(KEY_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
+    return ExactText(KEY_LENGTH)
 
 
 def _text() -> sa.types.TypeEngine[str]:
-    """Free text; binary ``utf8mb4`` on MariaDB/MySQL as for :func:`_string`."""
-    return sa.Text().with_variant(
-        mysql.TEXT(charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
+    """Free text, compared byte for byte as for :func:`_string`."""
+    return ExactText()
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -31,10 +31,10 @@ def record_count(url: str) -> int:
 def test_init_then_import(db_url: str) -> None:
     first = invoke("db", "init", "--db", db_url)
     assert first.exit_code == 0, first.stderr
-    assert first.stdout == f"created the keepfor store in {safe_url(db_url)} at revision 0001\n"
+    assert first.stdout == f"created the keepfor store in {safe_url(db_url)} at revision 0002\n"
     again = invoke("db", "init", "--db", db_url)
     assert again.exit_code == 0
-    assert again.stdout == f"{safe_url(db_url)} is up to date at revision 0001\n"
+    assert again.stdout == f"{safe_url(db_url)} is up to date at revision 0002\n"
     run = invoke("db", "import", EXAMPLE, "--db", db_url)
     assert run.exit_code == 0, run.stderr
     count = record_count(db_url)
@@ -59,7 +59,7 @@ def test_the_default_store_is_keepfor_db_in_the_current_folder(
     monkeypatch.delenv("KEEPFOR_DB", raising=False)
     monkeypatch.chdir(tmp_path)
     run = invoke("db", "init")
-    assert run.stdout == "created the keepfor store in sqlite:///keepfor.db at revision 0001\n"
+    assert run.stdout == "created the keepfor store in sqlite:///keepfor.db at revision 0002\n"
     assert (tmp_path / "keepfor.db").is_file()
 
 
@@ -461,7 +461,7 @@ def test_init_makes_the_tables_for_acting_and_auditing_once(db_url: str) -> None
     assert made["keepfor_audit_head rows"] == [("1", "0", "0" * 64)]
     again = invoke("db", "init", "--db", db_url)
     assert (again.exit_code, again.stderr) == (0, "")
-    assert again.stdout == f"{safe_url(db_url)} is up to date at revision 0001\n"
+    assert again.stdout == f"{safe_url(db_url)} is up to date at revision 0002\n"
     assert schema(db_url) == made
     verify = invoke("audit", "verify", "--db", db_url)
     assert (verify.exit_code, verify.stderr) == (0, "")
@@ -488,7 +488,7 @@ def test_init_makes_what_an_older_store_lacks_and_keeps_the_trail(db_url: str) -
     run = invoke("db", "init", "--db", db_url)
     assert (run.exit_code, run.stderr) == (0, "")
     assert run.stdout == (
-        f"{safe_url(db_url)} is up to date at revision 0001\n"
+        f"{safe_url(db_url)} is up to date at revision 0002\n"
         "created keepfor_acted, keepfor_review, keepfor_holds\n"
     )
     assert set(schema(db_url)) >= ACTING

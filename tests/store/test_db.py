@@ -28,8 +28,8 @@ TABLES = {"keepfor_customers", "keepfor_records", "keepfor_record_fields"}
 
 def test_migrations_reach_head_and_match_the_models(db_url: str) -> None:
     assert current_revision(db_url) is None
-    assert upgrade(db_url) == head_revision() == "0001"
-    assert current_revision(db_url) == "0001"
+    assert upgrade(db_url) == head_revision() == "0002"
+    assert current_revision(db_url) == "0002"
     engine = open_store(db_url)
     try:
         names = set(sa.inspect(engine).get_table_names())
@@ -42,7 +42,7 @@ def test_migrations_reach_head_and_match_the_models(db_url: str) -> None:
 
 def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(db_url)
-    assert upgrade(db_url) == "0001"
+    assert upgrade(db_url) == "0002"
 
 
 def test_downgrade_to_base_drops_every_table(db_url: str) -> None:
@@ -250,5 +250,29 @@ def test_deleting_a_record_deletes_its_fields(db_url: str) -> None:
         with engine.connect() as conn:
             left = conn.execute(sa.text("SELECT COUNT(*) FROM keepfor_record_fields")).scalar()
         assert left == 0
+    finally:
+        engine.dispose()
+
+
+def test_revision_0002_tells_keys_apart_by_a_trailing_space(db_url: str) -> None:
+    """A store made at revision 0001 (``utf8mb4_bin`` on MariaDB, which pads) keeps its
+    records through 0002, then takes ``k `` beside ``k`` and tells their texts apart."""
+    assert upgrade(db_url, "0001") == "0001"
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    records = Record.__table__  # type: ignore[attr-defined]
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(records.insert(), [{"key": "k", "category": "order", "imported_at": now}])
+        assert upgrade(db_url) == head_revision()
+        assert schema_differences(engine) == []
+        with engine.begin() as conn:
+            spaced = {"key": "k ", "category": "order ", "imported_at": now}
+            conn.execute(records.insert(), [spaced])
+            found = conn.execute(
+                sa.select(records.c.key).where(records.c.category == "order")
+            ).scalars()
+            assert list(found) == ["k"]
+            assert conn.execute(sa.select(sa.func.count()).select_from(records)).scalar() == 2
     finally:
         engine.dispose()
