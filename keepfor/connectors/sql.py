@@ -15,15 +15,17 @@ A :mod:`keepfor.engine.cutoffs` predicate compiles to a SQLAlchemy ``WHERE``:
 * a field fixed by the config (``category = "order"``) folds to true or false.
 
 The database selects; Python only explains the rows it returns.
+
+The mapping of fields to columns and the table's reflection:
+:mod:`keepfor.connectors.sqltable`.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,70 +35,20 @@ from keepfor.abc import Group, Keyed, Record, RecordKey, RecordSource
 from keepfor.connectors import grouping
 from keepfor.connectors.choosing import DATE_HINTS, describe_use, field_column, lenient_dates
 from keepfor.connectors.columns import ColumnKind, FieldColumn
-from keepfor.connectors.derived import Derived, derived_column
+from keepfor.connectors.derived import derived_column
 from keepfor.connectors.pushdown import compile_predicate, counts_query, fold
-from keepfor.database import create_engine, first_line, safe_url, sqlite_path
+from keepfor.connectors.sqltable import Rows, TableMapping, db_error, need_of, python_type, reflect
+from keepfor.database import create_engine, sqlite_path
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError, did_you_mean
 from keepfor.holds.sql import HoldsTable, as_text, held_condition
 
-__all__ = ["ColumnKind", "Rows", "SqlTableSource", "TableMapping"]
+__all__ = ["ColumnKind", "Rows", "SqlTableSource", "TableMapping", "db_error"]
 
 BATCH = 10_000
 """Rows fetched per round trip while streaming."""
-
-
-class Rows(NamedTuple):
-    """Records as tuples, for streams where a mapping per record costs: each row is its
-    key, then field ``names[j]`` at ``row[j + 1]`` (already as the engine reads it);
-    ``constants`` are fields fixed for every row."""
-
-    names: tuple[str, ...]
-    rows: Iterator[Sequence[Any]]
-    constants: Mapping[str, Any]
-
-    def record(self, row: Sequence[Any]) -> dict[str, Any]:
-        """One row's fields, as the mapping the engine evaluates."""
-        record = dict(zip(self.names, row[1:], strict=True))
-        if self.constants:
-            record.update(self.constants)
-        return record
-
-    def keyed(self, row: Sequence[Any]) -> Keyed:
-        return Keyed(row[0], self.record(row))
-
-
-@dataclass(frozen=True)
-class TableMapping:
-    """Which table, and which of its columns, hold each rule field.
-
-    ``fields`` maps rule field names to column names; a field not listed is read
-    from the column of the same name, if there is one. ``constants`` fixes fields
-    for the whole table (``category = "order"`` for a table of orders).
-    """
-
-    table: str
-    key: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
-    constants: Mapping[str, Any] = field(default_factory=dict)
-    timezone: str = "UTC"
-    """The zone of naive datetime columns and of wall-clock date texts."""
-    zones: Mapping[str, str] = field(default_factory=dict)
-    """Per-column overrides of ``timezone`` (column name -> IANA zone)."""
-    kinds: Mapping[str, ColumnKind] = field(default_factory=dict)
-    """How a column holds dates where its type does not say (text, epoch numbers)."""
-    derived: Mapping[str, Derived] = field(default_factory=dict)
-    """Fields that are aggregates of related rows (a customer's last invoice date)."""
-    source: str = "table"
-    """The source's name, for messages."""
-    origin: str | None = None
-    """The config file this mapping came from, for messages."""
-
-
-def db_error(where: str, url: str, error: SQLAlchemyError) -> SourceError:
-    return SourceError(f"{where}: database {safe_url(url)} failed: {first_line(error)}")
 
 
 class SqlTableSource(RecordSource):
@@ -132,43 +84,8 @@ class SqlTableSource(RecordSource):
     @property
     def table(self) -> sa.Table:
         if self._table is None:
-            self._table = self._reflect()
+            self._table = reflect(self.engine, self.mapping.table, self.where_text, self.url)
         return self._table
-
-    def _reflect(self) -> sa.Table:
-        """The table's columns (name, type, NOT NULL) and primary key, and nothing else
-        (indexes, foreign keys, constraints and comments would cost a query each on
-        PostgreSQL)."""
-        schema, _, name = self.mapping.table.rpartition(".")
-        try:
-            with self.engine.connect() as conn:
-                inspector = sa.inspect(conn)
-                columns = inspector.get_columns(name, schema=schema or None)
-                primary = inspector.get_pk_constraint(name, schema=schema or None)
-            keys = set(primary.get("constrained_columns") or ())
-            return sa.Table(
-                name,
-                sa.MetaData(),
-                *(
-                    sa.Column(
-                        c["name"],
-                        c["type"],
-                        primary_key=c["name"] in keys,
-                        nullable=c.get("nullable", True),
-                    )
-                    for c in columns
-                ),
-                schema=schema or None,
-            )
-        except NoSuchTableError:
-            try:
-                names = sa.inspect(self.engine).get_table_names(schema=schema or None)
-            except SQLAlchemyError:
-                names = []
-            hint = did_you_mean(name, names)
-            raise SourceError(f"{self.where_text}: no such table{hint}") from None
-        except SQLAlchemyError as error:
-            raise db_error(self.where_text, self.url, error) from None
 
     def open(self) -> None:
         """Connect and reflect the table (once: a source reopened after :meth:`close`
@@ -199,7 +116,7 @@ class SqlTableSource(RecordSource):
     @property
     def key(self) -> RecordKey:
         column = self.key_column
-        return RecordKey(column.name, _python_type(column) or str)
+        return RecordKey(column.name, python_type(column) or str)
 
     def column(self, field_name: str, *, rule: str | None = None) -> sa.Column[Any]:
         """The reflected column that holds a rule field, or a one-line error."""
@@ -245,7 +162,7 @@ class SqlTableSource(RecordSource):
             self._fields[name] = derived_column(self, name, rule)
             return self._fields[name]
         column = self.column(name, rule=rule)
-        need = self.needs.get(name) or _need_of(column, self.mapping.kinds.get(column.name))
+        need = self.needs.get(name) or need_of(column, self.mapping.kinds.get(column.name))
         made = field_column(
             column,
             self.dialect,
@@ -435,17 +352,3 @@ class SqlTableSource(RecordSource):
     def close(self) -> None:
         self.engine.dispose()
         self._open = False
-
-
-def _python_type(column: sa.Column[Any]) -> type | None:
-    try:
-        return column.type.python_type
-    except NotImplementedError:
-        return None
-
-
-def _need_of(column: sa.Column[Any], kind: ColumnKind | None) -> ValueKind:
-    """What a column read outside any rule holds: dates if it is typed or declared so."""
-    if kind is not None or isinstance(column.type, sa.Date | sa.DateTime):
-        return ValueKind.DATE
-    return ValueKind.VALUE
