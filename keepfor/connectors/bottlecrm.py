@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from keepfor.abc import ActionTarget, Keyed
 from keepfor.connectors.bottlecrm_client import BottleCrmClient, in_parallel
 from keepfor.connectors.bottlecrm_range import DateRange, created_range
-from keepfor.connectors.crm import CrmSource
+from keepfor.connectors.crm import CrmSource, api_url
 from keepfor.connectors.sections import Section
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import quoted
@@ -86,9 +86,7 @@ def parse_bottlecrm(section: Section) -> BottleCrmSettings:
     """A ``kind = "bottlecrm"`` section, every key checked (the token is checked by the
     server when the source is opened)."""
     section.only(KEYS)
-    url = section.expanded("url")
-    if not url.startswith(("http://", "https://")):
-        raise section.error(f"url must start with http:// or https://, not {quoted(url)}")
+    url = api_url(section)
     fields, constants, timezone = section.mapping()
     return BottleCrmSettings(
         url=url,

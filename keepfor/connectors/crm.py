@@ -1,8 +1,8 @@
 """What the CRM sources (:mod:`~keepfor.connectors.hubspot`,
-:mod:`~keepfor.connectors.bottlecrm`) share: rule fields read from an object's
-properties, the object's id as its key, and an API client made on first use and closed
-with the source. Each backend says how its client is made and how opening proves the
-server answers.
+:mod:`~keepfor.connectors.bottlecrm`) share: the API's ``url`` checked, rule fields read
+from an object's properties, the object's id as its key, and an API client made on first
+use and closed with the source. Each backend says how its client is made and how opening
+proves the server answers.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from keepfor.abc import RecordKey
+from keepfor.connectors.sections import Section
 from keepfor.connectors.streamed import FieldReader, StreamedSource
+from keepfor.errors import quoted
 
-__all__ = ["CrmClient", "CrmSettings", "CrmSource"]
+__all__ = ["CrmClient", "CrmSettings", "CrmSource", "api_url"]
 
 
 class CrmSettings(Protocol):
@@ -34,6 +36,14 @@ class CrmClient(Protocol):
     """An API client, closed with its source."""
 
     def close(self) -> None: ...
+
+
+def api_url(section: Section) -> str:
+    """The section's ``url``, environment variables expanded: the API's root, over HTTP(S)."""
+    url = section.expanded("url")
+    if not url.startswith(("http://", "https://")):
+        raise section.error(f"url must start with http:// or https://, not {quoted(url)}")
+    return url
 
 
 S = TypeVar("S", bound=CrmSettings)

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from keepfor.abc import ActionTarget, Keyed
-from keepfor.connectors.crm import CrmSource
+from keepfor.connectors.crm import CrmSource, api_url
 from keepfor.connectors.hubspot_client import SEARCH_PAGE, HubSpotClient, Retry, search_body
 from keepfor.connectors.hubspot_filters import (
     NONE,
@@ -87,9 +87,7 @@ def parse_hubspot(section: Section) -> HubSpotSettings:
     """A ``kind = "hubspot"`` section, every key checked (the token is checked by the
     server when the source is opened)."""
     section.only(KEYS)
-    url = section.expanded("url")
-    if not url.startswith(("http://", "https://")):
-        raise section.error(f"url must start with http:// or https://, not {quoted(url)}")
+    url = api_url(section)
     object_type = section.text("object") or "contacts"
     if not object_type.replace("_", "").isalnum():
         raise section.error(f"object must be an object type's name, not {quoted(object_type)}")
