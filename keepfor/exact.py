@@ -23,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
-__all__ = ["MYSQL", "Exact", "ExactText", "exact", "nopad_collation"]
+__all__ = ["MYSQL", "Exact", "ExactText", "exact", "nopad_collation", "realign"]
 
 MYSQL = ("mysql", "mariadb")
 """The dialect names of MariaDB and MySQL (``mysql+pymysql://`` names MariaDB ``mysql``)."""
@@ -84,3 +84,37 @@ def exact(value: sa.ColumnElement[Any] | str) -> sa.ColumnElement[str]:
     if isinstance(value, str):
         return Exact(sa.literal(value, sa.String()))
     return Exact(value)
+
+
+def realign(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """On MariaDB/MySQL, alter the :class:`ExactText` columns of ``metadata``'s tables
+    that an older keepfor made in another collation (PAD SPACE ``utf8mb4_bin``, or the
+    database's default) to the NO PAD one: the query side compares them byte for byte
+    already, but only the column's own collation keeps a unique key from seeing ``abc``
+    and ``abc `` as one. Nothing to do elsewhere, or where all is aligned (one look at
+    ``information_schema``). Call it in a transaction of its own, as ``CREATE TABLE``."""
+    if conn.dialect.name not in MYSQL:
+        return
+    wanted = nopad_collation(conn.dialect)
+    found = conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True)),
+        {"names": list(metadata.tables)},
+    )
+    stale = {(table, column) for table, column, collation in found if collation != wanted}
+    quote = conn.dialect.identifier_preparer.quote
+    for table in metadata.sorted_tables:
+        columns = [
+            column
+            for column in table.columns
+            if isinstance(column.type, ExactText) and (table.name, column.name) in stale
+        ]
+        if columns:
+            modify = ", ".join(
+                f"MODIFY {quote(c.name)} {c.type.compile(conn.dialect)} "
+                + ("NULL" if c.nullable else "NOT NULL")
+                for c in columns
+            )
+            conn.execute(sa.text(f"ALTER TABLE {quote(table.name)} {modify}"))

@@ -35,6 +35,7 @@ from keepfor.actions.trail import Trail
 from keepfor.engine import Action, Instant
 from keepfor.engine.predicates import All
 from keepfor.errors import KeepforError, SourceError
+from keepfor.exact import realign
 from keepfor.holds.table import exact_text
 
 if TYPE_CHECKING:
@@ -61,9 +62,11 @@ _SELECTED = All(())
 
 
 def ensure_journal(conn: sa.Connection) -> None:
-    """keepfor's tables for acting and auditing, and the journal, where missing."""
+    """keepfor's tables for acting and auditing, and the journal, where missing (an older
+    keepfor's journal realigned: :func:`keepfor.exact.realign`)."""
     Trail.ensure(conn)
     metadata.create_all(conn, checkfirst=True)
+    realign(conn, metadata)
 
 
 class RemoteTarget(ActionTarget):

@@ -23,7 +23,7 @@ from keepfor.database import create_missing
 from keepfor.engine import Action
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import UsageError
-from keepfor.exact import exact
+from keepfor.exact import exact, realign
 from keepfor.holds.table import exact_text
 
 __all__ = [
@@ -125,7 +125,9 @@ def _utc(value: datetime) -> datetime:
 
 
 def ensure(conn: sa.Connection) -> None:
+    """Create the queue where missing; realign one an older keepfor made."""
     create_missing(conn, metadata)
+    realign(conn, metadata)
 
 
 def exists(conn: sa.Connection) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keepfor.exact import realign
 from keepfor.holds.table import exact_text
 
 __all__ = ["acted", "acted_condition", "already_acted", "ensure", "mark"]
@@ -51,9 +52,11 @@ def acted_condition(
 
 
 def ensure(conn: sa.Connection) -> None:
-    """Create the table where it is missing (before the batches: MariaDB commits an open
-    transaction on ``CREATE TABLE``)."""
+    """Create the table where it is missing, realign one an older keepfor made
+    (:func:`keepfor.exact.realign`); before the batches: MariaDB commits an open
+    transaction on ``CREATE TABLE`` and ``ALTER TABLE``."""
     metadata.create_all(conn, checkfirst=True)
+    realign(conn, metadata)
 
 
 def already_acted(conn: sa.Connection, source: str, action: str, keys: Collection[str]) -> set[str]:

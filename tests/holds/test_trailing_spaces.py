@@ -273,3 +273,50 @@ def test_the_review_queue_tells_abc_from_abc_space(db_url: str, older: bool) -> 
         assert status == {"abc": "done", "abc ": "approved", "ABC": "approved"}
     finally:
         engine.dispose()
+
+
+def test_keepfor_marks_abc_and_abc_space_apart_in_a_realigned_table(db_url: str) -> None:
+    """``ensure`` realigns keepfor's tables an older keepfor made on MariaDB in
+    ``utf8mb4_bin`` (whose unique key saw ``abc`` and ``abc `` as one): both are marked,
+    and a hold on one holds only it."""
+    from keepfor.actions import state
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            state.ensure(conn)
+            holds.ensure(conn)
+        if engine.dialect.name == "mysql":
+            bin_ = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        f"ALTER TABLE keepfor_acted MODIFY source VARCHAR(200) {bin_}, "
+                        f"MODIFY record_key VARCHAR(255) {bin_}"
+                    )
+                )
+                _older_holds_table(conn)
+        with engine.begin() as conn:
+            state.ensure(conn)
+            holds.ensure(conn)
+        with engine.begin() as conn:
+            for key in ("abc", "abc "):
+                state.mark(conn, "shop", "flag", [key], rule="r", pack="p", sweep="s", at=WHEN)
+            holds.add(conn, "shop", record_key="abc ", reason="r", by="b", at=WHEN)
+        with engine.connect() as conn:
+            assert state.already_acted(conn, "shop", "flag", ["abc", "abc "]) == {"abc", "abc "}
+            assert holds.active_for(conn, "shop", "abc", None, TODAY) == []
+            held = holds.active_for(conn, "shop", "abc ", None, TODAY)
+            assert [h.record_key for h in held] == ["abc "]
+            if engine.dialect.name == "mysql":
+                collations = conn.execute(
+                    sa.text(
+                        "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS "
+                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN "
+                        "('keepfor_acted', 'keepfor_holds') AND COLUMN_NAME IN "
+                        "('source', 'record_key', 'customer')"
+                    )
+                ).scalars()
+                assert list(collations) == ["utf8mb4_nopad_bin"]
+    finally:
+        engine.dispose()
