@@ -166,6 +166,16 @@ def _cell(draw: st.DrawFn, value: Any, naive: bool = False) -> Any:
 
 
 @st.composite
+def _collated(draw: st.DrawFn, text: Any) -> Any:
+    """A text, sometimes as a collation that ignores case or trailing spaces would take
+    it for the same (``'ORDER'``, ``'order '``): never the rules' ``order``. A twin row
+    holding it puts the two in one group where a collation would merge them."""
+    if not isinstance(text, str) or draw(st.integers(0, 5)):
+        return text
+    return draw(st.sampled_from([text.upper(), text.title(), text + " ", text + "  "]))
+
+
+@st.composite
 def raw_rows(draw: st.DrawFn, dialect: str, max_size: int = 25) -> list[dict[str, Any]]:
     """Rows of :func:`raw_table` as ``dialect`` can hold them."""
     rows = []
@@ -196,4 +206,7 @@ def raw_rows(draw: st.DrawFn, dialect: str, max_size: int = 25) -> list[dict[str
                 "l1": draw(_cell(record["l1"], naive=True)),
             }
         )
+        twin = draw(_collated(rows[-1]["category"]))
+        if twin != rows[-1]["category"]:  # the same values but the category's case or spaces
+            rows.append({**rows[-1], "id": 1000 + i, "key": f"t{i}", "category": twin})
     return rows

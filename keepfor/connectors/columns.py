@@ -63,19 +63,47 @@ class FieldColumn:
     def __init__(self, column: sa.Column[Any], dialect: str) -> None:
         self.column = column
         self.dialect = dialect
+        # one expression for every comparison, so that a switch finds its common left side
+        self._bytewise = _collate_binary(column)
 
     def selected(self) -> sa.ColumnElement[Any]:
         return self.column
 
     def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
-        """What records of one case agree on: the value itself, or for a datetime a
-        coarse key (an hour, a local date per pack zone) with :meth:`span` the lowest and
-        highest value of the group."""
+        """What records of one case agree on: the value itself, byte for byte (a
+        collation that ignores case or trailing spaces would put ``'Order'`` with
+        ``'order'``), or for a datetime a coarse key (an hour, a local date per pack zone)
+        with :meth:`span` the lowest and highest value of the group."""
+        if self.dialect == "sqlite":
+            return [_collate_binary(self.selected())]
+        if self._mariadb_text():  # the bytes: the value itself comes from span()
+            return [sa.func.binary(self.column)]
         return [self.selected()]
 
     def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]] | None:
-        """The lowest and highest value of a group, for a field grouped by a coarse key."""
+        """The lowest and highest value of a group, for a field grouped by a coarse key
+        (or by its bytes, on MariaDB: every value of such a group is the same)."""
+        if self._mariadb_text():
+            return sa.func.min(self.selected()), sa.func.max(self.selected())
         return None
+
+    def _mariadb_text(self) -> bool:
+        return self.dialect in ("mysql", "mariadb") and isinstance(self.column.type, sa.String)
+
+    def _equals_text(self, value: Any) -> sa.ColumnElement[bool]:
+        """``column = value`` as Python compares them: a text byte for byte, whatever the
+        column's collation (SQLite's ``NOCASE`` and ``RTRIM``; MariaDB's defaults ignore
+        case and trailing spaces: ``'Order '`` = ``'order'``)."""
+        matches: sa.ColumnElement[bool]
+        if not isinstance(value, str):
+            matches = self.column == value
+        elif self.dialect in ("mysql", "mariadb"):
+            matches = sa.func.binary(self.column) == value
+        elif self.dialect == "sqlite":
+            matches = self._bytewise == value
+        else:
+            matches = self.column == value
+        return matches
 
     def present(self) -> sa.ColumnElement[bool]:
         return self.column.is_not(None)
@@ -85,13 +113,7 @@ class FieldColumn:
             return self.column.is_(None)
         if isinstance(value, bool):
             return sa.false()  # this column never holds true or false
-        if isinstance(value, str) and self.dialect in ("mysql", "mariadb"):
-            # byte for byte, as Python compares: MariaDB's collations ignore case and
-            # trailing spaces ('Order ' = 'order')
-            bytewise: sa.ColumnElement[bool] = sa.func.binary(self.column) == value
-            return bytewise
-        matches: sa.ColumnElement[bool] = self.column == value
-        return matches
+        return self._equals_text(value)
 
     def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
         """The value is present and not what the rules need."""
@@ -115,6 +137,13 @@ class BooleanColumn(FieldColumn):
         return sa.false()
 
 
+def _collate_binary(expression: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """SQLite's ``expression COLLATE binary``: compared byte for byte, its type (and so how
+    its values are read) and its affinity unchanged."""
+    collated: sa.ColumnElement[Any] = expression.op("COLLATE")(sa.literal_column("binary"))
+    return collated
+
+
 def _int_boolean(value: Any) -> Any:
     """0 and 1 as false and true; anything else unchanged (and so not a boolean)."""
     return value == 1 if type(value) is int and value in (0, 1) else value
@@ -131,7 +160,7 @@ class IntBooleanColumn(FieldColumn):
         return sa.type_coerce(self.column, sa.types.NullType())  # no driver conversion
 
     def group_keys(self, zones: Sequence[ZoneInfo]) -> list[sa.ColumnElement[Any]]:
-        keys = [self.selected()]
+        keys = super().group_keys(zones)
         if self.dialect == "sqlite":  # 1 and 1.0 are one value to GROUP BY, not to a rule
             keys.append(sa.func.typeof(self.column))
         return keys
@@ -149,8 +178,7 @@ class IntBooleanColumn(FieldColumn):
             return sa.and_(self._boolean(), self.column == int(value))
         if isinstance(value, int) and value in (0, 1):
             return sa.false()  # 0 and 1 read as false and true, which equal no number
-        matches: sa.ColumnElement[bool] = self.column == value
-        return matches
+        return self._equals_text(value)
 
     def bad(self, kind: ValueKind) -> sa.ColumnElement[bool]:
         if kind is ValueKind.BOOLEAN:

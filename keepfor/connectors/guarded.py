@@ -108,9 +108,17 @@ def _once(compile_part: Compile) -> Compile:
 
 
 def _common_left(tests: Sequence[sa.ColumnElement[bool]]) -> sa.ColumnElement[object] | None:
-    """The one expression every test compares with a constant, else None."""
+    """The one expression every test compares with a constant, else None (the same
+    expression, not only the same object: a column compared byte for byte is wrapped
+    anew by each test)."""
     left = _compared(tests[0])
-    return None if any(_compared(test) is not left for test in tests[1:]) else left
+    if left is None:
+        return None
+    for test in tests[1:]:
+        other = _compared(test)
+        if other is None or (other is not left and not other.compare(left)):
+            return None
+    return left
 
 
 def _searched(
