@@ -1,12 +1,13 @@
 """Texts compared byte for byte on every database, as the engine (Python) compares them.
 
-PostgreSQL (with keepfor's columns' default collation for ``=``) and SQLite compare
-texts exactly. MariaDB's and MySQL's default collations ignore case, and even
+PostgreSQL (its collations are deterministic) and SQLite compare texts exactly with
+``=``. MariaDB's and MySQL's default collations ignore case, and even
 ``utf8mb4_bin`` is PAD SPACE on MariaDB: ``'abc' = 'abc '``. So there keepfor's own
 key and text columns use the NO PAD binary collation of ``utf8mb4`` (:class:`ExactText`),
 and a comparison with a column keepfor did not make (a user's key, a table an older
 keepfor made in ``utf8mb4_bin``) collates its other side in it (:func:`exact`): an
-explicit ``COLLATE`` decides the comparison's collation.
+explicit ``COLLATE`` decides the comparison's collation. :func:`realign` alters the
+columns of keepfor's tables an older keepfor made in another collation.
 
 The collation is chosen per server: ``utf8mb4_nopad_bin`` on MariaDB (10.2 and later),
 ``utf8mb4_0900_bin`` on MySQL 8.
