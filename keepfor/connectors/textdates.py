@@ -61,12 +61,12 @@ class TextDates(ABC):
         return sa.and_(self.v.is_not(None), self._len(self.v) > 0)
 
     def group_keys(self) -> list[sa.ColumnElement[Any]]:
-        """A coarse key for grouping: the text up to its hour, its length, its offset, and
-        whether it is a date at all. Within a group of well-formed texts, text order is
-        time order, so the group's lowest and highest text decide it. A text that is no
-        date can sort between two that are ('10:3a' between '10:20' and '10:40'), so the
-        texts that are no date are grouped apart; their groups are read record by record,
-        each shown as it is. A text of up to 13 characters is its own group already."""
+        """A coarse key for grouping: the text up to its hour, its length (negated for a
+        text that is no date), and its offset. Within a group of well-formed texts, text
+        order is time order, so the group's lowest and highest text decide it. A text that
+        is no date can sort between two that are ('10:3a' between '10:20' and '10:40'), so
+        the texts that are no date are grouped apart; their groups are read record by
+        record, each shown as it is. A text of up to 13 characters is its own group."""
         v = self.v
         hour = sa.func.substr(v, 1, 13)
         length = self._len(v)
@@ -77,8 +77,10 @@ class TextDates(ABC):
             (sa.func.substr(v, length - 5, 1).in_(["+", "-"]), sa.func.substr(v, length - 5)),
             else_="",
         )
-        formed = sa.case((sa.or_(v.is_(None), length <= 13), sa.null()), else_=self.well_formed())
-        return [hour, length, suffix, formed]
+        # the length, negated for a text that is no date: one key, no wider a sort
+        formed = sa.or_(v.is_(None), length <= 13, self.well_formed())
+        signed = sa.case((formed, length), else_=-length)
+        return [hour, signed, suffix]
 
     def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         """The lowest and highest text of a group, in byte order."""
