@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from keepfor import Action, Status, evaluate, parse_pack
+from keepfor import Action, parse_pack
 from keepfor.engine import RuleSet
 from tests.cli.conftest import invoke
+from tests.connectors import due_by_action
 from tests.connectors.test_bottlecrm import AT, CREATED_PACK, source_of
 from tests.servers.bottlecrm import (  # noqa: F401 (fixtures)
     CONTACTS,
@@ -27,17 +28,7 @@ RULES = RuleSet((parse_pack(CREATED_PACK),))
 
 def expected(crm: BottleCrm, tmp_path: Path) -> dict[Action, set[str]]:
     """What the engine says each contact gets, every contact read and evaluated."""
-    out: dict[Action, set[str]] = {a: set() for a in Action}
-    source = source_of(crm, tmp_path)
-    try:
-        source.check(RULES)
-        for key, record in source.records(set(RULES.needs()) | {"category"}, None):
-            decision = evaluate(RULES, record, AT)
-            if decision.status is Status.DUE and decision.action is not None:
-                out[decision.action].add(key)
-    finally:
-        source.close()
-    return out
+    return due_by_action(source_of(crm, tmp_path), RULES, AT)
 
 
 def write_config(crm: BottleCrm, tmp_path: Path) -> tuple[Path, Path]:

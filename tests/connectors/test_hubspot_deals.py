@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from keepfor import Action, RuleSet, Status, evaluate, parse_pack
+from keepfor import Action, RuleSet, parse_pack
 from keepfor.connectors.hubspot import HubSpotSettings, HubSpotSource
 from tests.cli.conftest import NOW, invoke
+from tests.connectors import due_by_action
 from tests.connectors.test_hubspot import FAST
 from tests.servers.hubspot_fixture import (  # noqa: F401 (fixture)
     HubSpot,
@@ -133,16 +134,7 @@ def expected(server: HubSpot, tmp_path: Path) -> dict[Action, set[str]]:
         fields={"closed_at": "closedate", "created_at": "createdate"},
     )
     source = HubSpotSource("sales", settings, f"sqlite:///{tmp_path / 'x.db'}", retry=FAST)
-    out: dict[Action, set[str]] = {a: set() for a in Action}
-    try:
-        source.check(RULES)
-        for key, record in source.records(set(RULES.needs()) | {"category"}, None):
-            decision = evaluate(RULES, record, AT)
-            if decision.status is Status.DUE and decision.action is not None:
-                out[decision.action].add(key)
-    finally:
-        source.close()
-    return out
+    return due_by_action(source, RULES, AT)
 
 
 def test_deals_are_read_with_their_dates_and_reported_as_the_engine_decides(

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from keepfor import Action, Status, evaluate
+from keepfor import Action
 from keepfor.connectors.hubspot_client import HubSpotClient
 from tests.cli.conftest import invoke
+from tests.connectors import due_by_action
 from tests.connectors.test_hubspot import AT, PACK, RULES, source_of
 from tests.servers.hubspot_fixture import (  # noqa: F401 (fixtures)
     CONTACTS,
@@ -32,17 +33,7 @@ GDPR = "/crm/v3/objects/contacts/gdpr-delete"
 
 def expected(server: HubSpot, tmp_path: Path) -> dict[Action, set[str]]:
     """What the engine says each contact gets, every contact read and evaluated."""
-    out: dict[Action, set[str]] = {a: set() for a in Action}
-    source = source_of(server, tmp_path)
-    try:
-        source.check(RULES)
-        for key, record in source.records(set(RULES.needs()) | {"category"}, None):
-            decision = evaluate(RULES, record, AT)
-            if decision.status is Status.DUE and decision.action is not None:
-                out[decision.action].add(key)
-    finally:
-        source.close()
-    return out
+    return due_by_action(source_of(server, tmp_path), RULES, AT)
 
 
 def write_config(
