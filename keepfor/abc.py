@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from keepfor.engine import Action, Decision, Instant, RuleSet
     from keepfor.engine.cutoffs import Predicate
     from keepfor.engine.evaluate import Unreadable
+    from keepfor.engine.rules import RetentionRule
     from keepfor.report.model import DueRow, Report, RowLabel, UnreadableRow
 
 __all__ = [
@@ -182,6 +183,12 @@ class RecordSource(ABC):
         given fields; None if the source has none."""
         raise SourceError(f"source '{self.name}' cannot look up one record by its key")
 
+    def may_apply(self, rule: RetentionRule) -> bool:
+        """Whether ``rule`` can cover some record of this source: False where the
+        source's constants contradict its conditions (the ``applies_to`` of another
+        category than the one every record has). True by default."""
+        return True
+
     def known_fields(self) -> set[str] | None:
         """Every field some record has, where a source can tell (None: any field it is
         asked for exists, or the source cannot say)."""
@@ -269,14 +276,15 @@ class ActionTarget(ABC):
             )
         return f"this kind of source cannot {action.value}"
 
-    def check_actions(self, source: str, rules: RuleSet) -> None:
+    def check_actions(self, source: RecordSource, rules: RuleSet) -> None:
         """Refuse rules whose action this target cannot take, before anything is read or
         done: a :class:`SourceError` naming the source, the first such rule and its action
-        (the CLI's one line, exit 2)."""
+        (the CLI's one line, exit 2). A rule that cannot cover any record of the source
+        (:meth:`RecordSource.may_apply`) is no concern of it."""
         for pack, rule in rules:
-            if rule.action not in self.actions:
+            if rule.action not in self.actions and source.may_apply(rule):
                 raise SourceError(
-                    f"source '{source}': rule '{rules.display_id(pack, rule)}' says "
+                    f"source '{source.name}': rule '{rules.display_id(pack, rule)}' says "
                     f"'then: {rule.action.value}', and {self.cannot(rule.action)}; "
                     "nothing was read or done"
                 )

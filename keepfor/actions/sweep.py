@@ -227,7 +227,7 @@ def run_sweep(
     for item in swept:
         item.source.check(rules)
         target = item.target(item.source)  # checks the action settings
-        target.check_actions(item.source.name, rules)
+        target.check_actions(item.source, rules)
         default, most = target.batch_size
         size = min(most, default if batch_size is None else batch_size)
         tally, batches = _planned(item.source, target, rules, at, apply, size, limit, stop)

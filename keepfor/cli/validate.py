@@ -73,7 +73,7 @@ def check_sources(options: SourceOptions, rules: RuleSet) -> None:
     with open_sources(options) as sources:
         for source, actions in zip(sources, settings, strict=True):
             source.check(rules)
-            target_for(source, actions, None).check_actions(source.name, rules)
+            target_for(source, actions, None).check_actions(source, rules)
             warned = warn_missing_fields(source, rules)
             if warned:
                 click.echo(f"ok source '{source.name}', but see the {warned} warning(s) above")

@@ -41,7 +41,7 @@ from keepfor.connectors.sqltable import Rows, TableMapping, db_error, need_of, p
 from keepfor.database import create_engine, sqlite_path
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
-from keepfor.engine.rules import ValueKind
+from keepfor.engine.rules import RetentionRule, ValueKind
 from keepfor.errors import SourceError, did_you_mean
 from keepfor.holds.sql import HoldsTable, as_text, held_condition
 
@@ -208,6 +208,9 @@ class SqlTableSource(RecordSource):
 
     def _folds_false(self, predicate: Predicate) -> bool:
         return fold(predicate, self.mapping.constants) is False
+
+    def may_apply(self, rule: RetentionRule) -> bool:
+        return not self._folds_false(match_predicate(rule))
 
     # -- compiling ---------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate
 from keepfor.engine.datetext import DateTextError, parse_date_text
 from keepfor.engine.predicates import Acted, All, Any_, Held, Not, Switch, fields_of, holds
-from keepfor.engine.rules import ValueKind
+from keepfor.engine.rules import RetentionRule, ValueKind, field_equals
 from keepfor.errors import SourceError, did_you_mean, quoted
 from keepfor.store.datelike import DateReading, DateRefused
 
@@ -229,6 +229,14 @@ class StreamedSource(RecordSource):
     def where(self) -> str:
         """The source, for messages."""
         return f"source '{self.name}'"
+
+    def may_apply(self, rule: RetentionRule) -> bool:
+        constants = self.reader.constants
+        return all(
+            field_equals(constants[name], value)
+            for name, value in rule.conditions()
+            if name in constants
+        )
 
     def check(self, rules: RuleSet) -> None:
         self._kinds = rules.needs()

@@ -300,6 +300,31 @@ def test_a_table_refuses_archive_rules_in_one_line_before_anything_is_read(
         assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0
 
 
+def test_a_rule_of_another_category_than_a_sources_constant_one_is_not_its_concern(
+    shop: Path,
+) -> None:
+    """An archive rule for quotes does not stop a table of orders only (``category`` a
+    constant): no record of it can fall under that rule."""
+    db = sqlite3.connect(shop / "shop.db")
+    db.executescript(
+        "CREATE TABLE orders_only (id INTEGER PRIMARY KEY, placed_at DATE);"
+        "INSERT INTO orders_only SELECT id, placed_at FROM records WHERE category = 'order';"
+    )
+    db.commit()
+    db.close()
+    (shop / "pack.yaml").write_text(PACK.replace("then: flag", "then: archive"), encoding="utf-8")
+    config = shop / "keepfor.toml"
+    config.write_text(
+        '[sources.orders]\nurl = "sqlite:///shop.db"\ntable = "orders_only"\n'
+        'category = "order"\nmax_disposal_share = 0.5\n',
+        encoding="utf-8",
+    )
+    code, out, err = _sweep(shop, "--config", config, "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["sources"]["orders"]["purge"] == 4
+    assert invoke("validate", shop / "pack.yaml", "--config", config).exit_code == 0
+
+
 def test_validate_with_a_config_refuses_an_action_the_source_cannot_take(shop: Path) -> None:
     config = _config(shop)
     assert invoke("validate", shop / "pack.yaml", "--config", config).exit_code == 0
