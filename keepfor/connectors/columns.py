@@ -63,8 +63,6 @@ class FieldColumn:
     def __init__(self, column: sa.Column[Any], dialect: str) -> None:
         self.column = column
         self.dialect = dialect
-        # one expression for every comparison, so that a switch finds its common left side
-        self._bytewise = _collate_binary(column)
 
     def selected(self) -> sa.ColumnElement[Any]:
         return self.column
@@ -94,15 +92,12 @@ class FieldColumn:
         """``column = value`` as Python compares them: a text byte for byte, whatever the
         column's collation (SQLite's ``NOCASE`` and ``RTRIM``; MariaDB's defaults ignore
         case and trailing spaces: ``'Order '`` = ``'order'``)."""
-        matches: sa.ColumnElement[bool]
-        if not isinstance(value, str):
-            matches = self.column == value
-        elif self.dialect in ("mysql", "mariadb"):
-            matches = sa.func.binary(self.column) == value
-        elif self.dialect == "sqlite":
-            matches = self._bytewise == value
-        else:
-            matches = self.column == value
+        left: sa.ColumnElement[Any] = self.column
+        if isinstance(value, str) and self.dialect in ("mysql", "mariadb"):
+            left = sa.func.binary(self.column)
+        elif isinstance(value, str) and self.dialect == "sqlite":
+            left = _collate_binary(self.column)
+        matches: sa.ColumnElement[bool] = left == value
         return matches
 
     def present(self) -> sa.ColumnElement[bool]:

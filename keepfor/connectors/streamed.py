@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from keepfor.abc import ActionTarget, Keyed, RecordSource
+from keepfor.connectors.pushdown import fold
 from keepfor.engine import RuleSet
-from keepfor.engine.cutoffs import Predicate
+from keepfor.engine.cutoffs import Predicate, match_predicate
 from keepfor.engine.datetext import DateTextError, parse_date_text
 from keepfor.engine.predicates import Acted, All, Any_, Held, Not, Switch, fields_of, holds
-from keepfor.engine.rules import RetentionRule, ValueKind, field_equals
+from keepfor.engine.rules import RetentionRule, ValueKind
 from keepfor.errors import SourceError, did_you_mean, quoted
 from keepfor.store.datelike import DateReading, DateRefused
 
@@ -231,12 +232,7 @@ class StreamedSource(RecordSource):
         return f"source '{self.name}'"
 
     def may_apply(self, rule: RetentionRule) -> bool:
-        constants = self.reader.constants
-        return all(
-            field_equals(constants[name], value)
-            for name, value in rule.conditions()
-            if name in constants
-        )
+        return fold(match_predicate(rule), self.reader.constants) is not False
 
     def check(self, rules: RuleSet) -> None:
         self._kinds = rules.needs()

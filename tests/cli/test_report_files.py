@@ -214,3 +214,18 @@ def test_a_file_refuses_archive_rules_in_one_line_and_writes_nothing(
     assert run.stderr.count("\n") == 1, run.stderr
     assert "source 'export': rule 'leads' says 'then: archive'" in run.stderr
     assert sorted(p.name for p in tmp_path.glob("export.*")) == [f"export.{kind}"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_file_of_one_category_is_not_stopped_by_another_categorys_archive_rule(
+    tmp_path: Path, kind: str
+) -> None:
+    """With ``category = "contact"`` for every record, the leads' archive rule can cover
+    none of them: the sweep goes on."""
+    pack, config = setup(tmp_path, kind)
+    pack.write_text(PACK.replace("then: anonymise", "then: archive"), encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('category_column = "type"', 'category = "contact"'))
+    run = invoke("sweep", "--rules", pack, "--config", config, "--at", AT, "--format", "json")
+    assert (run.exit_code, run.stderr) == (0, ""), run.stderr
+    assert json.loads(run.stdout)["sources"]["export"]["archive"] == 0
