@@ -164,6 +164,12 @@ class RecordSource(ABC):
         for key, record in self.select(predicate, fields):
             yield Group(record, record, 1, (key,))
 
+    def reads_ahead(self) -> bool:
+        """Whether the groups of :meth:`select_groups` may be read by a thread of their
+        own while this one reads others (a report's counts, while it writes its due
+        records): each read on a connection of its own. False by default."""
+        return False
+
     def group_records(
         self, predicate: Predicate, group: Group, fields: Collection[str]
     ) -> Iterator[Keyed]:

@@ -80,6 +80,8 @@ def _read(column: FieldColumn, value: Any) -> Any:
 def select_groups(
     source: SqlTableSource, predicate: Predicate, fields: Collection[str], bound: int
 ) -> Iterator[Group]:
+    """The groups, their statement built here and now (in the caller's thread: a
+    report's counts are read by a thread of their own, which only runs the statement)."""
     names, columns = source.columns_of(fields)
     layout = _Layout(names, columns, source.zones)
     count = sa.func.count()
@@ -93,12 +95,18 @@ def select_groups(
         .where(source.where(predicate))
         .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(layout.keys))))
     )
+    return _groups(source, query, layout, with_keys=bool(keys))
+
+
+def _groups(
+    source: SqlTableSource, query: sa.Select[Any], layout: _Layout, *, with_keys: bool
+) -> Iterator[Group]:
     constants = dict(source.mapping.constants)
     first_key = len(layout.keys)
     size_at = first_key + len(layout.values)
     for row in stream(source, query, grouped=True):
         low, high = layout.records(row, constants)
-        found = row[-1] if keys else None
+        found = row[-1] if with_keys else None
         if isinstance(found, str):
             found = json.loads(found)
         token = tuple(row[:first_key])

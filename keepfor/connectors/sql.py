@@ -324,6 +324,11 @@ class SqlTableSource(RecordSource):
     ) -> Iterator[Group]:
         return grouping.select_groups(self, predicate, fields, bound)
 
+    def reads_ahead(self) -> bool:
+        """Each read on a connection of its own, but for an in-memory SQLite database
+        (one connection shared, or one database per thread)."""
+        return not isinstance(self.engine.pool, sa.pool.SingletonThreadPool | sa.pool.StaticPool)
+
     def group_records(
         self, predicate: Predicate, group: Group, fields: Collection[str]
     ) -> Iterator[Keyed]:

@@ -1,7 +1,8 @@
 """Building a report: each source's database selects its due and its unreadable records
 in one pass, grouped by case (every value the rules read); the engine decides each group
 once; the writer gets each group's keys in one go; then each source counts its buckets,
-its forecast and its chart in one more pass. Memory does not grow with the table.
+its forecast and its chart in one more pass, which the database works on while the due
+records are written where it can. Memory does not grow with the table.
 
 The database and the engine are proven to agree (the differential tests): a record the
 database selects is due or unreadable to the engine. Should they ever disagree, the
@@ -10,10 +11,11 @@ report stops with an error naming the source and record instead of dropping it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from keepfor.abc import Evaluator, RecordSource, ReportWriter
+from keepfor.abc import Evaluator, Group, RecordSource, ReportWriter
 from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import (
     All,
@@ -26,8 +28,8 @@ from keepfor.engine.cutoffs import (
 )
 from keepfor.engine.evaluate import Evaluator as PythonEvaluator
 from keepfor.errors import KeepforError, quoted
-from keepfor.reading import Decided, decided_groups, keys_of
-from keepfor.report.counts import count_source
+from keepfor.reading import Decided, ReadAhead, decided_groups, keys_of
+from keepfor.report.counts import count_source, counted
 from keepfor.report.model import Report, RowLabel, UnreadableRow
 
 __all__ = ["BOUND", "DisagreementError", "build_report", "selection"]
@@ -72,29 +74,60 @@ def build_report(
     wanted = selection(rules, at)
     labels = _Labels(rules, report)
     for source in sources:
-        for decided in decided_groups(source, wanted, rules, evaluator, at, bound):
-            decision = decided.decision
-            if decision.status not in (Status.DUE, Status.UNREADABLE):
-                key = _first_key(source, wanted, decided)
-                raise DisagreementError(
-                    f"source '{source.name}', record {quoted(key)}: the "
-                    f"database selected it as due or unreadable, but the rules say "
-                    f"{decision.status.value} ({decision.reason}); nothing was acted on. "
-                    "This is a fault of keepfor's: please report it"
-                )
-            for keys in keys_of(source, wanted, decided, bound):
-                if decision.status is Status.DUE:
-                    writer.due_group(source.name, keys, decision, labels.of(decision, len(keys)))
-                    if progress is not None:
-                        progress(len(keys))
-                else:
-                    _unreadable(report, writer, source, keys, decision, rules)
+        with _counts_ahead(source, rules, at, writer) as counting:
+            for decided in decided_groups(source, wanted, rules, evaluator, at, bound):
+                _write(report, writer, source, wanted, decided, rules, labels, bound, progress)
+            if writer.wants_aggregates:
+                count_source(report, rules, source, at, evaluator, counting)
     labels.tally()
-    if writer.wants_aggregates:
-        for source in sources:
-            count_source(report, rules, source, at, evaluator)
     writer.finish(report)
     return report
+
+
+@contextlib.contextmanager
+def _counts_ahead(
+    source: RecordSource, rules: RuleSet, at: Instant, writer: ReportWriter
+) -> Iterator[ReadAhead[Group] | None]:
+    """The source's counts, asked for now and read by a thread of their own while the
+    due records are written, where the writer wants them and the source can (the
+    database groups every record for them: on two cores, the 4M-row json report's
+    counts then cost about what its rows do; docs/benchmarks.md)."""
+    if not (writer.wants_aggregates and source.reads_ahead()):
+        yield None
+        return
+    groups = source.select_groups(counted(rules, at), rules.fields(), bound=0)
+    with ReadAhead(groups) as ahead:
+        yield ahead
+
+
+def _write(
+    report: Report,
+    writer: ReportWriter,
+    source: RecordSource,
+    wanted: Predicate,
+    decided: Decided,
+    rules: RuleSet,
+    labels: _Labels,
+    bound: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Write one group of records the database selected: due, or unreadable."""
+    decision = decided.decision
+    if decision.status not in (Status.DUE, Status.UNREADABLE):
+        key = _first_key(source, wanted, decided)
+        raise DisagreementError(
+            f"source '{source.name}', record {quoted(key)}: the "
+            f"database selected it as due or unreadable, but the rules say "
+            f"{decision.status.value} ({decision.reason}); nothing was acted on. "
+            "This is a fault of keepfor's: please report it"
+        )
+    for keys in keys_of(source, wanted, decided, bound):
+        if decision.status is Status.DUE:
+            writer.due_group(source.name, keys, decision, labels.of(decision, len(keys)))
+            if progress is not None:
+                progress(len(keys))
+        else:
+            _unreadable(report, writer, source, keys, decision, rules)
 
 
 def _first_key(source: RecordSource, wanted: Predicate, decided: Decided) -> str:

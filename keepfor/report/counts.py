@@ -13,11 +13,12 @@ counts: they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from keepfor.abc import Evaluator, Record, RecordSource
+from keepfor.abc import Evaluator, Group, Record, RecordSource
 from keepfor.engine import Decision, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import (
     All,
@@ -35,7 +36,7 @@ from keepfor.engine.evaluate import local_today
 from keepfor.reading import decided_groups
 from keepfor.report.model import CHART_MONTHS, FORECAST_DAYS, Counts, Report
 
-__all__ = ["bucket_predicates", "count_source", "held_bucket", "month_ends"]
+__all__ = ["bucket_predicates", "count_source", "counted", "held_bucket", "month_ends"]
 
 
 def bucket_predicates(rules: RuleSet, at: Instant) -> dict[str, Predicate]:
@@ -113,21 +114,32 @@ class _Windows:
         return None
 
 
+def counted(rules: RuleSet, at: Instant) -> Predicate:
+    """The records whose groups the engine decides for the counts: those not in the held
+    bucket (not held, an index lookup; or unreadable)."""
+    return Any_((Not(held_predicate(rules, at)), unreadable_predicate(rules)))
+
+
 def count_source(
-    report: Report, rules: RuleSet, source: RecordSource, at: Instant, evaluator: Evaluator
+    report: Report,
+    rules: RuleSet,
+    source: RecordSource,
+    at: Instant,
+    evaluator: Evaluator,
+    groups: Iterable[Group] | None = None,
 ) -> None:
     """Count one source's buckets, forecast, chart, waiting and unmatched into the report.
 
     Held records are counted by the database (``held``) and left out of the groups the
-    engine decides: they fall due in no window and wait for nothing while held."""
+    engine decides: they fall due in no window and wait for nothing while held.
+    ``groups``: the source's groups of :func:`counted`, already asked for."""
     counts = Counts(held=source.count({"held": held_bucket(rules, at)})["held"])
     counts.total = counts.held
-    # not in the held bucket: not held (an index lookup), or unreadable
-    rest = Any_((Not(held_predicate(rules, at)), unreadable_predicate(rules)))
+    rest = counted(rules, at)
     windows = _Windows(rules, at)
     by_month = dict(report.by_month)
     seen: dict[int, tuple[Decision, list[int], str | None]] = {}
-    for decided in decided_groups(source, rest, rules, evaluator, at, bound=0):
+    for decided in decided_groups(source, rest, rules, evaluator, at, 0, groups=groups):
         decision, n = decided.decision, decided.size
         counts.total += n
         status = decision.status
