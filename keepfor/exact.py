@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -48,6 +47,8 @@ class ExactText(sa.types.TypeDecorator[str]):
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name in MYSQL:
+            from sqlalchemy.dialects import mysql  # only where it serves: 10 ms at start-up
+
             collation = nopad_collation(dialect)
             if self.width is None:
                 return mysql.TEXT(charset="utf8mb4", collation=collation)
