@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from keepfor.abc import ReportWriter
 from keepfor.engine import Decision, Instant
+from keepfor.report.html import HtmlWriter
 from keepfor.report.model import (
     FORECAST_DAYS,
     DueRow,
@@ -323,16 +324,9 @@ class TableWriter(ReportWriter):
         print_summary(report, self.out)
 
 
-def _html(out: TextIO) -> ReportWriter:
-    """The html page's writer, imported for that format only (5 ms of a report's start)."""
-    from keepfor.report.html import HtmlWriter
-
-    return HtmlWriter(out)
-
-
 FORMATS: dict[str, Callable[[TextIO], ReportWriter]] = {
     "table": TableWriter,
     "csv": CsvWriter,
     "json": JsonWriter,
-    "html": _html,
+    "html": HtmlWriter,
 }
