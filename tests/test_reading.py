@@ -84,10 +84,13 @@ def test_counts_read_ahead_equal_counts_read_in_turn(
         monkeypatch.setattr(SqlTableSource, "reads_ahead", lambda self: False)
         in_turn = build_report(rules(), [src], AT, Collect(aggregates=True))
     assert ahead.counts == in_turn.counts
-    assert ahead.forecast == in_turn.forecast and ahead.by_month == in_turn.by_month
-    assert ahead.waiting == in_turn.waiting and ahead.unmatched == in_turn.unmatched
+    assert ahead.forecast == in_turn.forecast
+    assert ahead.by_month == in_turn.by_month
+    assert ahead.waiting == in_turn.waiting
+    assert ahead.unmatched == in_turn.unmatched
     counts = ahead.counts[src.name]
-    assert counts.total > 0 and counts.due > 0
+    assert counts.total > 0
+    assert counts.due > 0
     assert counts.total == sum(getattr(counts, s.value) for s in Status) + counts.held
 
 
@@ -105,7 +108,8 @@ def test_a_failed_report_leaves_no_thread_reading(tmp_path: Path) -> None:
         engine.dispose()
         with pytest.raises(SourceError) as caught:
             build_report(rules(), [src], AT, Collect(aggregates=True))
-    assert "\n" not in str(caught.value) and "no such table" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert "no such table" in str(caught.value)
     for thread in threading.enumerate():
         if thread.name == "keepfor-read-ahead":
             thread.join(5)
