@@ -96,8 +96,6 @@ def _alike(first: Decision, second: Decision) -> bool:
     )
 
 
-
-
 class ReadAhead(Generic[T]):
     """The items of an iterator, read by a thread of its own while the caller does
     something else: a report's counts are one grouped statement that the database works

@@ -90,8 +90,8 @@ def _counts_ahead(
 ) -> Iterator[ReadAhead[Group] | None]:
     """The source's counts, asked for now and read by a thread of their own while the
     due records are written, where the writer wants them and the source can (the
-    database groups every record for them: on two cores, the 4M-row json report's
-    counts then cost about what its rows do; docs/benchmarks.md)."""
+    database groups every record for them: the 4M-row json report on SQLite went from
+    36.4 to 29.7 s on two processors; docs/benchmarks.md)."""
     if not (writer.wants_aggregates and source.reads_ahead()):
         yield None
         return
