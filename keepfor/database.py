@@ -5,11 +5,13 @@ Light on purpose (SQLAlchemy only): every command that touches a database import
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
 import os
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ __all__ = [
     "create_missing",
     "expand_url",
     "first_line",
+    "making_tables",
     "parse_url",
     "safe_url",
     "sqlite_path",
@@ -31,6 +34,9 @@ __all__ = [
 
 CONNECT_TIMEOUT = 10
 """Seconds to wait for a database server before giving up (unless the URL says)."""
+
+TABLES_LOCK_WAIT = 60
+"""Seconds a process waits (MariaDB) for another that is making keepfor's tables."""
 
 
 _SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|auth|cred", re.IGNORECASE)
@@ -273,3 +279,50 @@ def create_missing(conn: sa.Connection, metadata: sa.MetaData) -> None:
     for table in metadata.sorted_tables:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+@contextlib.contextmanager
+def making_tables(conn: sa.Connection) -> Iterator[None]:
+    """One process at a time checks and makes keepfor's tables in a database.
+
+    Two processes starting on a fresh database (two daemons, a sweep and a daemon) would
+    both find a table missing and both create it: the second fails ("already exists";
+    SQLite's "database is locked", as its read of the schema cannot become a write while
+    the other writes). SQLite: the transaction takes the write lock first (``BEGIN
+    IMMEDIATE``; it also keeps each ``CREATE`` in the transaction, which pysqlite would
+    commit alone). PostgreSQL: an advisory lock that ends with the transaction. MariaDB,
+    whose ``CREATE TABLE`` commits: a named lock of the session, released on leaving.
+    """
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        driver = conn.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield
+        return
+    if dialect == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _tables_key(conn)})
+        yield
+        return
+    if dialect not in ("mysql", "mariadb"):
+        yield
+        return
+    name = f"keepfor:tables:{_tables_key(conn):x}"[:64]
+    got = conn.execute(sa.text("SELECT GET_LOCK(:k, :t)"), {"k": name, "t": TABLES_LOCK_WAIT})
+    if got.scalar() != 1:
+        raise SourceError(
+            f"another process has been making keepfor's tables in this database for "
+            f"{TABLES_LOCK_WAIT} seconds; nothing was done"
+        )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sa.exc.DBAPIError):  # a session gone holds no lock
+            conn.execute(sa.text("SELECT RELEASE_LOCK(:k)"), {"k": name})
+
+
+def _tables_key(conn: sa.Connection) -> int:
+    """A 63-bit key for the lock of keepfor's tables in this database (MariaDB's named
+    locks are the server's: the database's name is in it)."""
+    where = f"keepfor:tables:{conn.engine.url.database or ''}".encode()
+    return int.from_bytes(hashlib.sha256(where).digest()[:8], "big") >> 1

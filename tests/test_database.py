@@ -1,9 +1,14 @@
 """URLs in messages never show a secret; URLs keepfor cannot use get a hint; ``${VAR}``
-values are encoded for the part of the URL they stand in."""
+values are encoded for the part of the URL they stand in; two processes making keepfor's
+tables at once both succeed."""
 
 from __future__ import annotations
 
+import multiprocessing
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from keepfor import database
@@ -185,3 +190,57 @@ def test_create_missing_makes_the_indexes_of_a_table_already_there(db_url: str) 
         assert tables >= {"keepfor_audit", "keepfor_audit_batch", "keepfor_audit_head"}
     finally:
         engine.dispose()
+
+
+# -- two processes making keepfor's tables at once ---------------------------------------------
+
+ROUNDS = 3
+
+
+def _make_tables(url: str, barrier: Any, results: Any, first: bool) -> None:
+    """In a process of its own: make the acting tables and the holds table at the same
+    instant as another process, ``ROUNDS`` times on a database emptied between rounds."""
+    from keepfor.actions.trail import Trail
+    from keepfor.cli.db import ACTING_TABLES
+    from keepfor.holds import table as holds_table
+
+    engine = database.create_engine(url)
+    for _ in range(ROUNDS):
+        barrier.wait()
+        try:
+            with engine.begin() as conn:
+                Trail.ensure(conn)
+            with engine.begin() as conn:
+                holds_table.ensure(conn)
+            missing = set(ACTING_TABLES) - set(sa.inspect(engine).get_table_names())
+            results.put(f"missing {sorted(missing)}" if missing else "made")
+        except Exception as error:  # reported to the test, which shows it
+            results.put(f"{type(error).__name__}: {database.first_line(error)}")
+        barrier.wait()
+        if first:
+            meta = sa.MetaData()
+            meta.reflect(engine)
+            meta.drop_all(engine)
+        barrier.wait()
+    engine.dispose()
+
+
+def test_two_processes_make_the_tables_at_once(db_url: str) -> None:
+    """Two sweepers starting on a fresh database (two daemons of one source, or of two
+    sources sharing it) both find the tables missing: the one that waits for the other
+    then finds them made, and neither fails."""
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(2), spawn.Queue()
+    workers = [
+        spawn.Process(target=_make_tables, args=(db_url, barrier, results, i == 0))
+        for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [results.get(timeout=120) for _ in range(2 * ROUNDS)]
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+            worker.kill()
+    assert outcomes == ["made"] * (2 * ROUNDS)

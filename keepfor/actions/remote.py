@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Keyed, Outcome
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.trail import Trail
+from keepfor.database import making_tables
 from keepfor.engine import Action, Instant
 from keepfor.engine.predicates import All
 from keepfor.errors import KeepforError, SourceError
@@ -64,9 +65,10 @@ _SELECTED = All(())
 def ensure_journal(conn: sa.Connection) -> None:
     """keepfor's tables for acting and auditing, and the journal, where missing (an older
     keepfor's journal realigned: :func:`keepfor.exact.realign`)."""
-    Trail.ensure(conn)
-    metadata.create_all(conn, checkfirst=True)
-    realign(conn, metadata)
+    with making_tables(conn):
+        Trail.ensure(conn)
+        metadata.create_all(conn, checkfirst=True)
+        realign(conn, metadata)
 
 
 class RemoteTarget(ActionTarget):

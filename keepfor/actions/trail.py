@@ -19,6 +19,7 @@ from keepfor.actions import review, state
 from keepfor.audit import PendingEntry, Pseudonymiser, append_records
 from keepfor.audit import ensure as ensure_audit
 from keepfor.audit.insql import append_acted
+from keepfor.database import making_tables
 from keepfor.engine import Action, RuleSet
 
 __all__ = ["Trail"]
@@ -40,11 +41,10 @@ class Trail:
         """keepfor's tables for acting and auditing, where they are missing: all of them
         or none, where the database's DDL is transactional (a sweep killed half-way
         through must not leave a trail that ``audit verify`` calls broken)."""
-        if conn.dialect.name == "sqlite":
-            _begin_sqlite(conn)
-        ensure_audit(conn)
-        state.ensure(conn)
-        review.ensure(conn)
+        with making_tables(conn):
+            ensure_audit(conn)
+            state.ensure(conn)
+            review.ensure(conn)
 
     def pseudonyms(self, source: str) -> Pseudonymiser:
         name = self._names.get(source)
@@ -120,12 +120,3 @@ class Trail:
 
 _NO_RECORD = "0" * 64
 """A template's record where the database fills in each entry's own."""
-
-
-def _begin_sqlite(conn: sa.Connection) -> None:
-    """Open SQLite's transaction now: the driver (pysqlite) opens it only before an
-    INSERT, UPDATE or DELETE and runs each CREATE TABLE before that on its own, so a
-    crash between two of them left some of the trail's tables without the others."""
-    driver = conn.connection.driver_connection
-    if driver is not None and not driver.in_transaction:
-        conn.exec_driver_sql("BEGIN")

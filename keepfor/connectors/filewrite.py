@@ -49,6 +49,7 @@ from keepfor.connectors.filerows import RawRow, temporary, write_atomically
 from keepfor.connectors.files import FileSource
 from keepfor.connectors.sqlwrite import value_pseudonym
 from keepfor.connectors.streamed import CHUNK
+from keepfor.database import making_tables
 from keepfor.engine import Action, Instant
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import SourceError, did_you_mean
@@ -131,9 +132,8 @@ class FileTarget(ActionTarget):
         if self.trail is None:
             return
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, making_tables(conn):
                 Trail.ensure(conn)
-            with self.engine.begin() as conn:
                 metadata.create_all(conn, checkfirst=True)
         except SQLAlchemyError as error:
             raise self._failed("cannot write its tables", error) from None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from keepfor.database import create_missing
+from keepfor.database import create_missing, making_tables
 from keepfor.exact import ExactText, realign
 
 __all__ = ["LIMITS", "TABLE", "ensure", "exact_text", "exists", "holds", "metadata"]
@@ -70,5 +70,6 @@ def ensure(conn: sa.Connection) -> None:
     """Create the table where it is missing (call it in a transaction of its own: MariaDB
     commits any open transaction on ``CREATE TABLE``); realign one an older keepfor made
     in ``utf8mb4_bin`` (:func:`keepfor.exact.realign`)."""
-    create_missing(conn, metadata)
-    realign(conn, metadata)
+    with making_tables(conn):
+        create_missing(conn, metadata)
+        realign(conn, metadata)

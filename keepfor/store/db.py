@@ -28,7 +28,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
 
-from keepfor.database import create_engine, first_line, parse_url, safe_url, sqlite_path
+from keepfor.database import (
+    create_engine,
+    first_line,
+    making_tables,
+    parse_url,
+    safe_url,
+    sqlite_path,
+)
 from keepfor.errors import KeepforError
 from keepfor.store import models as _models  # noqa: F401  (registers the tables)
 
@@ -130,11 +137,11 @@ def upgrade(
     try:
         with _connect(engine) as conn:
             try:
-                _begin_sqlite(conn)
-                if also is not None:
-                    also(conn)
-                command.upgrade(_config(conn), revision)
-                conn.commit()
+                with making_tables(conn):
+                    if also is not None:
+                        also(conn)
+                    command.upgrade(_config(conn), revision)
+                    conn.commit()
             except sa.exc.DBAPIError as error:
                 raise StoreError(
                     f"{safe_url(engine.url)}: migration failed: {first_line(error)}"
@@ -144,17 +151,6 @@ def upgrade(
         engine.dispose()
     assert reached is not None
     return reached
-
-
-def _begin_sqlite(conn: sa.Connection) -> None:
-    """Open SQLite's transaction now: pysqlite opens one only before a DML statement and
-    runs a ``CREATE TABLE`` before that on its own, so a crash mid-way would leave some
-    tables without the others (and without the revision that says they are there)."""
-    if conn.dialect.name != "sqlite":
-        return
-    driver = conn.connection.driver_connection
-    if driver is not None and not driver.in_transaction:
-        conn.exec_driver_sql("BEGIN")
 
 
 def init_hint(url: URL) -> str:
