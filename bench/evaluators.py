@@ -9,8 +9,10 @@ figure is for one core (run it under ``taskset -c 0``); each is the best of
 
     taskset -c 0 .venv/bin/python bench/evaluators.py            # 1,000,000 records
     taskset -c 0 .venv/bin/python bench/evaluators.py --size 200000 --uncached 50000
+    taskset -c 0 .venv/bin/python bench/evaluators.py --rules bench/out/rules_distinct_200.yaml
 
-Measured: ``keepfor.evaluate_many`` (the Python evaluator); the durable_rules evaluator
+Measured: ``keepfor.evaluate_many`` (the Python evaluator); ``keepfor.evaluate`` record
+by record (no cache); the durable_rules evaluator
 behind the same case cache (durable_rules decides each distinct case once); and the
 durable_rules evaluator without the cache (every record asserted, matched and retracted,
 a batch of facts at a time, as ``evaluate_many`` hands them over).
@@ -95,8 +97,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--text", action="store_true", help="dates as ISO text")
     parser.add_argument("--python-only", action="store_true")
+    parser.add_argument("--rules", type=Path, default=HERE / "pack.yaml", help="a pack")
     args = parser.parse_args()
-    rules = keepfor.load_rules(HERE / "pack.yaml")
+    rules = keepfor.load_rules(args.rules)
     data = records(args.size, text=args.text)
     print(f"python {sys.version.split()[0]}, dates as {'text' if args.text else 'objects'}")
 
@@ -104,6 +107,13 @@ def main() -> None:
         return keepfor.evaluate_many(rules, data, AT)
 
     expected = measure("evaluate_many (python)", python, args.size, args.repeat)
+    part = data[: args.uncached]
+
+    def each() -> Iterator[Decision]:
+        return (keepfor.evaluate(rules, record, AT) for record in part)
+
+    got = measure("evaluate (python, every record)", each, len(part), args.repeat)
+    _same("evaluate", got, expected[: len(part)])
     if args.python_only:
         return
     from keepfor.evaluators.durable import DurableEvaluator
@@ -113,7 +123,6 @@ def main() -> None:
 
     got = measure("durable_rules, case cache in front", durable, args.size, args.repeat)
     _same("durable_rules", got, expected)
-    part = data[: args.uncached]
 
     def uncached() -> Iterator[Decision]:
         evaluator = DurableEvaluator(rules, cached=False)

@@ -20,7 +20,7 @@ reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -203,7 +203,8 @@ def match(
     the rules need cannot be read, the first such value. ``verdicts``, when given, says
     which rules match instead of their own :meth:`RetentionRule.matches`."""
     outcomes = []
-    for index, (pack, rule) in enumerate(rules):
+    tried = rules.candidates(record) if verdicts is None else _in_turn(rules)
+    for index, pack, rule in tried:
         if verdicts is None:
             hit = rule.matches(record)
             name = None if hit else rule.unreadable_field(record)
@@ -225,6 +226,11 @@ def match(
         disposal = None if until is None else rule.disposal_date(until)
         outcomes.append(RuleOutcome(pack, rule, term, disposal))
     return outcomes
+
+
+def _in_turn(rules: RuleSet) -> Iterator[tuple[int, RulePack, RetentionRule]]:
+    for index, (pack, rule) in enumerate(rules):
+        yield index, pack, rule
 
 
 def evaluate(

@@ -7,7 +7,7 @@ and then evaluated many times.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from keepfor.engine.anchors import EndOf, MonthDay
+from keepfor.engine.index import Entry, RuleIndex
 from keepfor.engine.terms import Term
 
 __all__ = [
@@ -212,6 +213,17 @@ class RuleSet:
     """The packs loaded together; a record is matched against every rule of every pack."""
 
     packs: tuple[RulePack, ...]
+    _index: RuleIndex | None = field(default=None, init=False, repr=False, compare=False)
+
+    def candidates(self, record: Mapping[str, Any]) -> Sequence[Entry]:
+        """The rules, with their place in load order, that may match ``record`` or find
+        one of its values unreadable; every rule left out plainly fails to match it
+        (:mod:`keepfor.engine.index`, built on first use)."""
+        index = self._index
+        if index is None:
+            index = RuleIndex(self)
+            object.__setattr__(self, "_index", index)
+        return index.candidates(record)
 
     def __iter__(self) -> Iterator[tuple[RulePack, RetentionRule]]:
         for pack in self.packs:
