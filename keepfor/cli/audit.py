@@ -185,16 +185,24 @@ def _head_digest(conn: sa.Connection) -> str:
     return GENESIS if found is None else str(found)
 
 
-def _csv(out: TextIO, entries: Iterator[AuditEntry]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELD_NAMES)
-    for entry in entries:
-        row = entry.as_dict()
-        writer.writerow([row[name] for name in FIELD_NAMES])
-
-
 RESTORABLE = timedelta(days=90)
 """How long HubSpot can restore what it archived: an archive is never a permanent disposal."""
+
+
+def _restorable_until(entry: AuditEntry) -> str | None:
+    """The last day an archived record can be restored; None for any other entry."""
+    if entry.action != "archive":
+        return None
+    return (entry.time + RESTORABLE).date().isoformat()
+
+
+def _csv(out: TextIO, entries: Iterator[AuditEntry]) -> None:
+    """The entries' fields, and last ``restorable_until`` (blank but for an archive)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*FIELD_NAMES, "restorable_until"])
+    for entry in entries:
+        row = entry.as_dict()
+        writer.writerow([*(row[name] for name in FIELD_NAMES), _restorable_until(entry) or ""])
 
 
 def _json(
@@ -214,7 +222,7 @@ def _json(
     for count, entry in enumerate(entries, 1):
         row = entry.as_dict()
         if entry.action == "archive":
-            row["restorable_until"] = (entry.time + RESTORABLE).date().isoformat()
+            row["restorable_until"] = _restorable_until(entry)
         actions[entry.action] += 1
         out.write(("\n  " if count == 1 else ",\n  ") + json.dumps(row))
     out.write(f'\n], "count": {count}, "disposed": {json.dumps(_disposed(actions))}}}\n')

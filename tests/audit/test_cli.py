@@ -58,8 +58,8 @@ def test_export_csv_and_json(db_url: str, trail: list[AuditEntry]) -> None:
     assert run.exit_code == 0, run
     rows = list(csv.DictReader(io.StringIO(run.stdout)))
     assert [int(r["sequence"]) for r in rows] == list(range(1, 8))
-    assert list(rows[0]) == list(FIELD_NAMES)
-    assert rows[2] == {k: str(v) for k, v in trail[2].as_dict().items()}
+    assert list(rows[0]) == [*FIELD_NAMES, "restorable_until"]
+    assert rows[2] == {**{k: str(v) for k, v in trail[2].as_dict().items()}, "restorable_until": ""}
     run = invoke(
         "audit",
         "export",

@@ -6,6 +6,8 @@ by the next one, each archive audited once."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -164,6 +166,11 @@ def test_the_certificate_of_disposal_lists_archives_as_restorable(
     assert restorable == {(NOW.date().isoformat(), RESTORABLE_UNTIL)}
     assert data["disposed"]["purge"]["count"] == 0
     assert data["disposed"]["anonymise"]["permanent"] is True
+    run = invoke("audit", "export", "--config", config, "--format", "csv")
+    assert run.exit_code == 0, run.stderr
+    rows = [r for r in csv.DictReader(io.StringIO(run.stdout)) if r["action"] == "archive"]
+    assert len(rows) == len(due)
+    assert {r["restorable_until"] for r in rows} == {RESTORABLE_UNTIL}
 
 
 def test_the_safety_valve_weighs_archives(hubspot: HubSpot, setup: list[Path]) -> None:
