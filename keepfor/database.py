@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -35,8 +36,9 @@ __all__ = [
 CONNECT_TIMEOUT = 10
 """Seconds to wait for a database server before giving up (unless the URL says)."""
 
-TABLES_LOCK_WAIT = 60
-"""Seconds a process waits (MariaDB) for another that is making keepfor's tables."""
+TABLES_LOCK_WAIT: float = 60
+"""Seconds a process waits for another that is making keepfor's tables (PostgreSQL,
+MariaDB; SQLite waits as for any write)."""
 
 
 _SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|auth|cred", re.IGNORECASE)
@@ -301,7 +303,12 @@ def making_tables(conn: sa.Connection) -> Iterator[None]:
         yield
         return
     if dialect == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _tables_key(conn)})
+        take = sa.text("SELECT pg_try_advisory_xact_lock(:k)")
+        deadline = time.monotonic() + TABLES_LOCK_WAIT
+        while not conn.execute(take, {"k": _tables_key(conn)}).scalar():
+            if time.monotonic() >= deadline:
+                raise _still_making()
+            time.sleep(0.05)
         yield
         return
     if dialect not in ("mysql", "mariadb"):
@@ -310,15 +317,19 @@ def making_tables(conn: sa.Connection) -> Iterator[None]:
     name = f"keepfor:tables:{_tables_key(conn):x}"[:64]
     got = conn.execute(sa.text("SELECT GET_LOCK(:k, :t)"), {"k": name, "t": TABLES_LOCK_WAIT})
     if got.scalar() != 1:
-        raise SourceError(
-            f"another process has been making keepfor's tables in this database for "
-            f"{TABLES_LOCK_WAIT} seconds; nothing was done"
-        )
+        raise _still_making()
     try:
         yield
     finally:
         with contextlib.suppress(sa.exc.DBAPIError):  # a session gone holds no lock
             conn.execute(sa.text("SELECT RELEASE_LOCK(:k)"), {"k": name})
+
+
+def _still_making() -> SourceError:
+    return SourceError(
+        f"another process has been making keepfor's tables in this database for "
+        f"{TABLES_LOCK_WAIT:g} seconds; nothing was done"
+    )
 
 
 def _tables_key(conn: sa.Connection) -> int:

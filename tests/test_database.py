@@ -244,3 +244,33 @@ def test_two_processes_make_the_tables_at_once(db_url: str) -> None:
             worker.join(timeout=60)
             worker.kill()
     assert outcomes == ["made"] * (2 * ROUNDS)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql", "mariadb"], indirect=True)
+def test_a_process_stuck_making_the_tables_gives_one_line(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session holds the lock of keepfor's tables and does not let go: the wait
+    has a bound, and its end is one line (SQLite's wait is its busy timeout: a database
+    error, as for any write)."""
+    from keepfor.actions.trail import Trail
+
+    monkeypatch.setattr(database, "TABLES_LOCK_WAIT", 1)
+    engine = database.create_engine(db_url)
+    try:
+        with (
+            engine.connect() as holder,
+            holder.begin(),
+            database.making_tables(holder),
+            pytest.raises(SourceError) as raised,
+            engine.begin() as conn,
+        ):
+            Trail.ensure(conn)
+        assert str(raised.value) == (
+            "another process has been making keepfor's tables in this database for 1 "
+            "seconds; nothing was done"
+        )
+        with engine.begin() as conn:  # let go: the next process makes them
+            Trail.ensure(conn)
+    finally:
+        engine.dispose()
