@@ -30,10 +30,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Keyed, Outcome
+from keepfor.actions import review
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.trail import Trail
 from keepfor.database import making_tables
 from keepfor.engine import Action, Instant
+from keepfor.engine.cutoffs import Predicate
 from keepfor.engine.predicates import All
 from keepfor.errors import KeepforError, SourceError
 from keepfor.exact import realign
@@ -122,12 +124,27 @@ class RemoteTarget(ActionTarget):
                 with self.engine.begin() as conn:
                     if done:
                         self.trail.write(conn, batch, sorted(done), sweep_id=sweep_id)
+                    if action in (Action.PURGE, Action.ARCHIVE):
+                        # the journal does not say whether a person approved it: an
+                        # approved item whose record is gone is done either way
+                        review.done(conn, self.source.name, sorted(done))
                     self._forget(conn, action, texts)
                 audited += len(done)
         except SQLAlchemyError as error:
             why = "cannot finish an interrupted sweep; nothing more was done"
             raise self._failed(why, error) from None
         return audited
+
+    def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
+        """Batches of the records approved in review (the queue is in the state
+        database), with the disposal approved; each record read again before acting."""
+        try:
+            with self.engine.connect() as conn:
+                return review.approved_batches(
+                    conn, self.source.name, self.source.key, recheck, size
+                )
+        except SQLAlchemyError as error:
+            raise self._failed("cannot read the review queue", error) from None
 
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
         if self.trail is None:

@@ -67,7 +67,7 @@ class ReviewStatus(StrEnum):
     """Approved and disposed of."""
 
 
-DISPOSALS = (Action.PURGE, Action.ANONYMISE)
+DISPOSALS = (Action.PURGE, Action.ANONYMISE, Action.ARCHIVE)
 """What an approval may let the sweep do."""
 
 
@@ -189,7 +189,9 @@ def decide(
     """Approve or reject pending items; a one-line error (and nothing changed) when one is
     unknown or no longer pending."""
     if then not in DISPOSALS:
-        raise UsageError(f"an approval disposes of records: --then purge or anonymise, not {then}")
+        raise UsageError(
+            f"an approval disposes of records: --then purge, anonymise or archive, not {then}"
+        )
     found = {item.id: item for item in items(conn) if item.id in set(ids)}
     for wanted in ids:
         item = found.get(wanted)

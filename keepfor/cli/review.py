@@ -1,9 +1,10 @@
 """``keepfor review list|approve|reject``: the records a rule sends to a person.
 
 ``sweep --apply`` queues a due record whose winning rule says ``review``; ``approve``
-lets the next ``sweep --apply`` dispose of it (``--then purge``, the default, or
-``anonymise``), audited as any sweep; ``reject`` keeps it. Who decided, when and why
-are kept with the item.
+lets the next ``sweep --apply`` dispose of it (``--then purge``, the default,
+``anonymise``, or ``archive`` where the source has a restorable archive: an approval
+the source cannot carry out is refused), audited as any sweep; ``reject`` keeps it.
+Who decided, when and why are kept with the item.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor import holds
+from keepfor.abc import RecordSource
 from keepfor.actions import review as queue
+from keepfor.actions.settings import ActionSettings
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.sql import db_error
-from keepfor.connectors.targets import engine_of
+from keepfor.connectors.targets import engine_of, target_for
 from keepfor.engine import Action
 from keepfor.errors import SourceError, UsageError
 
@@ -35,16 +38,27 @@ def review() -> None:
 
 
 @contextlib.contextmanager
-def _databases(options: SourceOptions) -> Iterator[list[tuple[str, sa.Engine, str]]]:
-    """(source name, engine, where) of each source, opened."""
+def _databases(options: SourceOptions) -> Iterator[list[tuple[RecordSource, sa.Engine, str]]]:
+    """(source, engine of its queue, where) of each source, opened."""
     with open_sources(options) as sources:
         out = []
         for source in sources:
             engine = engine_of(source)
             if engine is None:
                 raise SourceError(f"source '{source.name}': keepfor keeps no review queue for it")
-            out.append((source.name, engine, engine.url.render_as_string(hide_password=True)))
+            out.append((source, engine, engine.url.render_as_string(hide_password=True)))
         yield out
+
+
+def _able(source: RecordSource, then: Action) -> None:
+    """Refuse an approval of a disposal the source cannot take (an archive of a table, a
+    purge of HubSpot deals): the next sweep could only fail it."""
+    target = target_for(source, ActionSettings(), None)
+    if then not in target.actions:
+        raise SourceError(
+            f"source '{source.name}': approve --then {then.value}: "
+            f"{target.cannot(then)}; nothing was approved"
+        )
 
 
 @review.command("list")
@@ -61,12 +75,12 @@ def list_(status: str, fmt: str, **where: Any) -> None:
     wanted = None if status == "all" else queue.ReviewStatus(status)
     found: list[queue.ReviewItem] = []
     with _databases(SourceOptions.pop(where)) as databases:
-        for name, engine, url in databases:
+        for source, engine, url in databases:
             try:
                 with engine.connect() as conn:
-                    found += queue.items(conn, name, wanted)
+                    found += queue.items(conn, source.name, wanted)
             except SQLAlchemyError as error:
-                raise db_error(f"source '{name}'", url, error) from None
+                raise db_error(f"source '{source.name}'", url, error) from None
     if fmt == "json":
         click.echo(json.dumps([item.to_dict() for item in found], indent=2))
         return
@@ -108,9 +122,12 @@ def _decide(
     options = SourceOptions.pop(where)
     with _databases(options) as databases:
         if len(databases) != 1:
-            names = ", ".join(name for name, _, _ in databases)
+            names = ", ".join(source.name for source, _, _ in databases)
             raise UsageError(f"review items belong to one source; name it with --source ({names})")
-        ((name, engine, url),) = databases
+        ((source, engine, url),) = databases
+        name = source.name
+        if approve:
+            _able(source, how["then"])
         try:
             if hold is not None:
                 with engine.begin() as conn:
@@ -142,7 +159,7 @@ def _by(value: str | None) -> str:
 @click.option("--by", "by", help="Who decides (default: your user name).")
 @click.option(
     "--then",
-    type=click.Choice([Action.PURGE.value, Action.ANONYMISE.value]),
+    type=click.Choice([Action.PURGE.value, Action.ANONYMISE.value, Action.ARCHIVE.value]),
     default=Action.PURGE.value,
     show_default=True,
     help="What the next sweep --apply does to the records.",

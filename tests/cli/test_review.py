@@ -124,6 +124,18 @@ def test_deciding_an_item_that_is_not_pending_is_bad_input(
     assert_bad_input(run, fragment)
 
 
+def test_approving_a_disposal_the_source_cannot_take_is_bad_input(hr: Path) -> None:
+    """A table has no restorable archive: an approval to archive is refused in one line,
+    before anything is decided, and the item stays pending."""
+    _sweep(hr, "--apply")
+    run = invoke("review", "approve", "1", "--reason", "x", "--then", "archive",
+                 "--config", hr / "keepfor.toml")  # fmt: skip
+    assert_bad_input(run, "source 'cvs': approve --then archive: this kind of source cannot")
+    assert "nothing was approved" in run.stderr
+    queued = json.loads(_review(hr, "list", "--format", "json"))
+    assert [q["status"] for q in queued] == ["pending"] * 4
+
+
 def test_an_empty_queue(hr: Path) -> None:
     assert json.loads(_review(hr, "list", "--format", "json")) == []
     assert "0 items" in _review(hr, "list")
