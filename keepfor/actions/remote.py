@@ -44,7 +44,7 @@ from keepfor.holds.table import exact_text
 if TYPE_CHECKING:
     from keepfor.connectors.streamed import StreamedSource
 
-__all__ = ["RemoteTarget", "ensure_journal", "journal"]
+__all__ = ["RemoteTarget", "StateDbTarget", "ensure_journal", "journal"]
 
 metadata = sa.MetaData()
 
@@ -73,8 +73,9 @@ def ensure_journal(conn: sa.Connection) -> None:
         realign(conn, metadata)
 
 
-class RemoteTarget(ActionTarget):
-    """The actions on a source read record by record, journalled in its state database."""
+class StateDbTarget(ActionTarget):
+    """A target whose keepfor tables (audit trail, marks, review queue) are in the
+    source's state database: a CRM's, an export file's."""
 
     def __init__(
         self, source: StreamedSource, settings: ActionSettings, trail: Trail | None
@@ -86,6 +87,31 @@ class RemoteTarget(ActionTarget):
         if source.marks.url is None:
             raise SourceError(f"{source.where()}: no state_db to audit in")
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The state database's (the source's own engine for it)."""
+        engine: sa.Engine = self.source.marks.engine
+        return engine
+
+    def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
+        """Batches of the records approved in review, with the disposal approved; each
+        record is read again before it is acted on."""
+        try:
+            with self.engine.connect() as conn:
+                return review.approved_batches(
+                    conn, self.source.name, self.source.key, recheck, size
+                )
+        except SQLAlchemyError as error:
+            raise self._failed("cannot read the review queue", error) from None
+
+    def _failed(self, what: str, error: SQLAlchemyError) -> SourceError:
+        first = str(error).splitlines()[0]
+        return SourceError(f"{self.source.where()}: state_db {what}: {first}")
+
+
+class RemoteTarget(StateDbTarget):
+    """The actions on a source read record by record, journalled in its state database."""
+
     @abstractmethod
     def act(self, action: Action, records: Sequence[Keyed]) -> Iterator[Any]:
         """Take the action on these records, yielding each one's key as it is done (a
@@ -96,12 +122,6 @@ class RemoteTarget(ActionTarget):
     def in_effect(self, action: Action, keys: Sequence[str]) -> set[str]:
         """Of these keys' texts, those the action is in effect for now (after a crash
         between acting and auditing)."""
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The state database's (the source's own engine for it)."""
-        engine: sa.Engine = self.source.marks.engine
-        return engine
 
     def prepare(self, actions: Collection[Action]) -> None:
         """Finish what an interrupted sweep left in the journal, before acting again (the
@@ -134,17 +154,6 @@ class RemoteTarget(ActionTarget):
             why = "cannot finish an interrupted sweep; nothing more was done"
             raise self._failed(why, error) from None
         return audited
-
-    def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
-        """Batches of the records approved in review (the queue is in the state
-        database), with the disposal approved; each record read again before acting."""
-        try:
-            with self.engine.connect() as conn:
-                return review.approved_batches(
-                    conn, self.source.name, self.source.key, recheck, size
-                )
-        except SQLAlchemyError as error:
-            raise self._failed("cannot read the review queue", error) from None
 
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
         if self.trail is None:
@@ -239,7 +248,3 @@ class RemoteTarget(ActionTarget):
                 group = (row.action, row.rule_id, row.pack_id, row.sweep_id)
                 out.setdefault(group, []).append(row.record_key)
         return out
-
-    def _failed(self, what: str, error: SQLAlchemyError) -> SourceError:
-        first = str(error).splitlines()[0]
-        return SourceError(f"{self.source.where()}: state_db {what}: {first}")

@@ -41,8 +41,9 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
-from keepfor.actions import review, state
+from keepfor.abc import ActionBatch, BatchResult, Outcome
+from keepfor.actions import state
+from keepfor.actions.remote import StateDbTarget
 from keepfor.actions.settings import ActionSettings, StrategyKind
 from keepfor.actions.trail import Trail
 from keepfor.connectors.filerows import RawRow, temporary, write_atomically
@@ -51,7 +52,6 @@ from keepfor.connectors.sqlwrite import value_pseudonym
 from keepfor.connectors.streamed import CHUNK
 from keepfor.database import making_tables
 from keepfor.engine import Action, Instant
-from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import SourceError, did_you_mean
 from keepfor.holds.table import exact_text
 
@@ -76,18 +76,16 @@ _MARKS = (*_DISPOSALS, Action.FLAG.value)
 _DISPOSED_COLUMNS = ("key", "rule", "pack", "action", "disposed_at")
 
 
-class FileTarget(ActionTarget):
+class FileTarget(StateDbTarget):
     """The actions on an export file's records: marks and audit in the state database,
     the kept records and the disposal list in new files beside it."""
+
+    source: FileSource
 
     def __init__(self, source: FileSource, settings: ActionSettings, trail: Trail | None) -> None:
         """``trail`` None: a dry run's target, which checks the settings and acts on
         nothing."""
-        self.source = source
-        self.settings = settings
-        self.trail = trail
-        if source.marks.url is None:
-            raise SourceError(f"{source.where()}: no state_db to audit in")
+        super().__init__(source, settings, trail)
         self._check(settings)
 
     def _check(self, settings: ActionSettings) -> None:
@@ -119,11 +117,6 @@ class FileTarget(ActionTarget):
         """Large: each batch reads the file again and writes the files beside it anew."""
         return 100_000, 1_000_000
 
-    @property
-    def engine(self) -> sa.Engine:
-        engine: sa.Engine = self.source.marks.engine
-        return engine
-
     # -- before the first batch -----------------------------------------------------------
 
     def prepare(self, actions: Collection[Action]) -> None:
@@ -153,16 +146,6 @@ class FileTarget(ActionTarget):
         for sweep_id in pending:
             self.write_files(sweep_id)
         return pending
-
-    def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
-        """Batches of the records a person approved in review (the state database's queue)."""
-        try:
-            with self.engine.connect() as conn:
-                return review.approved_batches(
-                    conn, self.source.name, self.source.key, recheck, size
-                )
-        except SQLAlchemyError as error:
-            raise self._failed("cannot read the review queue", error) from None
 
     # -- one batch -----------------------------------------------------------------------
 
@@ -361,10 +344,6 @@ class FileTarget(ActionTarget):
             writer = csv.writer(out, delimiter=self.source.settings.delimiter)
             writer.writerow(_DISPOSED_COLUMNS)
             writer.writerows(rows)
-
-    def _failed(self, what: str, error: SQLAlchemyError) -> SourceError:
-        first = str(error).splitlines()[0]
-        return SourceError(f"{self.source.where()}: state_db {what}: {first}")
 
 
 def _stamp(when: datetime) -> str:

@@ -30,19 +30,26 @@ RESTORABLE_UNTIL = (NOW.date() + timedelta(days=90)).isoformat()
 """The sweep runs at the test clock's ``NOW``: what it archives is restorable 90 days."""
 
 
-def archive_pack() -> dict[str, Any]:
-    """The HubSpot pack, with the leads archived instead of purged."""
-    rules = [{**r, "then": "archive"} if r["id"] == "leads" else r for r in PACK["rules"]]
+def leads_then(action: str) -> dict[str, Any]:
+    """The HubSpot pack, with the leads' ``then`` changed to ``action``."""
+    rules = [{**r, "then": action} if r["id"] == "leads" else r for r in PACK["rules"]]
     return {**PACK, "rules": rules}
+
+
+def write_setup(
+    hubspot: HubSpot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leads: str
+) -> list[Path]:
+    """The pack (the leads' ``then`` as given) and the config; the audit key set."""
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-hubspot")
+    pack, config = write_config(hubspot, tmp_path)
+    pack.write_text(yaml.safe_dump(leads_then(leads)), encoding="utf-8")
+    return [pack, config]
 
 
 @pytest.fixture
 def setup(hubspot: HubSpot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """The pack (leads archived) and the config; the audit key set."""
-    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-hubspot")
-    pack, config = write_config(hubspot, tmp_path)
-    pack.write_text(yaml.safe_dump(archive_pack()), encoding="utf-8")
-    return [pack, config]
+    """The leads archived."""
+    return write_setup(hubspot, tmp_path, monkeypatch, "archive")
 
 
 def sweep(setup: list[Path], *args: str, at: datetime = AT) -> Run:

@@ -8,32 +8,22 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from keepfor import Action
 from keepfor.connectors.hubspot_client import HubSpotClient
 from tests.cli.conftest import invoke
-from tests.connectors.test_hubspot import FAST, PACK
-from tests.connectors.test_hubspot_archive import archived_ids, audit_rows, sweep
-from tests.connectors.test_hubspot_sweep import expected, write_config
+from tests.connectors.test_hubspot import FAST
+from tests.connectors.test_hubspot_archive import archived_ids, audit_rows, sweep, write_setup
+from tests.connectors.test_hubspot_sweep import expected
 from tests.servers.hubspot_fixture import HubSpot, hubspot_fixture  # noqa: F401 (fixture)
-
-
-def review_pack() -> dict[str, Any]:
-    """The HubSpot pack, with the leads sent to a person instead of purged."""
-    rules = [{**r, "then": "review"} if r["id"] == "leads" else r for r in PACK["rules"]]
-    return {**PACK, "rules": rules}
 
 
 @pytest.fixture
 def setup(hubspot: HubSpot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-hubspot")
-    pack, config = write_config(hubspot, tmp_path)
-    pack.write_text(yaml.safe_dump(review_pack()), encoding="utf-8")
-    return [pack, config]
+    """The leads sent to a person instead of purged."""
+    return write_setup(hubspot, tmp_path, monkeypatch, "review")
 
 
 def _review(config: Path, *args: str) -> str:
