@@ -61,14 +61,19 @@ WIDE = """CREATE TABLE proto_audit (sequence bigint PRIMARY KEY, time timestampt
     pack_version varchar(100) NOT NULL, action varchar(32) NOT NULL,
     outcome varchar(32) NOT NULL, hash varchar(64) NOT NULL);
 CREATE INDEX ON proto_audit (time)"""
-NARROW = """CREATE TABLE proto_audit (sequence bigint PRIMARY KEY, batch bigint NOT NULL,
-    rule_id varchar(200) NOT NULL, record varchar(64) NOT NULL, hash varchar(64) NOT NULL);
+BATCHES = """;
 CREATE TABLE proto_batch (id bigint PRIMARY KEY, time timestamptz NOT NULL,
     sweep_id varchar(64) NOT NULL, source varchar(200) NOT NULL, pack_id varchar(200) NOT NULL,
     pack_version varchar(100) NOT NULL, action varchar(32) NOT NULL,
     outcome varchar(32) NOT NULL, first bigint NOT NULL, last bigint NOT NULL,
     digest varchar(64) NOT NULL);
 CREATE INDEX ON proto_batch (time)"""
+NARROW = (
+    """CREATE TABLE proto_audit (sequence bigint PRIMARY KEY, batch bigint NOT NULL,
+    rule_id varchar(200) NOT NULL, record varchar(64) NOT NULL, hash varchar(64) NOT NULL)
+"""
+    + BATCHES
+)
 
 WIDE_CHUNK = f"""WITH d AS (DELETE FROM proto WHERE id > %(lo)s::bigint AND id <= %(hi)s::bigint
         AND ({DUE}) RETURNING id, {RULE} AS rule_id),
@@ -97,14 +102,12 @@ NARROW_CHUNK = f"""WITH d AS (DELETE FROM proto WHERE id > %(lo)s::bigint AND id
         'pack', '1', 'purge', 'done', first, last, digest FROM s WHERE n > 0)
 SELECT n, digest FROM s"""
 
-BARE = """CREATE TABLE proto_audit (sequence bigint PRIMARY KEY, batch bigint NOT NULL,
-    rule_id varchar(200) NOT NULL, record varchar(64) NOT NULL);
-CREATE TABLE proto_batch (id bigint PRIMARY KEY, time timestamptz NOT NULL,
-    sweep_id varchar(64) NOT NULL, source varchar(200) NOT NULL, pack_id varchar(200) NOT NULL,
-    pack_version varchar(100) NOT NULL, action varchar(32) NOT NULL,
-    outcome varchar(32) NOT NULL, first bigint NOT NULL, last bigint NOT NULL,
-    digest varchar(64) NOT NULL);
-CREATE INDEX ON proto_batch (time)"""
+BARE = (
+    """CREATE TABLE proto_audit (sequence bigint PRIMARY KEY, batch bigint NOT NULL,
+    rule_id varchar(200) NOT NULL, record varchar(64) NOT NULL)
+"""
+    + BATCHES
+)
 
 
 def _batch_digest_chunk(record: str) -> str:
