@@ -303,9 +303,9 @@ def making_tables(conn: sa.Connection) -> Iterator[None]:
         yield
         return
     if dialect == "postgresql":
-        take = sa.text("SELECT pg_try_advisory_xact_lock(:k)")
+        take, key = sa.text("SELECT pg_try_advisory_xact_lock(:k)"), _tables_key(conn)
         deadline = time.monotonic() + TABLES_LOCK_WAIT
-        while not conn.execute(take, {"k": _tables_key(conn)}).scalar():
+        while not conn.execute(take, {"k": key}).scalar():
             if time.monotonic() >= deadline:
                 raise _still_making()
             time.sleep(0.05)

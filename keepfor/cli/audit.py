@@ -221,8 +221,9 @@ def _json(
     actions: Counter[str] = Counter()
     for count, entry in enumerate(entries, 1):
         row = entry.as_dict()
-        if entry.action == "archive":
-            row["restorable_until"] = _restorable_until(entry)
+        until = _restorable_until(entry)
+        if until is not None:
+            row["restorable_until"] = until
         actions[entry.action] += 1
         out.write(("\n  " if count == 1 else ",\n  ") + json.dumps(row))
     out.write(f'\n], "count": {count}, "disposed": {json.dumps(_disposed(actions))}}}\n')
