@@ -31,6 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
+from keepfor.connectors.fragments import column_fragment
+
 __all__ = ["TextDates", "text_dates"]
 
 _DAY_TEXT = "%Y-%m-%d"
@@ -47,7 +49,11 @@ _REGEX = (
 class TextDates(ABC):
     """SQL over one text column holding dates of the grammar."""
 
+    DIALECT = "sqlite"
+    """The dialect whose SQL this class writes (the one its checks are compiled for)."""
+
     def __init__(self, column: sa.ColumnElement[Any]) -> None:
+        self.column = column
         self.v: sa.ColumnElement[str] = sa.type_coerce(column, sa.String())
         self._formed: sa.ColumnElement[bool] | None = None
 
@@ -67,31 +73,47 @@ class TextDates(ABC):
         is no date can sort between two that are ('10:3a' between '10:20' and '10:40'), so
         the texts that are no date are grouped apart; their groups are read record by
         record, each shown as it is. A text of up to 13 characters is its own group."""
-        v = self.v
-        hour = sa.func.substr(v, 1, 13)
-        length = self._len(v)
-        suffix = sa.case(
+        hour = sa.func.substr(self.v, 1, 13)
+        signed = column_fragment(type(self)._signed_length, self.column, self.DIALECT)
+        suffix = column_fragment(type(self)._suffix, self.column, self.DIALECT)
+        return [hour, signed, suffix]
+
+    @classmethod
+    def _signed_length(cls, column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        """The length, negated for a text that is no date: one key, no wider a sort."""
+        self = cls(column)
+        v, length = self.v, self._len(self.v)
+        formed = sa.or_(v.is_(None), length <= 13, self.well_formed())
+        return sa.case((formed, length), else_=-length)
+
+    @classmethod
+    def _suffix(cls, column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+        """The offset (``Z``, ``+hh:mm``), or ``''``."""
+        self = cls(column)
+        v, length = self.v, self._len(self.v)
+        return sa.case(
             # no value, a date, or a time to the minute with no room for an offset
             (sa.or_(v.is_(None), length <= 16), ""),
             (sa.func.substr(v, length, 1) == "Z", "Z"),
             (sa.func.substr(v, length - 5, 1).in_(["+", "-"]), sa.func.substr(v, length - 5)),
             else_="",
         )
-        # the length, negated for a text that is no date: one key, no wider a sort
-        formed = sa.or_(v.is_(None), length <= 13, self.well_formed())
-        signed = sa.case((formed, length), else_=-length)
-        return [hour, signed, suffix]
 
     def span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         """The lowest and highest text of a group, in byte order."""
         return sa.func.min(self._text()), sa.func.max(self._text())
 
     def well_formed(self) -> sa.ColumnElement[bool]:
-        """The text is a date or datetime of the grammar (NULL for NULL). Built once: a
-        predicate uses it in many places."""
+        """The text is a date or datetime of the grammar (NULL for NULL). Built and
+        compiled once per dialect, for every column (:mod:`keepfor.connectors.fragments`):
+        a predicate uses it in many places."""
         if self._formed is None:
-            self._formed = self._well_formed()
+            self._formed = column_fragment(type(self)._check, self.column, self.DIALECT)
         return self._formed
+
+    @classmethod
+    def _check(cls, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        return cls(column)._well_formed()
 
     @abstractmethod
     def _well_formed(self) -> sa.ColumnElement[bool]:
@@ -105,14 +127,41 @@ class TextDates(ABC):
         and as a wall-clock time of the column's zone (None: every instant is before)."""
         if utc_start is None or local_start is None:
             return self.v.is_not(None)
+        return column_fragment(
+            type(self)._before,
+            self.column,
+            self.DIALECT,
+            (cutoff + timedelta(days=3)).strftime(_DAY_TEXT),
+            cutoff.strftime(_DAY_TEXT),
+            self._utc(utc_start),
+            local_start.strftime(_MOMENT_TEXT),
+        )
+
+    @classmethod
+    def _before(
+        cls,
+        column: sa.ColumnElement[Any],
+        soon: sa.ColumnElement[str],
+        day: sa.ColumnElement[str],
+        utc_start: sa.ColumnElement[Any],
+        local_start: sa.ColumnElement[str],
+    ) -> sa.ColumnElement[bool]:
+        """:meth:`on_or_before`, its bounds as placeholders: ``soon`` three days after the
+        cutoff (a cheap necessary condition first, which an index can serve), ``day``
+        the cutoff, and the first instant after it in UTC and in the column's zone."""
+        self = cls(column)
         return sa.and_(
-            self._text() < (cutoff + timedelta(days=3)).strftime(_DAY_TEXT),
+            self._text() < soon,
             sa.case(
-                (self._len(self.v) == 10, self._text() <= cutoff.strftime(_DAY_TEXT)),
+                (self._len(self.v) == 10, self._text() <= day),
                 (self._has_offset(), self._aware_before(utc_start)),
-                else_=self._wall_clock() < local_start.strftime(_MOMENT_TEXT),
+                else_=self._wall_clock() < local_start,
             ),
         )
+
+    def _utc(self, utc_start: datetime) -> Any:
+        """The first instant after the cutoff day, as :meth:`_aware_before` compares it."""
+        return utc_start.strftime(_MOMENT_TEXT)
 
     def _text(self) -> sa.ColumnElement[str]:
         """The value for comparisons as text, byte for byte."""
@@ -143,8 +192,9 @@ class TextDates(ABC):
         return sa.func.substr(self.v, self._len(self.v) - self._offset_length() + 1)
 
     @abstractmethod
-    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
-        """A value with an offset is an instant earlier than ``utc_start``."""
+    def _aware_before(self, utc_start: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """A value with an offset is an instant earlier than ``utc_start`` (as :meth:`_utc`
+        writes it)."""
 
 
 class _SQLite(TextDates):
@@ -234,15 +284,17 @@ class _SQLite(TextDates):
             ),
         )
 
-    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+    def _aware_before(self, utc_start: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         utc = sa.func.datetime(self._aware_core().concat(self._offset()))
-        return utc < utc_start.strftime(_MOMENT_TEXT)
+        return utc < utc_start
 
 
 class _PostgreSQL(TextDates):
     """PostgreSQL: a regular expression for the shape, date arithmetic for real calendar
     days, a cast to ``timestamptz`` (guarded) for offsets; text compared in the C
     collation (byte order), whatever the column's own collation."""
+
+    DIALECT = "postgresql"
 
     def _well_formed(self) -> sa.ColumnElement[bool]:
         v = self.v
@@ -263,7 +315,10 @@ class _PostgreSQL(TextDates):
     def _wall_clock(self) -> sa.ColumnElement[str]:
         return super()._wall_clock().collate("C")
 
-    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+    def _utc(self, utc_start: datetime) -> Any:
+        return utc_start
+
+    def _aware_before(self, utc_start: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         instant = sa.cast(self._aware_core().concat(self._offset()), sa.DateTime(timezone=True))
         return sa.case((self.well_formed(), instant < utc_start), else_=None)
 
@@ -271,6 +326,8 @@ class _PostgreSQL(TextDates):
 class _MariaDB(TextDates):
     """MariaDB/MySQL: a case-sensitive regular expression for the shape, ``LAST_DAY``
     for real calendar days, offsets applied as minutes (no time zone tables needed)."""
+
+    DIALECT = "mysql"
 
     def _len(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
         return sa.func.char_length(text)
@@ -284,7 +341,10 @@ class _MariaDB(TextDates):
             sa.cast(sa.func.substr(v, 9, 2), sa.Integer) <= last_day,
         )
 
-    def _aware_before(self, utc_start: datetime) -> sa.ColumnElement[bool]:
+    def _utc(self, utc_start: datetime) -> Any:
+        return utc_start.replace(tzinfo=None)
+
+    def _aware_before(self, utc_start: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         offset = self._offset()
         minutes = sa.case(
             (offset == "Z", 0),
@@ -295,8 +355,8 @@ class _MariaDB(TextDates):
             * sa.case((sa.func.substr(offset, 1, 1) == "-", -1), else_=1),
         )
         wall = sa.cast(self._aware_core(), sa.DateTime())
-        utc = sa.func.timestampadd(sa.text("MINUTE"), -minutes, wall)
-        return utc < utc_start.replace(tzinfo=None)
+        utc = sa.func.timestampadd(sa.text("MINUTE"), -minutes, wall, type_=sa.DateTime())
+        return utc < utc_start
 
 
 def _same(a: sa.ColumnElement[Any], b: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
