@@ -6,7 +6,6 @@ Light on purpose (SQLAlchemy only): every command that touches a database import
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import re
@@ -335,5 +334,7 @@ def _still_making() -> SourceError:
 def _tables_key(conn: sa.Connection) -> int:
     """A 63-bit key for the lock of keepfor's tables in this database (MariaDB's named
     locks are the server's: the database's name is in it)."""
+    import hashlib  # OpenSSL's, loaded where keepfor's tables are made, not for a report
+
     where = f"keepfor:tables:{conn.engine.url.database or ''}".encode()
     return int.from_bytes(hashlib.sha256(where).digest()[:8], "big") >> 1

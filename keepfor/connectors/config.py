@@ -27,7 +27,6 @@ when the source is opened.
 from __future__ import annotations
 
 import importlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +130,8 @@ def load_settings(path: str | Path) -> Config:
 
 
 def _read(file: Path) -> dict[str, Any]:
+    import tomllib  # only where a config file is read
+
     try:
         return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:

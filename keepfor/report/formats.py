@@ -23,7 +23,6 @@ from typing import Any, TextIO
 
 from keepfor.abc import ReportWriter
 from keepfor.engine import Decision, Instant
-from keepfor.report.html import HtmlWriter
 from keepfor.report.model import (
     FORECAST_DAYS,
     DueRow,
@@ -324,9 +323,16 @@ class TableWriter(ReportWriter):
         print_summary(report, self.out)
 
 
+def _html(out: TextIO) -> ReportWriter:
+    """The html writer, imported only for this format."""
+    from keepfor.report.html import HtmlWriter
+
+    return HtmlWriter(out)
+
+
 FORMATS: dict[str, Callable[[TextIO], ReportWriter]] = {
     "table": TableWriter,
     "csv": CsvWriter,
     "json": JsonWriter,
-    "html": HtmlWriter,
+    "html": _html,
 }
