@@ -223,7 +223,10 @@ def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None
 
     Written as "some rule matches and is due, and no rule matches and is not due": two
     terms per rule, so the SQL grows linearly with the rules; the first, positive, term
-    lets a database reject a record early (or use an index). ``not_before``: due on that
+    lets a database reject a record early (or use an index). Where no record can meet the
+    conditions of two groups of rules (each tests a category of its own), one term: the
+    group's rules are all due (a third less for the database to evaluate per record on
+    the benchmark's pack). ``not_before``: due on that
     day, or on the date of ``at`` where that is later, in each pack's zone (the windows
     of a forecast, which never start before today anywhere).
     """
@@ -231,6 +234,12 @@ def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None
     for pack, rule in rules:
         due = rule_due_predicate(pack, rule, at, not_before)
         by_match.setdefault(match_predicate(rule), []).append(due)
+    if _exclusive([_parts(match) for match in by_match]):
+        # a record meets the conditions of one group of rules at most (one category
+        # each): due when that group's rules all are, one term, not two
+        return _dispatch(
+            [(_parts(match), _fold(dues, All)) for match, dues in by_match.items()], _any_of
+        )
     # rules that apply alike are taken together: some of them is due, or all are, where
     # cutoffs on one field fold into one comparison (so fifty rules on one category
     # cost one comparison per record, not fifty)
@@ -242,6 +251,24 @@ def due_predicate(rules: RuleSet, at: Instant, *, not_before: date | None = None
         [(_parts(match), Not(_fold(dues, All))) for match, dues in by_match.items()], _any_of
     )
     return All((some_due, Not(some_not_due)))
+
+
+def _exclusive(groups: Sequence[tuple[Predicate, ...]]) -> bool:
+    """No record meets the conditions of two groups: there is one group, or a field that
+    every group tests for one text of its own (no value equals two different texts)."""
+    if len(groups) == 1:
+        return True
+    fields = {c.field for c in groups[0] if isinstance(c, Equals) and isinstance(c.value, str)}
+    for field in sorted(fields):
+        texts = [
+            [c.value for c in group if isinstance(c, Equals) and c.field == field]
+            for group in groups
+        ]
+        if all(len(t) == 1 and isinstance(t[0], str) for t in texts) and len(
+            {t[0] for t in texts}
+        ) == len(texts):
+            return True
+    return False
 
 
 def _parts(match: Predicate) -> tuple[Predicate, ...]:

@@ -226,3 +226,38 @@ def test_rules_of_many_categories_are_switched_on_the_category(records, at) -> N
         status = evaluate(rules, record, at).status
         found = [s for s, predicate in predicates.items() if holds(predicate, record)]
         assert found == [status], record
+
+
+def _exclusive_pack() -> RuleSet:
+    """Three categories of their own; two rules on one of them, from different anchors
+    (both must be due), one of them with a condition."""
+    rules: list[dict[str, object]] = [
+        {"id": "a1", "applies_to": {"category": "a"}, "retain": {"from": "d1", "for": "P1Y"}},
+        {"id": "a2", "applies_to": {"category": "a"}, "retain": {"from": "t1", "for": "P1M"}},
+        {"id": "b", "applies_to": {"category": "b"}, "retain": {"from": "d1", "for": "P2M"}},
+        {
+            "id": "c",
+            "applies_to": {"category": "c"},
+            "where": {"flag": False},
+            "retain": {"from": "d1", "for": "P10D"},
+        },
+    ]
+    for rule in rules:
+        rule["then"] = "purge"
+    return RuleSet((parse_pack({"pack": "x", "version": "1", "timezone": "UTC", "rules": rules}),))
+
+
+@given(record_lists(bad=True), at_instants)
+@settings(max_examples=150, deadline=None)
+def test_rules_of_categories_of_their_own_are_due_in_one_term(records, at) -> None:  # type: ignore[no-untyped-def]
+    """No record meets two categories' rules: due is one term (that category's rules
+    all due), not "some due and none not due"; the buckets still say what the evaluator
+    says. Where two groups of rules can meet one record, both terms stay."""
+    rules = _exclusive_pack()
+    assert not isinstance(due_predicate(rules, at), All)  # a Switch on the category
+    assert isinstance(due_predicate(category_rules(), at), All)  # "flagged": any category
+    predicates = buckets(rules, at)
+    for record in records:
+        status = evaluate(rules, record, at).status
+        found = [s for s, predicate in predicates.items() if holds(predicate, record)]
+        assert found == [status], record
