@@ -22,7 +22,6 @@ their local dates: the differential tests prove the two equal.
 from __future__ import annotations
 
 import json
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +41,7 @@ from keepfor.connectors.columns import (
 from keepfor.engine.anchors import Several
 from keepfor.engine.rules import ValueKind
 from keepfor.errors import SourceError, did_you_mean, quoted
+from keepfor.zones import is_zone_name
 
 if TYPE_CHECKING:
     from keepfor.connectors.sql import SqlTableSource
@@ -201,7 +201,7 @@ def _entry(where: str, spec: object) -> Derived:
     if kind is not None and kind not in tuple(k.value for k in ColumnKind):
         raise SourceError(f"{where}: kind must be one of {', '.join(k.value for k in ColumnKind)}")
     zone = spec.get("timezone")
-    if zone is not None and zone not in zoneinfo.available_timezones():
+    if zone is not None and not is_zone_name(zone):
         raise SourceError(f"{where}: unknown time zone {quoted(zone)}")
     on = spec.get("on")
     if on is not None and (not isinstance(on, str) or not on):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from keepfor.database import expand_url, parse_url, sqlite_path
 from keepfor.errors import SourceError, did_you_mean, quoted
+from keepfor.zones import is_zone_name, zone_names
 
 __all__ = ["Section"]
 
@@ -84,8 +84,8 @@ class Section:
 
     def zone(self, name: str) -> str:
         """An IANA time zone's name, checked."""
-        if name not in zoneinfo.available_timezones():
-            hint = did_you_mean(name, zoneinfo.available_timezones())
+        if not is_zone_name(name):
+            hint = did_you_mean(name, zone_names())
             raise self.error(f"unknown time zone {quoted(name)}{hint}")
         return name
 

@@ -21,7 +21,6 @@ what the daemon schedules.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from keepfor.errors import SourceError, did_you_mean, quoted
+from keepfor.zones import is_zone_name, zone_names
 
 __all__ = [
     "DEFAULT_KEEP_REPORTS",
@@ -140,8 +140,8 @@ def _zone(value: Any) -> str:
     if value is None:
         return "UTC"
     zone = _text("schedule_timezone", value)
-    if zone not in zoneinfo.available_timezones():
-        hint = did_you_mean(zone, zoneinfo.available_timezones())
+    if not is_zone_name(zone):
+        hint = did_you_mean(zone, zone_names())
         raise ValueError(f"schedule_timezone: unknown time zone {quoted(zone)}{hint}")
     return zone
 

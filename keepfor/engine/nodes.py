@@ -8,16 +8,15 @@ month-days); the pack's grammar lives in the loader.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Any, NoReturn, TypeVar
 
 from keepfor.engine.anchors import MonthDay
 from keepfor.engine.rules import Action, Basis, Boundary
 from keepfor.engine.yaml_reader import Located, line_of, printable
 from keepfor.errors import QUOTE_LIMIT, RulePackError, quoted, suggest
+from keepfor.zones import is_zone_name, zone_names
 
 __all__ = ["KEY_LIMIT", "NodeChecker", "join_key", "kind_of", "suggestion", "yaml_type"]
 
@@ -98,7 +97,7 @@ class NodeChecker:
 
     def timezone(self, node: Mapping[str, Any], value: Any) -> str:
         zone = self.text(node, "timezone", "timezone", value)
-        if zone not in _zones():
+        if not is_zone_name(zone):
             if zone.isalpha() and zone.isupper() and len(zone) <= 5:
                 # An abbreviation (BST, CEST): a close zone name would be a wrong guess.
                 self.fail(
@@ -113,7 +112,7 @@ class NodeChecker:
                 "timezone",
                 node=node,
                 line_key="timezone",
-                suggestion=suggestion(zone, _zones()),
+                suggestion=suggestion(zone, zone_names()),
             )
         return zone
 
@@ -203,7 +202,3 @@ def yaml_type(value: Any) -> str:
         return "a date"
     return kind_of(value)
 
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
