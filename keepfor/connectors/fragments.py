@@ -43,12 +43,15 @@ class Fragment(sa.ColumnElement[Any]):
         self,
         column: sa.ColumnElement[Any],
         pieces: Sequence[Piece],
-        type_: Any,
+        built: sa.ColumnElement[Any],
         values: Sequence[sa.BindParameter[Any]],
     ) -> None:
         self.column = column
         self.pieces = pieces
-        self.type = type_
+        self.type = built.type
+        # a condition (AND, OR, a comparison) is negated and tested as one: NOT x, not
+        # x = 0, which SQLite would compute as a value, without short-circuiting
+        self._is_implicitly_boolean = built._is_implicitly_boolean
         self.values = values
 
 
@@ -76,17 +79,19 @@ def column_fragment(
     its arguments (its constants are the same at every call), be the same object, or an
     equal one (a bound class method), at every call, and use each placeholder where a
     value of its type goes (the placeholders' types are taken from where they are used)."""
-    pieces, type_, types = _pieces(build, dialect, len(values))
+    pieces, built, types = _pieces(build, dialect, len(values))
     bound = [
         # where the expression says no type, the value's own (as a literal would have)
         sa.bindparam(None, value, type_=None if kind._isnull else kind, unique=True)
         for value, kind in zip(values, types, strict=True)
     ]
-    return Fragment(column, pieces, type_, bound)
+    return Fragment(column, pieces, built, bound)
 
 
 @functools.cache
-def _pieces(build: Build, dialect: str, count: int) -> tuple[tuple[Piece, ...], Any, list[Any]]:
+def _pieces(
+    build: Build, dialect: str, count: int
+) -> tuple[tuple[Piece, ...], sa.ColumnElement[Any], list[Any]]:
     placeholders: list[sa.BindParameter[Any]] = [
         sa.bindparam(f"{_VALUE}{i}", None) for i in range(count)
     ]
@@ -113,7 +118,7 @@ def _pieces(build: Build, dialect: str, count: int) -> tuple[tuple[Piece, ...], 
         else:
             pieces.append(binds[token[1:]])  # a KeyError: a parameter this module missed
     types = [compiled.binds[f"{_VALUE}{i}"].type for i in range(count)]
-    return tuple(pieces), expression.type, types
+    return tuple(pieces), expression, types
 
 
 def _type(bind: sa.BindParameter[Any] | None) -> Any:

@@ -131,3 +131,17 @@ def test_a_fragment_inside_a_fragment(table: tuple[sa.Engine, sa.Table]):
     reused = column_fragment(outer, words.c.first, "sqlite", "d")
     built = sa.or_(_between(words.c.first, sa.literal("a"), sa.literal("c")), words.c.first >= "d")
     assert _ids(engine, words, reused) == _ids(engine, words, built) == [1, 2, 7]
+
+
+def test_a_condition_stays_a_condition(table: tuple[sa.Engine, sa.Table]):
+    """Negated and tested as a condition (``NOT (...)``, ``WHEN (...)``), never as a
+    value compared with 0 or 1, which SQLite computes in full, without short-circuiting
+    (that made the report 2.5 times slower)."""
+    _, words = table
+    where = column_fragment(_between, words.c.first, "sqlite", "a", "b")
+    negated = str(sa.not_(where).compile(dialect=sqlite.dialect()))
+    tested = str(sa.case((where, 1), else_=0).compile(dialect=sqlite.dialect()))
+    assert negated.startswith("NOT (")
+    assert "= 0" not in negated
+    assert tested.startswith("CASE WHEN (")
+    assert "= 1" not in tested
