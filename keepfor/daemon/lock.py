@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from keepfor.abc import Clock
+from keepfor.database import making_tables
 
 __all__ = ["LEASE", "LEASES", "SourceLock", "create_quietly", "holder_id", "lock_for"]
 
@@ -50,17 +51,12 @@ def holder_id() -> str:
 
 
 def create_quietly(engine: sa.Engine, table: sa.Table) -> None:
-    """``table`` and its indexes, where missing; another process creating them at the same
-    instant is no error."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-            for index in table.indexes:
-                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
-    except sa.exc.DBAPIError:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(table.name):
-                raise
+    """``table`` and its indexes, where missing: one process at a time, so that another
+    making them at the same instant is no error (:func:`keepfor.database.making_tables`)."""
+    with engine.begin() as conn, making_tables(conn):
+        table.create(conn, checkfirst=True)
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 class SourceLock(ABC):

@@ -177,7 +177,7 @@ class Runner:
             create_quietly(self.engine, runs.RUNS)
             with self.engine.begin() as conn:
                 run_id: int | None = runs.begin(conn, run)
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, KeepforError) as error:  # KeepforError: tables' lock waited
             ended = self.clock.now()
             return self._ended(
                 replace(run, finished=ended, outcome=RunOutcome.FAILED, detail=_one_line(error))
