@@ -54,6 +54,13 @@ class Fragment(sa.ColumnElement[Any]):
         self._is_implicitly_boolean = built._is_implicitly_boolean
         self.values = values
 
+    @property
+    def _from_objects(self) -> list[Any]:
+        """Its column's table: a statement finds its FROM, and correlates, as it would
+        for the expression itself."""
+        found: list[Any] = self.column._from_objects
+        return found
+
 
 @compiles(Fragment)
 def _render(element: Fragment, compiler: SQLCompiler, **kw: Any) -> str:

@@ -145,3 +145,14 @@ def test_a_condition_stays_a_condition(table: tuple[sa.Engine, sa.Table]):
     assert "= 0" not in negated
     assert tested.startswith("CASE WHEN (")
     assert "= 1" not in tested
+
+
+def test_its_table_is_the_statements_from(table: tuple[sa.Engine, sa.Table]):
+    """A statement that names its table only through a fragment still reads from it."""
+    engine, words = table
+    query = sa.select(sa.func.count()).where(
+        column_fragment(_between, words.c.first, "sqlite", "a", "c")
+    )
+    assert "FROM words" in str(query.compile(dialect=sqlite.dialect()))
+    with engine.connect() as conn:
+        assert conn.execute(query).scalar() == 2
