@@ -144,10 +144,11 @@ class RemoteTarget(StateDbTarget):
                 with self.engine.begin() as conn:
                     if done:
                         self.trail.write(conn, batch, sorted(done), sweep_id=sweep_id)
-                    if action in (Action.PURGE, Action.ARCHIVE):
-                        # the journal does not say whether a person approved it: an
-                        # approved item whose record is gone is done either way
-                        review.done(conn, self.source.name, sorted(done))
+                    # the journal does not say whether a person approved it: an approved
+                    # item whose disposal is in effect is done either way (any item, where
+                    # the record is gone), else it would stay approved for ever
+                    gone = action in (Action.PURGE, Action.ARCHIVE)
+                    review.done(conn, self.source.name, sorted(done), None if gone else action)
                     self._forget(conn, action, texts)
                 audited += len(done)
         except SQLAlchemyError as error:

@@ -216,19 +216,21 @@ def approved(conn: sa.Connection, source: str) -> list[ReviewItem]:
     return items(conn, source, ReviewStatus.APPROVED)
 
 
-def done(conn: sa.Connection, source: str, keys: Sequence[str]) -> None:
+def done(
+    conn: sa.Connection, source: str, keys: Sequence[str], then: Action | None = None
+) -> None:
     """Approved items of these keys were disposed of (in the batch's transaction); keys
-    compared byte for byte, in a queue an older keepfor made in another collation too."""
+    compared byte for byte, in a queue an older keepfor made in another collation too.
+    ``then``: only the items approved for that disposal (None: any, the record is gone)."""
     if keys:
-        conn.execute(
-            sa.update(review)
-            .where(
-                review.c.source == source,
-                review.c.status == ReviewStatus.APPROVED.value,
-                review.c.record_key.in_([exact(key) for key in keys]),
-            )
-            .values(status=ReviewStatus.DONE.value)
-        )
+        which = [
+            review.c.source == source,
+            review.c.status == ReviewStatus.APPROVED.value,
+            review.c.record_key.in_([exact(key) for key in keys]),
+        ]
+        if then is not None:
+            which.append(review.c.then == then.value)
+        conn.execute(sa.update(review).where(*which).values(status=ReviewStatus.DONE.value))
 
 
 def approved_batches(

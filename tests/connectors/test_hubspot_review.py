@@ -97,3 +97,36 @@ def test_an_approved_archive_done_before_a_crash_is_done_after_the_next_sweep(
         status = db.execute("SELECT status FROM keepfor_review WHERE id = ?", (first["id"],))
         assert status.fetchone() == ("done",)
     assert first["record"] in due
+
+
+def test_an_approved_anonymisation_done_before_a_crash_is_done_after_the_next_sweep(
+    hubspot: HubSpot, setup: list[Path], tmp_path: Path
+) -> None:
+    """Anonymised, then killed before the audit: the next sweep audits it once, does not
+    anonymise it again, and the item is done (its approved disposal is in effect)."""
+    assert sweep(setup, "--apply").exit_code == 0  # queued
+    config = setup[1]
+    queued = json.loads(_review(config, "list", "--format", "json"))
+    first = min(queued, key=lambda q: int(q["record"]))
+    _review(config, "approve", str(first["id"]), "--reason", "anonymise", "--then", "anonymise")
+    state = tmp_path / "state.db"
+    with sqlite3.connect(state) as db:  # the journal of a sweep killed after anonymising
+        db.execute(
+            "INSERT INTO keepfor_journal VALUES ('crm', ?, 'anonymise', 'leads', 'crm', ?, ?)",
+            (first["record"], "0" * 32, "2026-11-22 08:59:00"),
+        )
+    client = HubSpotClient("source 'crm'", hubspot.url, hubspot.token, retry=FAST)
+    try:  # what the sweep's anonymisation wrote (config: email hashed, stage fixed)
+        shown = {"email": "ab" * 32, "lifecyclestage": "other"}
+        assert client.batch_update("contacts", [(first["record"], shown)]) == {first["record"]}
+    finally:
+        client.close()
+    before = len(hubspot.requests())
+    run = sweep(setup, "--apply")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["sources"]["crm"]["anonymise"] == 0  # already done: audited, not again
+    assert not [r for r in hubspot.requests()[before:] if "batch/update" in r["path"]]
+    assert [(a, r) for a, r, _ in audit_rows(state)].count(("anonymise", "leads")) == 1
+    with sqlite3.connect(state) as db:
+        status = db.execute("SELECT status FROM keepfor_review WHERE id = ?", (first["id"],))
+        assert status.fetchone() == ("done",)
