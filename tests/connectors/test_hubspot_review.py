@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,66 +68,55 @@ def test_approved_contacts_are_archived_by_the_next_sweep(
     assert actions == [action for action, _, _ in audit_rows(state)]
 
 
-def test_an_approved_archive_done_before_a_crash_is_done_after_the_next_sweep(
-    hubspot: HubSpot, setup: list[Path], tmp_path: Path
+def _archived(client: HubSpotClient, key: str) -> None:
+    assert list(client.batch_archive("contacts", [key])) == [key]
+
+
+def _anonymised(client: HubSpotClient, key: str) -> None:
+    """What the sweep's anonymisation writes (the config: email hashed, stage fixed)."""
+    shown = {"email": "ab" * 32, "lifecyclestage": "other"}
+    assert client.batch_update("contacts", [(key, shown)]) == {key}
+
+
+@pytest.mark.parametrize(
+    ("then", "act", "path"),
+    [("archive", _archived, "batch/archive"), ("anonymise", _anonymised, "batch/update")],
+)
+def test_an_approved_disposal_done_before_a_crash_is_done_after_the_next_sweep(
+    hubspot: HubSpot,
+    setup: list[Path],
+    tmp_path: Path,
+    then: str,
+    act: Callable[[HubSpotClient, str], None],
+    path: str,
 ) -> None:
-    """Archived, then killed before the audit: the next sweep audits the archive once and
-    the item is done, not approved for ever (the journal does not say it was approved)."""
+    """Archived or anonymised, then killed before the audit: the next sweep audits it once,
+    does not act again, and the item is done, not approved for ever (the journal does not
+    say it was approved; the approved disposal is in effect)."""
     due = sorted(expected(hubspot, tmp_path)[Action.PURGE], key=int)
     assert sweep(setup, "--apply").exit_code == 0  # queued
     config = setup[1]
     queued = json.loads(_review(config, "list", "--format", "json"))
     first = min(queued, key=lambda q: int(q["record"]))
-    _review(config, "approve", str(first["id"]), "--reason", "gone", "--then", "archive")
+    _review(config, "approve", str(first["id"]), "--reason", "done with", "--then", then)
     state = tmp_path / "state.db"
-    with sqlite3.connect(state) as db:  # the journal of a sweep killed after archiving
+    with sqlite3.connect(state) as db:  # the journal of a sweep killed after acting
         db.execute(
-            "INSERT INTO keepfor_journal VALUES ('crm', ?, 'archive', 'leads', 'crm', ?, ?)",
-            (first["record"], "0" * 32, "2026-11-22 08:59:00"),
+            "INSERT INTO keepfor_journal VALUES ('crm', ?, ?, 'leads', 'crm', ?, ?)",
+            (first["record"], then, "0" * 32, "2026-11-22 08:59:00"),
         )
     client = HubSpotClient("source 'crm'", hubspot.url, hubspot.token, retry=FAST)
     try:
-        assert list(client.batch_archive("contacts", [first["record"]])) == [first["record"]]
-    finally:
-        client.close()
-    run = sweep(setup, "--apply")
-    assert run.exit_code == 0, run.stderr
-    assert run.json()["sources"]["crm"]["archive"] == 0  # already done: audited, not again
-    assert [a for a, _, _ in audit_rows(state)].count("archive") == 1
-    with sqlite3.connect(state) as db:
-        status = db.execute("SELECT status FROM keepfor_review WHERE id = ?", (first["id"],))
-        assert status.fetchone() == ("done",)
-    assert first["record"] in due
-
-
-def test_an_approved_anonymisation_done_before_a_crash_is_done_after_the_next_sweep(
-    hubspot: HubSpot, setup: list[Path], tmp_path: Path
-) -> None:
-    """Anonymised, then killed before the audit: the next sweep audits it once, does not
-    anonymise it again, and the item is done (its approved disposal is in effect)."""
-    assert sweep(setup, "--apply").exit_code == 0  # queued
-    config = setup[1]
-    queued = json.loads(_review(config, "list", "--format", "json"))
-    first = min(queued, key=lambda q: int(q["record"]))
-    _review(config, "approve", str(first["id"]), "--reason", "anonymise", "--then", "anonymise")
-    state = tmp_path / "state.db"
-    with sqlite3.connect(state) as db:  # the journal of a sweep killed after anonymising
-        db.execute(
-            "INSERT INTO keepfor_journal VALUES ('crm', ?, 'anonymise', 'leads', 'crm', ?, ?)",
-            (first["record"], "0" * 32, "2026-11-22 08:59:00"),
-        )
-    client = HubSpotClient("source 'crm'", hubspot.url, hubspot.token, retry=FAST)
-    try:  # what the sweep's anonymisation wrote (config: email hashed, stage fixed)
-        shown = {"email": "ab" * 32, "lifecyclestage": "other"}
-        assert client.batch_update("contacts", [(first["record"], shown)]) == {first["record"]}
+        act(client, first["record"])
     finally:
         client.close()
     before = len(hubspot.requests())
     run = sweep(setup, "--apply")
     assert run.exit_code == 0, run.stderr
-    assert run.json()["sources"]["crm"]["anonymise"] == 0  # already done: audited, not again
-    assert not [r for r in hubspot.requests()[before:] if "batch/update" in r["path"]]
-    assert [(a, r) for a, r, _ in audit_rows(state)].count(("anonymise", "leads")) == 1
+    assert run.json()["sources"]["crm"][then] == 0  # already done: audited, not again
+    assert not [r for r in hubspot.requests()[before:] if path in r["path"]]
+    assert [(a, r) for a, r, _ in audit_rows(state)].count((then, "leads")) == 1
     with sqlite3.connect(state) as db:
         status = db.execute("SELECT status FROM keepfor_review WHERE id = ?", (first["id"],))
         assert status.fetchone() == ("done",)
+    assert first["record"] in due
