@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from keepfor.abc import ActionBatch, RecordKey
+from keepfor.actions import state
 from keepfor.database import create_missing
 from keepfor.engine import Action
 from keepfor.engine.cutoffs import Predicate
@@ -216,17 +217,15 @@ def approved(conn: sa.Connection, source: str) -> list[ReviewItem]:
     return items(conn, source, ReviewStatus.APPROVED)
 
 
-def done(
-    conn: sa.Connection, source: str, keys: Sequence[str], then: Action | None = None
-) -> None:
+def done(conn: sa.Connection, source: str, keys: Sequence[str], then: Action | None = None) -> None:
     """Approved items of these keys were disposed of (in the batch's transaction); keys
     compared byte for byte, in a queue an older keepfor made in another collation too.
     ``then``: only the items approved for that disposal (None: any, the record is gone)."""
-    if keys:
+    for i in range(0, len(keys), state.CHUNK):  # a batch's keys: more than a statement binds
         which = [
             review.c.source == source,
             review.c.status == ReviewStatus.APPROVED.value,
-            review.c.record_key.in_([exact(key) for key in keys]),
+            review.c.record_key.in_([exact(key) for key in keys[i : i + state.CHUNK]]),
         ]
         if then is not None:
             which.append(review.c.then == then.value)

@@ -32,7 +32,8 @@ clashes. SQLite serialises writers; there the head row is updated first, so the
 transaction holds the write lock before it reads (a read-then-write transaction
 could otherwise fail with "database is locked" instead of waiting).
 
-The rows are inserted by one statement (see :func:`_insert`). Per entry, Python does
+The rows are inserted by one statement per :data:`INSERT_ROWS` (see :func:`_insert`), so
+that a batch of 100,000 entries does not hold all its rows at once. Per entry, Python does
 one canonical text, one SHA-256, one row tuple and the returned entry; entries are not
 validated twice (a :class:`PendingEntry` was validated when it was made).
 """
@@ -167,7 +168,11 @@ def _write(
         rows.append((sequence, stored, *texts, value))
         if done is not None:
             done.append(trusted(sequence, time, texts, value))
-    _insert(conn, rows)
+        if len(rows) == INSERT_ROWS:
+            _insert(conn, rows)
+            rows = []
+    if rows:
+        _insert(conn, rows)
     total = digest.hexdigest()
     close_batch(conn, previous, first, last + len(items), total)
     return first, last + len(items), total
@@ -208,4 +213,6 @@ def close_batch(conn: sa.Connection, previous: str, first: int, last: int, diges
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _RECORD = TEXT_FIELDS.index("record")
 _SEP = "\x1f"
+INSERT_ROWS = 10_000
+"""Audit rows inserted by one statement."""
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -17,13 +17,13 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
 from keepfor.actions import review, state
 from keepfor.actions.settings import ActionSettings, Strategy, StrategyKind
 from keepfor.actions.trail import Trail
+from keepfor.connectors import keysets
 from keepfor.connectors.sql import SqlTableSource, db_error
 from keepfor.database import first_line
 from keepfor.engine import Action, Instant
@@ -68,11 +68,11 @@ class SqlTableTarget(ActionTarget):
 
     @property
     def batch_size(self) -> tuple[int, int]:
-        """PostgreSQL: 50,000 by default (the keys are one array parameter; against 10,000 it
-        halved a purge's cost per row at 4M rows, measured in docs/benchmarks.md), up to
-        100,000. Elsewhere 10,000, up to 30,000: the keys are bound one by one, and
-        SQLite takes at most 32,766 parameters in a statement."""
-        if self.source.dialect == "postgresql":
+        """PostgreSQL and SQLite: 50,000 by default, up to 100,000 (the keys are one operand,
+        :mod:`keysets`; fewer, larger transactions write each page fewer times: against
+        10,000 a purge's cost per row at 4M rows halved, measured in docs/benchmarks.md).
+        Elsewhere 10,000, up to 30,000: the keys are bound one by one."""
+        if self.source.dialect in ("postgresql", "sqlite"):
             return 50_000, 100_000
         return 10_000, 30_000
 
@@ -209,7 +209,8 @@ class SqlTableTarget(ActionTarget):
             )
             return trail.purge_in_sql(conn, batch, deleted)
         done = self._act(conn, batch)
-        trail.write(conn, batch, [self.source.key.text(k) for k in done])
+        text = self.source.key.text
+        trail.write(conn, batch, [text(k) for k in done])
         return done
 
     def _purges_in_sql(self, conn: sa.Connection, batch: ActionBatch) -> bool:
@@ -230,14 +231,8 @@ class SqlTableTarget(ActionTarget):
     def _among(
         self, conn: sa.Connection, keys: Sequence[Any], column: sa.Column[Any] | None = None
     ) -> sa.ColumnElement[bool]:
-        """The key (or ``column``) is one of ``keys``: one array parameter on PostgreSQL
-        (three times as fast as an ``IN`` list of 10,000 parameters, measured), ``IN``
-        elsewhere."""
-        column = self.key if column is None else column
-        if conn.dialect.name == "postgresql":
-            array = sa.bindparam("keys", list(keys), type_=postgresql.ARRAY(column.type))
-            return column == sa.any_(array)
-        return column.in_(keys)
+        """The key (or ``column``) is one of ``keys`` (:func:`keysets.among`)."""
+        return keysets.among(conn, self.key if column is None else column, keys)
 
     def _live(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
         """The batch's keys that are still selected by its predicate, locked."""
