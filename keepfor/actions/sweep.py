@@ -267,10 +267,11 @@ def _planned(
 ) -> tuple[SourceTally, Generator[ActionBatch]]:
     """A source's tally, and its batches to act on: streamed where the target can act
     while the source is read (counted beforehand by groups), else read in full first
-    into a temporary file (and counted from them: the due set is read once)."""
+    into a temporary file, each rule's keys put in key order (and counted from them:
+    the due set is read once)."""
     due, _ = _selection(rules, at)
     if apply and not target.acts_while_reading:
-        spilled = SpilledBatches()
+        spilled = SpilledBatches(size)
         tally = _counts(source, rules, at)
         try:
             for batch in _streamed(source, rules, at, size, limit, stop):

@@ -1,8 +1,10 @@
-"""Batches spilled to a temporary file come back exactly, in order, whatever their keys."""
+"""Batches spilled to a temporary file: every key comes back exactly once, with its
+batch's rule, action and selection, each kind's keys in key order where they order."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 
@@ -30,44 +32,88 @@ def _batch(rule: str, action: Action, keys: tuple[object, ...]) -> ActionBatch:
     return ActionBatch("shop", rule, "pack", action, keys, All(()))
 
 
+def _typed(key: object) -> tuple[str, object]:
+    return type(key).__name__, key
+
+
+def _each_key(batches: list[ActionBatch]) -> Counter[tuple[str, Action, tuple[str, object]]]:
+    return Counter((b.rule, b.action, _typed(k)) for b in batches for k in b.keys)
+
+
+@pytest.mark.parametrize("run", [3, 100_000])
 @given(
-    st.lists(
+    items=st.lists(
         st.tuples(
             st.sampled_from(["a", "b", "c"]),
             st.sampled_from(list(Action)),
-            st.lists(KEYS, min_size=1, max_size=20, unique=True),
+            st.one_of(
+                st.lists(KEYS, min_size=1, max_size=20, unique=True),
+                st.lists(st.integers(), min_size=1, max_size=20, unique=True),
+                st.lists(st.text(), min_size=1, max_size=20, unique=True),
+            ),
         ),
         max_size=12,
-    )
+    ),
+    size=st.integers(min_value=1, max_value=7),
 )
-def test_batches_come_back_exactly_and_in_order(
+def test_every_key_comes_back_once_with_its_batch_s_kind(
+    run: int,
     items: list[tuple[str, Action, list[object]]],
+    size: int,
 ) -> None:
-    batches = [_batch(rule, action, tuple(keys)) for rule, action, keys in items]
-    spilled = SpilledBatches()
+    seen: dict[tuple[str, Action], set[object]] = {}
+    batches = []
+    for rule, action, keys in items:  # a record is in one batch of its kind, as in a sweep
+        known = seen.setdefault((rule, action), set())
+        fresh = [k for k in keys if k not in known]
+        known.update(fresh)
+        if fresh:
+            batches.append(_batch(rule, action, tuple(fresh)))
+    spilled = SpilledBatches(size, run=run, chunk=2)
     for batch in batches:
         spilled.add(batch)
-    assert list(spilled) == batches
+    back = list(spilled)
+    assert _each_key(back) == _each_key(batches)
+    assert all(1 <= len(b.keys) <= size for b in back)
+    for rule, action in {(b.rule, b.action) for b in back}:
+        keys = [k for b in back if (b.rule, b.action) == (rule, action) for k in b.keys]
+        if len({type(k) for k in keys}) == 1 and type(keys[0]) in (int, str, bytes):
+            assert keys == sorted(keys)
+
+
+def test_a_kind_s_keys_come_back_sorted_across_runs() -> None:
+    spilled = SpilledBatches(4, run=7, chunk=3)
+    for n in range(10):  # interleaved kinds, each batch's keys descending
+        spilled.add(_batch("a", Action.PURGE, tuple(range(100 - n, 0, -10))))
+        spilled.add(_batch("b", Action.FLAG, (f"k{n}", f"j{n}")))
+    back = list(spilled)
+    a = [k for b in back if b.rule == "a" for k in b.keys]
+    b = [k for b in back if b.rule == "b" for k in b.keys]
+    assert a == sorted(k for n in range(10) for k in range(100 - n, 0, -10))
+    assert b == sorted(b)
+    assert len(b) == 20
+    assert [len(x.keys) for x in back] == [4] * 25 + [4] * 5  # 100 keys of a, 20 of b
+    assert [x.rule for x in back] == ["a"] * 25 + ["b"] * 5
 
 
 def test_a_large_due_set_is_written_to_disk_not_kept_in_memory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(spill, "IN_MEMORY", 1 << 16)
-    spilled = SpilledBatches()
+    spilled = SpilledBatches(10_000)
     keys = tuple(range(10_000))
-    for n in range(60):  # 600,000 keys: megabytes past the in-memory size
+    for n in reversed(range(60)):  # 600,000 keys: megabytes past the in-memory size
         spilled.add(_batch("a", Action.PURGE, tuple(k + n * 10_000 for k in keys)))
     assert spilled.on_disk
     got = list(spilled)
-    assert [b.keys[0] for b in got] == [n * 10_000 for n in range(60)]
+    assert [b.keys for b in got] == [tuple(range(n * 10_000, (n + 1) * 10_000)) for n in range(60)]
     assert spilled._file.closed
 
 
 def test_keys_of_every_type_a_database_gives_survive() -> None:
     keys = (1, "ORD-1", Decimal("1.10"), uuid.UUID(int=7), b"\x00\xff", date(2024, 2, 29))
-    spilled = SpilledBatches()
+    spilled = SpilledBatches(10)
     spilled.add(_batch("a", Action.FLAG, keys))
     (back,) = list(spilled)
-    assert back.keys == keys
+    assert back.keys == keys  # not of one type: in the order read
     assert [type(k) for k in back.keys] == [type(k) for k in keys]
