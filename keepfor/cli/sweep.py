@@ -45,8 +45,8 @@ RESTORABLE = timedelta(days=90)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1, max=100_000),
-    help="Records per transaction [default: 50,000 on PostgreSQL and SQLite, 10,000 "
-    "elsewhere; at most 30,000 on MariaDB].",
+    help="Records per transaction [default: 50,000 on PostgreSQL, 10,000 elsewhere; "
+    "at most 30,000 on MariaDB].",
 )
 @click.option(
     "--allow-mass-disposal",

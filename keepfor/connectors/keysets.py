@@ -3,12 +3,12 @@
 * PostgreSQL: one array parameter (``= ANY(:keys)``): three times as fast as an ``IN``
   list of 10,000 parameters, measured.
 * SQLite: the keys in a temporary table of the connection, filled in the batch's
-  transaction (``IN (SELECT k FROM temp.keepfor_batch_keys)``). A statement takes at
-  most 32,766 parameters, and a batch's pages are written again by every transaction
-  that touches them: 100,000 keys of a rule in one transaction cost a third of what ten
-  of 10,000 do (docs/benchmarks.md). The keys are bound exactly as an ``IN`` list
-  binds them (the column type's bind processing, a column without affinity), so the
-  comparison is the same: the key column's affinity and collation.
+  transaction (``IN (SELECT k FROM temp.keepfor_batch_keys)``): a statement takes at
+  most 32,766 parameters, a batch up to 100,000 keys; and no ``IN`` list of 10,000
+  parameters for SQLAlchemy to expand, one by one, per batch. The keys are bound
+  exactly as an ``IN`` list binds them (the column type's bind processing, a column
+  without affinity), so the comparison is the same: the key column's affinity and
+  collation.
 * Elsewhere: an ``IN`` list of bound parameters.
 """
 
