@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,7 +154,7 @@ def _write(
     last, previous = lock_head(conn)
     first = last + 1
     digest = digest_start(previous, first, last + len(items))
-    to_db = conn.dialect.name != "postgresql"
+    store = _storing(conn.dialect)
     rows: list[tuple[Any, ...]] = []
     sha256, join, trusted = hashlib.sha256, _SEP.join, AuditEntry.trusted
     seen: datetime | None = None
@@ -162,7 +162,7 @@ def _write(
     for sequence, (time, texts) in enumerate(items, first):
         if time is not seen:  # a batch's entries usually share one time
             seen, stamp = time, utc_text(time)
-            stored = time.replace(tzinfo=None) if to_db else time
+            stored = store(time)
         value = sha256(join((FORMAT, str(sequence), stamp, *texts)).encode()).hexdigest()
         digest.update(value.encode("ascii"))
         rows.append((sequence, stored, *texts, value))
@@ -176,6 +176,19 @@ def _write(
     total = digest.hexdigest()
     close_batch(conn, previous, first, last + len(items), total)
     return first, last + len(items), total
+
+
+def _storing(dialect: sa.Dialect) -> Callable[[datetime], Any]:
+    """An entry's time as the driver is given it: aware on PostgreSQL, naive UTC
+    elsewhere, and on SQLite the text SQLAlchemy's ``DateTime`` writes (sqlite3's own
+    datetime adapter, deprecated since Python 3.12, drops a zero fraction of a second,
+    and such a text sorts before the bound of a period that starts at its instant)."""
+    if dialect.name == "postgresql":
+        return lambda time: time
+    process = audit.c.time.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return lambda time: time.replace(tzinfo=None)
+    return lambda time: process(time.replace(tzinfo=None))
 
 
 def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:

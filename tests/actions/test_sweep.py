@@ -392,10 +392,9 @@ def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_select
             else:
                 conn.execute(sa.text(f"DROP TABLE {LINES}"))
             conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE id = {gone}"))
-            conn.execute(
-                sa.text(f"UPDATE {TABLE} SET placed_at = :d WHERE id = {changed}"),
-                {"d": date(2026, 1, 1)},
-            )
+            changing = sa.text(f"UPDATE {TABLE} SET placed_at = :d WHERE id = {changed}")
+            day = sa.bindparam("d", date(2026, 1, 1), type_=sa.Date)
+            conn.execute(changing.bindparams(day))
         target = SqlTableTarget(source, SETTINGS if children else NO_CHILDREN, trail)
         due_predicate = bucket_predicates(RULES, AT)["due"]
         batch = ActionBatch("shop", "orders", "shop", Action.PURGE, tuple(due), due_predicate)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keepfor.audit import VerifyResult, entry_hash, export, verify
+from keepfor.audit import VerifyResult, append, entry_hash, export, verify
 from keepfor.audit.entry import LIMITS, AuditEntry
 from keepfor.audit.table import audit, batches, db_time, ensure, head
 from keepfor.database import create_engine
@@ -193,6 +193,21 @@ def test_export_reads_a_period(engine: sa.Engine, trail: list[AuditEntry]) -> No
         assert list(export(conn, source="customers")) == []
     assert everything == trail
     assert [e.sequence for e in middle] == [2, 3, 6, 7, 9, 10]  # each batch starts at AT
+
+
+def test_a_period_s_bounds_hold_for_an_entry_on_a_whole_second(engine: sa.Engine) -> None:
+    """An entry written at midnight exactly is in the day that starts then, not in the
+    one before (on SQLite its time is stored as the bounds are compared: with its zero
+    fraction of a second)."""
+    midnight = datetime(2026, 11, 22, tzinfo=UTC)
+    with engine.begin() as conn:
+        written = append(conn, pending(2, at=midnight))
+    with engine.connect() as conn:
+        day = list(export(conn, midnight, midnight + timedelta(days=1)))
+        before = list(export(conn, midnight - timedelta(days=1), midnight))
+        assert verify(conn).ok
+    assert day == written
+    assert before == []
 
 
 def _row(entry: object) -> dict[str, Any]:
