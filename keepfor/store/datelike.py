@@ -106,6 +106,7 @@ _MAX_OFFSET = timedelta(hours=14, minutes=59)
 """The largest UTC offset keepfor's grammar allows; --dayfirst allows no more."""
 
 _TIME_DIRECTIVES = frozenset("HIMSfpzZXc")
+_YEAR_DIRECTIVES = frozenset("YyGcx")
 """strptime directives that make a format name a datetime rather than a date."""
 
 _SAMPLE = datetime(2015, 12, 31, 10, 20, 30, tzinfo=UTC)
@@ -163,6 +164,11 @@ def check_date_format(fmt: str) -> str:
     Checked by writing a sample date with it and reading it back; raises
     :class:`~keepfor.errors.UsageError` (one line) otherwise.
     """
+    if not _YEAR_DIRECTIVES & _directives(fmt):  # and no yearless strptime (deprecated)
+        raise UsageError(
+            f"date format {quoted(fmt)} does not name a day, a month and a year "
+            "(e.g. %d/%m/%Y)"
+        )
     try:
         back = datetime.strptime(_SAMPLE.strftime(fmt), fmt)  # noqa: DTZ007 (dates only)
     except (ValueError, re.error) as error:  # re.error: a directive given twice
@@ -177,8 +183,13 @@ def check_date_format(fmt: str) -> str:
     return fmt
 
 
+def _directives(fmt: str) -> set[str]:
+    """The letters of ``fmt``'s directives (``%Y`` gives ``Y``)."""
+    return set(re.findall(r"%(.)", fmt.replace("%%", "")))
+
+
 def _names_time(fmt: str) -> bool:
-    return bool(_TIME_DIRECTIVES & set(re.findall(r"%(.)", fmt.replace("%%", ""))))
+    return bool(_TIME_DIRECTIVES & _directives(fmt))
 
 
 class DateRefused(ValueError):
