@@ -118,11 +118,11 @@ class _Compiler:
             case Present(name):
                 return fields.present(name)  # IS NOT NULL: never NULL itself
             case Equals(name, value):
-                return _leaf(fields.equals(name, value), negated)
+                return self._leaf(fields.equals(name, value), negated)
             case OnOrBefore(name, cutoff, zone):
-                return _leaf(fields.on_or_before(name, cutoff, ZoneInfo(zone)), negated)
+                return self._leaf(fields.on_or_before(name, cutoff, ZoneInfo(zone)), negated)
             case BadValue(name, kind):
-                return _leaf(fields.bad(name, kind), negated)
+                return self._leaf(fields.bad(name, kind), negated)
             case Not(part):
                 return sa.not_(self.compile(part, negated=not negated))
             case All(parts):
@@ -160,17 +160,25 @@ class _Compiler:
                 cases,
                 otherwise,
                 lambda part: self.compile(part, negated=negated),
-                lambda test: _leaf(test, negated),
+                lambda test: self._leaf(test, negated),
             )
-        tests = [_leaf(self.fields.equals(name, text), negated) for text, _ in cases]
+        tests = [self._leaf(self.fields.equals(name, text), negated) for text, _ in cases]
         parts = [self.compile(part, negated=negated) for _, part in cases]
         rest = self.compile(otherwise, negated=negated)
         chosen: sa.ColumnElement[bool] = sa.case(*zip(tests, parts, strict=True), else_=rest)
         return chosen
 
-
-def _leaf(expression: sa.ColumnElement[bool], negated: bool) -> sa.ColumnElement[bool]:
-    return sa.func.coalesce(expression, sa.false()) if negated else expression
+    def _leaf(self, expression: sa.ColumnElement[bool], negated: bool) -> sa.ColumnElement[bool]:
+        """A leaf two-valued under a NOT (see the module's docstring). On SQLite as
+        ``CASE WHEN leaf THEN 1 ELSE 0 END``, whose test SQLite evaluates as a condition,
+        stopping at the first AND part that fails or OR part that holds; a function's
+        argument it computes as a value, every part of it (the exact check of a text date
+        under ``COALESCE``: 8 µs a row, against 1.3 µs as a condition)."""
+        if not negated:
+            return expression
+        if self.cases:
+            return sa.func.coalesce(expression, sa.false())
+        return sa.case((expression, sa.true()), else_=sa.false())
 
 
 def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool:
