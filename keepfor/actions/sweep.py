@@ -30,7 +30,7 @@ from keepfor.actions.settings import ActionSettings
 from keepfor.actions.spill import SpilledBatches
 from keepfor.actions.tally import MassDisposal, SourceTally, SweepResult
 from keepfor.engine import Action, Instant, RuleSet, Status
-from keepfor.engine.cutoffs import Acted, All, Not, Predicate
+from keepfor.engine.cutoffs import Acted, All, Any_, Not, Predicate, match_predicate
 from keepfor.engine.evaluate import Evaluator
 from keepfor.errors import KeepforError, SourceError
 from keepfor.reading import Decided, decided_groups, keys_of
@@ -79,17 +79,27 @@ def _passes(rules: RuleSet, due: Predicate) -> list[tuple[Predicate, frozenset[A
     """The selections a sweep reads, each with the actions it decides: one per action
     that leaves the record in place (flag, anonymise, review), which leaves out the
     records that action was already taken on (``keepfor_acted``, by the database), and
-    one for purges and archives. One pass where every rule does the same."""
+    one for purges and archives. One pass where every rule does the same.
+
+    Each pass reads only records some rule with one of its actions applies to (a
+    decision's action is its winner's, or review where a rule asking for review also
+    applies), tested first: the database rejects the others before it reads their dates,
+    and the passes together cost about one reading of the due predicate, not one each."""
     actions = {rule.action for _, rule in rules}
     staying = sorted(actions - LEAVING, key=lambda a: a.severity)
     if len(actions) == 1 and not staying:
         return [(due, frozenset(actions))]
     passes: list[tuple[Predicate, frozenset[Action]]] = [
-        (All((due, Not(Acted(a.value)))), frozenset({a})) for a in staying
+        (All((_taking(rules, {a}), due, Not(Acted(a.value)))), frozenset({a})) for a in staying
     ]
     if actions & LEAVING:
-        passes.append((due, frozenset(actions & LEAVING)))
+        passes.append((All((_taking(rules, actions & LEAVING), due)), frozenset(actions & LEAVING)))
     return passes
+
+
+def _taking(rules: RuleSet, actions: set[Action]) -> Predicate:
+    """Some rule whose action is one of ``actions`` applies to the record."""
+    return Any_(tuple(match_predicate(rule) for _, rule in rules if rule.action in actions))
 
 
 def _decided(

@@ -1,0 +1,175 @@
+"""A sweep reads one pass per action that leaves records in place and one for purges,
+each reading only records a rule with its action applies to. Where rules of different
+actions apply to one record (a later purge beats an anonymisation; a purge that beats a
+review goes to review), every due record is still acted on once, with the action the
+engine decides, on all three databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from keepfor.abc import ActionTarget, RecordSource
+from keepfor.actions.settings import ActionSettings, Strategy
+from keepfor.actions.sweep import SweptSource, run_sweep
+from keepfor.actions.trail import Trail
+from keepfor.clock import FixedClock
+from keepfor.connectors.sql import SqlTableSource, TableMapping
+from keepfor.connectors.sqlwrite import SqlTableTarget
+from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
+
+AT = date(2026, 11, 22)
+KEY = b"0123456789abcdef-test-key"
+TABLE = "kf_passes"
+
+PACK: dict[str, Any] = {
+    "pack": "overlap",
+    "version": "1",
+    "timezone": "Europe/London",
+    "rules": [
+        {  # every enquiry: anonymised a year on
+            "id": "enquiries",
+            "applies_to": {"category": "enquiry"},
+            "retain": {"from": "placed_at", "for": "P1Y"},
+            "then": "anonymise",
+        },
+        {  # closed enquiries: purged, later (the later date wins)
+            "id": "closed-enquiries",
+            "applies_to": {"category": "enquiry"},
+            "where": {"closed": True},
+            "retain": {"from": "placed_at", "for": "P2Y"},
+            "then": "purge",
+        },
+        {  # every CV: reviewed after six months
+            "id": "cv-review",
+            "applies_to": {"category": "cv"},
+            "retain": {"from": "placed_at", "for": "P6M"},
+            "then": "review",
+        },
+        {  # and purged after a year: a purge never beats a review, so review
+            "id": "cv-purge",
+            "applies_to": {"category": "cv"},
+            "retain": {"from": "placed_at", "for": "P1Y"},
+            "then": "purge",
+        },
+        {  # any quote purged after a year; open ones kept three and flagged
+            "id": "quotes",
+            "applies_to": {"category": "quote"},
+            "retain": {"from": "placed_at", "for": "P1Y"},
+            "then": "purge",
+        },
+        {
+            "id": "open-quotes",
+            "applies_to": {"category": "quote"},
+            "where": {"closed": False},
+            "retain": {"from": "placed_at", "for": "P3Y"},
+            "then": "flag",
+        },
+    ],
+}
+RULES = RuleSet((parse_pack(PACK),))
+SETTINGS = ActionSettings(
+    max_disposal_share=1.0,
+    flag_column="flagged_at",
+    anonymise={"email": Strategy.parse("hash")},
+)
+
+
+def _rows() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(1, 121):
+        rows.append(
+            {
+                "id": i,
+                "category": ("enquiry", "cv", "quote", "other")[i % 4],
+                "placed_at": date(2020 + i % 7, 1 + i % 12, 1 + i % 28),
+                "closed": (True, False, None)[i // 4 % 3],
+                "email": f"person{i}@example.com",
+                "flagged_at": None,
+            }
+        )
+    return rows
+
+
+ROWS = _rows()
+
+
+@pytest.fixture
+def url(db_url: str) -> str:
+    engine = sa.create_engine(db_url)
+    meta = sa.MetaData()
+    table = sa.Table(
+        TABLE,
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("category", sa.String(20)),
+        sa.Column("placed_at", sa.Date),
+        sa.Column("closed", sa.Boolean),
+        sa.Column("email", sa.String(100)),
+        sa.Column("flagged_at", sa.DateTime),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), ROWS)
+    engine.dispose()
+    return db_url
+
+
+def _sweep(url: str, *, apply: bool) -> Any:
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+    try:
+        source.open()
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+
+        def target(opened: RecordSource) -> ActionTarget:
+            return SqlTableTarget(opened, SETTINGS, trail if apply else None)
+
+        swept = [SweptSource(source, SETTINGS, target)]
+        return run_sweep(RULES, swept, AT, apply=apply, batch_size=7).sources["shop"]
+    finally:
+        source.close()
+
+
+def _expected() -> dict[Action, set[int]]:
+    out: dict[Action, set[int]] = {action: set() for action in Action}
+    for row in ROWS:
+        decision = evaluate(RULES, row, AT)
+        if decision.status is Status.DUE:
+            assert decision.action is not None
+            out[decision.action].add(row["id"])
+    return out
+
+
+def _ids(url: str, where: str = "1 = 1") -> set[int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {r[0] for r in conn.execute(sa.text(f"SELECT id FROM {TABLE} WHERE {where}"))}
+    finally:
+        engine.dispose()
+
+
+def test_overlapping_rules_of_different_actions_act_once_each_as_the_engine_decides(
+    url: str,
+) -> None:
+    expected = _expected()
+    # the pack's overlaps are met: a purge beating an anonymisation, a purge turned review,
+    # an enquiry anonymised, a quote flagged and one purged
+    reasons = {evaluate(RULES, r, AT).reason for r in ROWS}
+    assert any("asks for review" in reason for reason in reasons)
+    assert all(expected[a] for a in (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW))
+    actions = (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW)
+    dry = _sweep(url, apply=False)
+    assert tuple(dry.count(a) for a in actions) == tuple(len(expected[a]) for a in actions)
+    done = _sweep(url, apply=True)
+    assert tuple(done.count(a) for a in actions) == tuple(len(expected[a]) for a in actions)
+    assert _ids(url) == {r["id"] for r in ROWS} - expected[Action.PURGE]
+    assert _ids(url, "flagged_at IS NOT NULL") == expected[Action.FLAG]
+    assert _ids(url, "email NOT LIKE 'person%'") == expected[Action.ANONYMISE]
+    again = _sweep(url, apply=True)
+    assert tuple(again.count(a) for a in actions) == (0, 0, 0, 0)
