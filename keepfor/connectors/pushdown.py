@@ -8,8 +8,9 @@ fixes to constants, and builds AND/OR/NOT.
 SQL's NULL: a source's leaves may be NULL where a column is (``col = v``). Where a
 leaf stands under no NOT, NULL acts as false, which is what Python means (a missing
 field matches nothing); under a NOT, ``NOT NULL`` would be NULL too and drop a record
-Python keeps, so there the compiler makes the leaf two-valued: ``COALESCE(leaf, false)``.
-Positive leaves stay bare, so indexes serve them.
+Python keeps, so there the compiler makes the leaf two-valued: ``COALESCE(leaf, false)``,
+on SQLite ``CASE WHEN leaf THEN 1 ELSE 0 END`` (which it tests as a condition, not as a
+value). Positive leaves stay bare, so indexes serve them.
 
 :class:`Held` is the one leaf that is not about a field: the source compiles it to
 ``EXISTS`` over its database's ``keepfor_holds`` (:mod:`keepfor.holds.sql`).
