@@ -9,7 +9,8 @@ compare before and after a change on the same table), not the working tree.
 
 Parts: the hand-written query's ``WHERE``; keepfor's due predicate; its unreadable
 predicate (text dates read exactly, form by form); the two together, which is what
-the report selects.
+the report selects; the readable predicate (the unreadable one negated, as a sweep's
+due bucket and its re-check hold it); the sweep's due bucket (due, readable, not held).
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ from make_data import sqlite_path  # noqa: E402
 
 from keepfor.connectors.sql import SqlTableSource, TableMapping  # noqa: E402
 from keepfor.engine import load_rules  # noqa: E402
-from keepfor.engine.cutoffs import Any_, due_predicate, unreadable_predicate  # noqa: E402
+from keepfor.engine.cutoffs import (  # noqa: E402
+    Any_,
+    due_predicate,
+    readable_predicate,
+    unreadable_predicate,
+)
+from keepfor.report.counts import bucket_predicates  # noqa: E402
 
 AT = datetime(2026, 11, 22, tzinfo=UTC)
 HANDWRITTEN = (
@@ -69,6 +76,8 @@ def main() -> None:
         "keepfor due": sql(due),
         "keepfor unreadable": sql(unreadable),
         "keepfor unreadable or due (the report)": sql(Any_((unreadable, due))),
+        "keepfor readable (the same check under a NOT)": sql(readable_predicate(rules)),
+        "keepfor due, readable, not held (a sweep)": sql(bucket_predicates(rules, AT)["due"]),
     }
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     best, rows = dict.fromkeys(parts, float("inf")), dict.fromkeys(parts, 0)
