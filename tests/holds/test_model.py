@@ -40,6 +40,7 @@ def test_a_hold_covers_one_record_or_one_customer() -> None:
         ("reason", "x" * 1001, "at most 1000"),
         ("reason", "two\nlines", "one line"),
         ("record_key", "k" * 256, "at most 255"),
+        ("record_key", " ", "empty"),
     ],
 )
 def test_bad_texts_are_refused(field: str, value: str, message: str) -> None:
