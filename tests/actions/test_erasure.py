@@ -15,6 +15,7 @@ from keepfor.clock import FixedClock
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
 from keepfor.engine import RuleSet, parse_pack
+from tests.actions import filled_table
 
 AT = date(2026, 11, 22)
 TABLE = "kf_erase"
@@ -56,22 +57,13 @@ ROWS = [
 
 @pytest.fixture
 def url(db_url: str) -> str:
-    engine = sa.create_engine(db_url)
-    meta = sa.MetaData()
-    table = sa.Table(
-        TABLE,
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    columns = [
         sa.Column("category", sa.String(20)),
         sa.Column("client", sa.String(20)),
         sa.Column("issued_at", sa.Date),
         sa.Column("email", sa.String(64)),
-    )
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(table.insert(), ROWS)
-    engine.dispose()
-    return db_url
+    ]
+    return filled_table(db_url, TABLE, columns, ROWS)
 
 
 def test_an_erasure_keeps_only_what_the_law_requires(url: str) -> None:

@@ -20,6 +20,7 @@ from keepfor.clock import FixedClock
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
 from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
+from tests.actions import filled_table
 
 AT = date(2026, 11, 22)
 KEY = b"0123456789abcdef-test-key"
@@ -99,23 +100,14 @@ ROWS = _rows()
 
 @pytest.fixture
 def url(db_url: str) -> str:
-    engine = sa.create_engine(db_url)
-    meta = sa.MetaData()
-    table = sa.Table(
-        TABLE,
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    columns = [
         sa.Column("category", sa.String(20)),
         sa.Column("placed_at", sa.Date),
         sa.Column("closed", sa.Boolean),
         sa.Column("email", sa.String(100)),
         sa.Column("flagged_at", sa.DateTime),
-    )
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(table.insert(), ROWS)
-    engine.dispose()
-    return db_url
+    ]
+    return filled_table(db_url, TABLE, columns, ROWS)
 
 
 def _sweep(url: str, *, apply: bool) -> Any:
