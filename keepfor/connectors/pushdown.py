@@ -105,13 +105,13 @@ def compile_predicate(
     folded = fold(predicate, fields.constants)
     if isinstance(folded, bool):
         return sa.true() if folded else sa.false()
-    return _Compiler(fields, cases=dialect != "sqlite").compile(folded, negated=False)
+    return _Compiler(fields, sqlite=dialect == "sqlite").compile(folded, negated=False)
 
 
 class _Compiler:
-    def __init__(self, fields: FieldSql, *, cases: bool) -> None:
+    def __init__(self, fields: FieldSql, *, sqlite: bool) -> None:
         self.fields = fields
-        self.cases = cases
+        self.sqlite = sqlite  # computes a CASE branch or a function's argument as a value
 
     def compile(self, predicate: Predicate, *, negated: bool) -> sa.ColumnElement[bool]:
         fields = self.fields
@@ -155,7 +155,7 @@ class _Compiler:
         negated: bool,
     ) -> sa.ColumnElement[bool]:
         """A record whose field equals no case's text, or is NULL, meets ``otherwise``."""
-        if not self.cases:
+        if self.sqlite:
             return guarded_switch(
                 lambda text: self.fields.equals(name, text),
                 cases,
@@ -177,9 +177,9 @@ class _Compiler:
         under ``COALESCE``: 8 µs a row, against 1.3 µs as a condition)."""
         if not negated:
             return expression
-        if self.cases:
-            return sa.func.coalesce(expression, sa.false())
-        return sa.case((expression, sa.true()), else_=sa.false())
+        if self.sqlite:
+            return sa.case((expression, sa.true()), else_=sa.false())
+        return sa.func.coalesce(expression, sa.false())
 
 
 def fold(predicate: Predicate, constants: Mapping[str, Any]) -> Predicate | bool:
