@@ -134,11 +134,13 @@ def sweep_with(
     *,
     apply: bool = True,
     settings: ActionSettings = SETTINGS,
+    rules: RuleSet = RULES,
     **options: Any,
 ) -> Any:
-    """``run_sweep`` of the test pack over one source, opened (keepfor's tables made) and
-    closed here, its target made by ``make(source, settings, trail)`` (trail None: dry)."""
-    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    """``run_sweep`` of ``rules`` (the test pack) over one source, opened (keepfor's tables
+    made) and closed here, its target made by ``make(source, settings, trail)`` (trail
+    None: dry)."""
+    trail = Trail(KEY, rules, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
     try:
         source.open()
         with source.engine.begin() as conn:
@@ -148,7 +150,7 @@ def sweep_with(
             return make(opened, settings, trail if apply else None)
 
         swept = [SweptSource(source, settings, target)]
-        return run_sweep(RULES, swept, AT, apply=apply, **options)
+        return run_sweep(rules, swept, AT, apply=apply, **options)
     finally:
         source.close()
 
@@ -161,11 +163,13 @@ def _sweep(url: str, *, apply: bool, settings: ActionSettings = SETTINGS, **opti
     return sweep_with(_shop(url), SqlTableTarget, apply=apply, settings=settings, **options)
 
 
-def expected_actions(records: list[dict[str, Any]], key: str) -> dict[Action, set[Any]]:
-    """What the engine says each record gets, by its ``key`` field."""
+def expected_actions(
+    records: list[dict[str, Any]], key: str, rules: RuleSet = RULES
+) -> dict[Action, set[Any]]:
+    """What the engine says each record gets under ``rules``, by its ``key`` field."""
     out: dict[Action, set[Any]] = {action: set() for action in Action}
     for record in records:
-        decision = evaluate(RULES, record, AT)
+        decision = evaluate(rules, record, AT)
         if decision.status is Status.DUE:
             assert decision.action is not None
             out[decision.action].add(record[key])

@@ -6,24 +6,19 @@ engine decides, on all three databases."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from keepfor.abc import ActionTarget, RecordSource
 from keepfor.actions.settings import ActionSettings, Strategy
-from keepfor.actions.sweep import SweptSource, run_sweep
-from keepfor.actions.trail import Trail
-from keepfor.clock import FixedClock
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
-from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
+from keepfor.engine import Action, RuleSet, evaluate, parse_pack
 from tests.actions import filled_table
+from tests.actions.test_sweep import AT, expected_actions, sweep_with
 
-AT = date(2026, 11, 22)
-KEY = b"0123456789abcdef-test-key"
 TABLE = "kf_passes"
 
 PACK: dict[str, Any] = {
@@ -111,30 +106,11 @@ def url(db_url: str) -> str:
 
 
 def _sweep(url: str, *, apply: bool) -> Any:
-    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
     source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
-    try:
-        source.open()
-        with source.engine.begin() as conn:
-            Trail.ensure(conn)
-
-        def target(opened: RecordSource) -> ActionTarget:
-            return SqlTableTarget(opened, SETTINGS, trail if apply else None)
-
-        swept = [SweptSource(source, SETTINGS, target)]
-        return run_sweep(RULES, swept, AT, apply=apply, batch_size=7).sources["shop"]
-    finally:
-        source.close()
-
-
-def _expected() -> dict[Action, set[int]]:
-    out: dict[Action, set[int]] = {action: set() for action in Action}
-    for row in ROWS:
-        decision = evaluate(RULES, row, AT)
-        if decision.status is Status.DUE:
-            assert decision.action is not None
-            out[decision.action].add(row["id"])
-    return out
+    result = sweep_with(
+        source, SqlTableTarget, apply=apply, settings=SETTINGS, rules=RULES, batch_size=7
+    )
+    return result.sources["shop"]
 
 
 def _ids(url: str, where: str = "1 = 1") -> set[int]:
@@ -149,13 +125,13 @@ def _ids(url: str, where: str = "1 = 1") -> set[int]:
 def test_overlapping_rules_of_different_actions_act_once_each_as_the_engine_decides(
     url: str,
 ) -> None:
-    expected = _expected()
+    expected = expected_actions(ROWS, "id", RULES)
+    actions = (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW)
     # the pack's overlaps are met: a purge beating an anonymisation, a purge turned review,
     # an enquiry anonymised, a quote flagged and one purged
     reasons = {evaluate(RULES, r, AT).reason for r in ROWS}
     assert any("asks for review" in reason for reason in reasons)
-    assert all(expected[a] for a in (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW))
-    actions = (Action.PURGE, Action.ANONYMISE, Action.FLAG, Action.REVIEW)
+    assert all(expected[a] for a in actions)
     dry = _sweep(url, apply=False)
     assert tuple(dry.count(a) for a in actions) == tuple(len(expected[a]) for a in actions)
     done = _sweep(url, apply=True)
