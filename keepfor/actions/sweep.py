@@ -98,8 +98,12 @@ def _passes(rules: RuleSet, due: Predicate) -> list[tuple[Predicate, frozenset[A
 
 
 def _taking(rules: RuleSet, actions: set[Action]) -> Predicate:
-    """Some rule whose action is one of ``actions`` applies to the record."""
-    return Any_(tuple(match_predicate(rule) for _, rule in rules if rule.action in actions))
+    """Some rule whose action is one of ``actions`` applies to the record; no test where
+    every rule's is (the due predicate already asks that some rule applies)."""
+    taking = [rule for _, rule in rules if rule.action in actions]
+    if len(taking) == len(rules):
+        return All(())
+    return Any_(tuple(match_predicate(rule) for rule in taking))
 
 
 def _decided(
