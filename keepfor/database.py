@@ -11,7 +11,7 @@ import os
 import re
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -269,15 +269,19 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_missing(conn: sa.Connection, metadata: sa.MetaData) -> None:
-    """Create ``metadata``'s tables where missing, and the indexes of those already there.
+def create_missing(
+    conn: sa.Connection, metadata: sa.MetaData, tables: Sequence[sa.Table] | None = None
+) -> None:
+    """Create ``metadata``'s tables (or only ``tables`` of it) where missing, and the
+    indexes of those already there.
 
     ``create_all`` makes a table's indexes only with the table; where each ``CREATE`` is
     committed on its own (MariaDB; SQLite outside a transaction), a process that died
     between a table and its index left the table without it for good.
     """
-    metadata.create_all(conn, checkfirst=True)
-    for table in metadata.sorted_tables:
+    chosen = metadata.sorted_tables if tables is None else list(tables)
+    metadata.create_all(conn, tables=chosen, checkfirst=True)
+    for table in chosen:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
 

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from keepfor.abc import Clock
-from keepfor.database import making_tables
+from keepfor.database import create_missing, making_tables
 
 __all__ = ["LEASE", "LEASES", "SourceLock", "create_quietly", "holder_id", "lock_for"]
 
@@ -54,9 +54,7 @@ def create_quietly(engine: sa.Engine, table: sa.Table) -> None:
     """``table`` and its indexes, where missing: one process at a time, so that another
     making them at the same instant is no error (:func:`keepfor.database.making_tables`)."""
     with engine.begin() as conn, making_tables(conn):
-        table.create(conn, checkfirst=True)
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
+        create_missing(conn, table.metadata, [table])
 
 
 class SourceLock(ABC):
