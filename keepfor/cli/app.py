@@ -224,6 +224,7 @@ __all__ = [
     "cli",
     "evaluator_option",
     "load_rule_paths",
+    "long_lived",
     "main",
     "one_line",
     "parse_instant",
