@@ -87,5 +87,5 @@ def test_a_command_s_first_import_is_frozen_and_the_collector_on_after() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     enabled, before, after = done.stdout.split()
-    assert (enabled, before) == ("True", "0")
-    assert int(after) > 10_000  # the objects of SQLAlchemy and keepfor's modules
+    assert enabled == "True"
+    assert int(after) - int(before) > 10_000  # the objects of SQLAlchemy and keepfor's modules
