@@ -122,9 +122,9 @@ def long_lived(module: str) -> Iterator[None]:
     made frozen (``gc.freeze``), left out of every later collection. A command's import
     makes some 70,000 objects the collector tracks (SQLAlchemy's, keepfor's modules'),
     which live as long as the process; the collector traversed them again and again while
-    they were made, and in every full collection after: 0.06 s of the 0.39 s of a report
-    on an empty table (docs/benchmarks.md). A module already imported (a process that
-    runs many commands) changes nothing."""
+    they were made, and in every full collection after: 0.05 s of the 0.37 s of a report
+    on an empty SQLite table, 0.07 s of 0.46 s on PostgreSQL (docs/benchmarks.md). A
+    module already imported (a process that runs many commands) changes nothing."""
     if module in sys.modules:
         yield
         return
