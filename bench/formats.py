@@ -29,8 +29,10 @@ SIZE = 4_000_000
 
 def run(db: str, fmt: str) -> tuple[float, float]:
     """(wall seconds, peak MB) of one report."""
-    url, table = (f"sqlite:///{sqlite_path(SIZE)}", "records") if db == "sqlite" else (
-        pg_url(), pg_table(SIZE)
+    url, table = (
+        (f"sqlite:///{sqlite_path(SIZE)}", "records")
+        if db == "sqlite"
+        else (pg_url(), pg_table(SIZE))
     )
     argv = [KEEPFOR, "report", "--rules", str(HERE / "pack.yaml"), "--db", url, "--table", table]
     argv += ["--at", "2026-11-22", "--format", fmt]

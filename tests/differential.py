@@ -189,9 +189,7 @@ def records(draw: st.DrawFn, key: int, bad: bool = False) -> dict[str, Any]:
 
 
 @st.composite
-def record_lists(
-    draw: st.DrawFn, max_size: int = 25, bad: bool = False
-) -> list[dict[str, Any]]:
+def record_lists(draw: st.DrawFn, max_size: int = 25, bad: bool = False) -> list[dict[str, Any]]:
     size = draw(st.integers(0, max_size))
     return [draw(records(i, bad)) for i in range(size)]
 

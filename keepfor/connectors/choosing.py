@@ -53,11 +53,15 @@ def field_column(
     if _structured(column):
         return f"is {column.type}; rules compare fields with text, numbers or true/false only"
     if _integer_like(column, dialect) and dialect != "postgresql":
-        return IntBooleanColumn(column, dialect) if _declared_boolean(column) else FieldColumn(
-            column, dialect
+        return (
+            IntBooleanColumn(column, dialect)
+            if _declared_boolean(column)
+            else FieldColumn(column, dialect)
         )
-    return BooleanColumn(column, dialect) if isinstance(column.type, sa.Boolean) else FieldColumn(
-        column, dialect
+    return (
+        BooleanColumn(column, dialect)
+        if isinstance(column.type, sa.Boolean)
+        else FieldColumn(column, dialect)
     )
 
 

@@ -202,4 +202,3 @@ def _psycopg_stream(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Sequ
         # the pool must not reuse (nor try to reset) a connection that failed under it
         conn.invalidate()
         raise sa.exc.DBAPIError(str(compiled), compiled.params, error) from None
-

@@ -201,4 +201,3 @@ def yaml_type(value: Any) -> str:
     if isinstance(value, date):
         return "a date"
     return kind_of(value)
-

@@ -203,5 +203,3 @@ def _date_or_none(value: Any, zone: ZoneInfo, field: str) -> date | None:
         return local_date(value, zone, field)
     except RecordError:
         return None
-
-

@@ -177,4 +177,3 @@ class _Labels:
         for _, label, n in self.known.values():
             self.report.due[(label.pack, label.rule, label.action)] += n
         self.known.clear()
-

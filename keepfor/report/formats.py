@@ -73,9 +73,7 @@ def table_value(value: Any) -> str:
 
 def spool() -> Any:
     """A temporary text file, in memory while small: rows kept for the end of a format."""
-    return tempfile.SpooledTemporaryFile(
-        max_size=1 << 20, mode="w+", encoding="utf-8", newline=""
-    )
+    return tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8", newline="")
 
 
 def drain(spooled: Any, out: TextIO) -> None:
@@ -126,8 +124,11 @@ class CsvWriter(ReportWriter):
         # a carriage return is no line end to a writer whose lines end in \n, so it would
         # not quote one: such a row is quoted whole
         if any("\r" in cell for cell in cells):
-            csv.writer(self.out if writer is self._csv else self._bad, lineterminator="\n",
-                       quoting=csv.QUOTE_ALL).writerow(cells)
+            csv.writer(
+                self.out if writer is self._csv else self._bad,
+                lineterminator="\n",
+                quoting=csv.QUOTE_ALL,
+            ).writerow(cells)
         else:
             writer.writerow(cells)
 
@@ -293,8 +294,7 @@ class TableWriter(ReportWriter):
         if self.count == 0:
             self.out.write(f"{'key':<24} {'rule':<28} {'disposal':<10}  {'action':<9}  anchor\n")
         tail = (
-            f" {label.rule:<28} {label.disposal_date:<10}  {label.action:<9}  "
-            f"{label.anchor_date}\n"
+            f" {label.rule:<28} {label.disposal_date:<10}  {label.action:<9}  {label.anchor_date}\n"
         )
         plain = plain_keys(keys)
         if plain is not None:  # nothing to escape for a terminal

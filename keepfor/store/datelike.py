@@ -166,8 +166,7 @@ def check_date_format(fmt: str) -> str:
     """
     if not _YEAR_DIRECTIVES & _directives(fmt):  # and no yearless strptime (deprecated)
         raise UsageError(
-            f"date format {quoted(fmt)} does not name a day, a month and a year "
-            "(e.g. %d/%m/%Y)"
+            f"date format {quoted(fmt)} does not name a day, a month and a year (e.g. %d/%m/%Y)"
         )
     try:
         back = datetime.strptime(_SAMPLE.strftime(fmt), fmt)  # noqa: DTZ007 (dates only)
@@ -177,8 +176,7 @@ def check_date_format(fmt: str) -> str:
         raise UsageError(f"date format {quoted(fmt)} cannot be used: {why}") from None
     if back.date() != _SAMPLE.date():
         raise UsageError(
-            f"date format {quoted(fmt)} does not name a day, a month and a year "
-            "(e.g. %d/%m/%Y)"
+            f"date format {quoted(fmt)} does not name a day, a month and a year (e.g. %d/%m/%Y)"
         )
     return fmt
 

@@ -93,9 +93,7 @@ def test_a_batch_written_in_sql_is_the_batch_python_would_write(
     assert result.entries == 7
 
 
-def test_a_statement_that_deletes_nothing_writes_no_batch(
-    pg: sa.Engine, things: sa.Table
-) -> None:
+def test_a_statement_that_deletes_nothing_writes_no_batch(pg: sa.Engine, things: sa.Table) -> None:
     with pg.begin() as conn:
         appended, done = append_acted(conn, pending(1)[0], _delete(things, ["NONE"]), KEY)
     assert done == []

@@ -100,8 +100,7 @@ KEPT = [
         "rule": "claims",
         "basis": "legal_obligation",
         "until": None,
-        "reason": "a legal obligation keeps it until settled_at has happened and its period "
-        "passed",
+        "reason": "a legal obligation keeps it until settled_at has happened and its period passed",
     },
 ]
 

@@ -33,8 +33,11 @@ def store(tmp_path: Path, write: Callable[[str, str], Path]) -> str:
     assert invoke("db", "import", csv_file, "--db", url).exit_code == 0
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE keepfor_record_fields SET value_text = '31/12/2015' "
-                             "WHERE value_text = 'x'"))
+        conn.execute(
+            sa.text(
+                "UPDATE keepfor_record_fields SET value_text = '31/12/2015' WHERE value_text = 'x'"
+            )
+        )
     engine.dispose()
     return url
 
@@ -51,7 +54,10 @@ def test_a_stored_record_is_decided_as_the_report_decides_it(shop_pack: Path, st
     decision = explain_id(shop_pack, store, "o-due")
     assert decision["status"] == "due"
     assert (decision["rule"], decision["disposal_date"], decision["action"]) == (
-        rows["o-due"]["rule"], rows["o-due"]["disposal_date"], rows["o-due"]["action"])
+        rows["o-due"]["rule"],
+        rows["o-due"]["disposal_date"],
+        rows["o-due"]["action"],
+    )
     assert explain_id(shop_pack, store, "o-new")["status"] == "retained"
     assert explain_id(shop_pack, store, "c-open")["status"] == "waiting"
 
@@ -76,7 +82,9 @@ def test_waiting_says_whether_the_field_is_missing_null_or_empty(
 
 
 def test_a_field_no_record_has_is_a_warning(write: Callable[[str, str], Path], store: str) -> None:
-    pack = write("typo.yaml", """\
+    pack = write(
+        "typo.yaml",
+        """\
 pack: typo
 version: "1"
 timezone: UTC
@@ -85,20 +93,20 @@ rules:
     applies_to: {category: complaint}
     retain: {from: resloved_at, for: P1Y}
     then: purge
-""")
+""",
+    )
     run = invoke("explain", "--rules", pack, "--db", store, "--id", "c-open", "--at", AT)
     assert run.exit_code == 0
     assert "reads field 'resloved_at', which no record has (did you mean 'resolved_at'?)" in (
-        run.stderr)
+        run.stderr
+    )
     checked = invoke("validate", pack, "--db", store)
     assert checked.exit_code == 0
     assert "which no record has" in checked.stderr
     assert "ok source 'store', but see the 1 warning(s) above" in checked.stdout
 
 
-def test_validate_with_a_table_refuses_a_missing_column(
-    shop_pack: Path, tmp_path: Path
-) -> None:
+def test_validate_with_a_table_refuses_a_missing_column(shop_pack: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:

@@ -92,15 +92,21 @@ def load(engine: sa.Engine, parents: list[dict[str, Any]], children: list[dict[s
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_a_derived_field_puts_every_record_in_its_bucket(
-    engine: sa.Engine, db_url: str, rules: RuleSet, data: st.DataObject, at: datetime,
+    engine: sa.Engine,
+    db_url: str,
+    rules: RuleSet,
+    data: st.DataObject,
+    at: datetime,
     latest: bool,
 ) -> None:
     dialect = engine.dialect.name
     rows = data.draw(raw_rows("sqlite", max_size=12))  # every d1 as text, as SQLite holds it
     parents, children = [], []
     for row in rows:
-        parents.append({k: v for k, v in row.items() if k != "d1"} | {
-            "flag": row["flag"] if isinstance(row["flag"], int | None) else 2})
+        parents.append(
+            {k: v for k, v in row.items() if k != "d1"}
+            | {"flag": row["flag"] if isinstance(row["flag"], int | None) else 2}
+        )
         for _ in range(data.draw(st.integers(0, 3))):
             other = data.draw(raw_rows("sqlite", max_size=1).filter(bool))[0]["d1"]
             value = data.draw(st.sampled_from([row["d1"], other]))
@@ -113,8 +119,15 @@ def test_a_derived_field_puts_every_record_in_its_bucket(
 
 def test_three_years_after_the_customers_last_invoice(engine: sa.Engine, db_url: str) -> None:
     parents = [
-        {"id": i, "key": f"c{i}", "category": "customer", "flag": None, "d2": None,
-         "t1": None, "l1": None}
+        {
+            "id": i,
+            "key": f"c{i}",
+            "category": "customer",
+            "flag": None,
+            "d2": None,
+            "t1": None,
+            "l1": None,
+        }
         for i in range(1, 6)
     ]
     children = [
@@ -126,15 +139,30 @@ def test_three_years_after_the_customers_last_invoice(engine: sa.Engine, db_url:
         {"id": 6, "parent_id": 5, "value": "2016-01-01"},
     ]  # c3: no invoice: waiting
     load(engine, parents, children)
-    pack = parse_pack({
-        "pack": "p", "version": "1", "timezone": "Europe/London",
-        "rules": [{"id": "customers", "applies_to": {"category": "customer"},
-                   "retain": {"from": "d1", "for": "P3Y"}, "then": "anonymise"}],
-    })
+    pack = parse_pack(
+        {
+            "pack": "p",
+            "version": "1",
+            "timezone": "Europe/London",
+            "rules": [
+                {
+                    "id": "customers",
+                    "applies_to": {"category": "customer"},
+                    "retain": {"from": "d1", "for": "P3Y"},
+                    "then": "anonymise",
+                }
+            ],
+        }
+    )
     with source(db_url, latest=True) as src:
         buckets = assert_every_record_in_one_bucket(src, RuleSet((pack,)), date(2026, 1, 1), 5)
-    assert buckets == {"c1": "retained", "c2": "due", "c3": "waiting", "c4": "waiting",
-                       "c5": "unreadable"}
+    assert buckets == {
+        "c1": "retained",
+        "c2": "due",
+        "c3": "waiting",
+        "c4": "waiting",
+        "c5": "unreadable",
+    }
 
 
 def test_a_derived_field_from_keepfor_toml(tmp_path: Path) -> None:
@@ -149,8 +177,9 @@ def test_a_derived_field_from_keepfor_toml(tmp_path: Path) -> None:
     (config,) = load_config(path)
     assert config.mapping is not None
     assert config.mapping.derived == {
-        "last_invoice_at": Derived(True, "invoices", "invoiced_at", "customer_id", "id",
-                                   ColumnKind.DATE, "Europe/London")
+        "last_invoice_at": Derived(
+            True, "invoices", "invoiced_at", "customer_id", "id", ColumnKind.DATE, "Europe/London"
+        )
     }
 
 
@@ -180,17 +209,28 @@ def test_a_bad_derived_entry_is_one_line(tmp_path: Path, entry: str, fragment: s
 
 
 def test_a_missing_related_table_or_column_is_named(engine: sa.Engine, db_url: str) -> None:
-    pack = parse_pack({
-        "pack": "p", "version": "1", "timezone": "UTC",
-        "rules": [{"id": "r", "applies_to": {"category": "customer"},
-                   "retain": {"from": "last", "for": "P3Y"}, "then": "purge"}],
-    })
+    pack = parse_pack(
+        {
+            "pack": "p",
+            "version": "1",
+            "timezone": "UTC",
+            "rules": [
+                {
+                    "id": "r",
+                    "applies_to": {"category": "customer"},
+                    "retain": {"from": "last", "for": "P3Y"},
+                    "then": "purge",
+                }
+            ],
+        }
+    )
     for derived, fragment in (
         (Derived(True, "nope", "value", "parent_id"), "no such table 'nope'"),
         (Derived(True, CHILD, "valeu", "parent_id"), "has no column 'valeu' (did you mean"),
     ):
         mapping = TableMapping(table=PARENT, key="key", derived={"last": derived})
-        with SqlTableSource(db_url, mapping) as src, pytest.raises(
-            SourceError, match=re.escape(fragment)
+        with (
+            SqlTableSource(db_url, mapping) as src,
+            pytest.raises(SourceError, match=re.escape(fragment)),
         ):
             src.check(RuleSet((pack,)))

@@ -549,8 +549,14 @@ def test_a_non_boolean_where_a_rule_needs_one_is_unreadable(
 
 
 def test_a_bad_boolean_in_a_rule_that_plainly_does_not_apply_is_not_unreadable() -> None:
-    rules = pack(rule("quotes", since("placed_at", "P1Y"), applies_to={"category": "quote"},
-                      where={"accepted": False}))
+    rules = pack(
+        rule(
+            "quotes",
+            since("placed_at", "P1Y"),
+            applies_to={"category": "quote"},
+            where={"accepted": False},
+        )
+    )
     decision = evaluate(rules, {**ORDER, "accepted": "n/a"}, LATER)
     assert decision.status is Status.UNMATCHED
 
@@ -584,8 +590,9 @@ def test_a_bad_date_in_a_rule_that_does_not_apply_is_not_read() -> None:
         rule("orders", since("placed_at", "P1Y")),
         rule("enquiries", since("resolved_at", "P1Y"), applies_to={"category": "enquiry"}),
     )
-    decision = evaluate(rules, {"category": "order", "placed_at": "2019-05-01",
-                                "resolved_at": "garbage"}, LATER)
+    decision = evaluate(
+        rules, {"category": "order", "placed_at": "2019-05-01", "resolved_at": "garbage"}, LATER
+    )
     assert decision.status is Status.DUE
 
 

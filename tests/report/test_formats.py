@@ -82,9 +82,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_escaped(tmp_path: Path, key: str)
     load(db)
     engine = sa.create_engine(db)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE kf_report_records SET key = :k WHERE key = 'o01'"), {"k": key}
-        )
+        conn.execute(sa.text("UPDATE kf_report_records SET key = :k WHERE key = 'o01'"), {"k": key})
     engine.dispose()
     rows = list(csv.reader(io.StringIO(render(db, "csv"), newline="")))
     assert ["'" + key, "orders", "2025-06-02", "purge"] in [r[:4] for r in rows]

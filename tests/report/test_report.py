@@ -161,6 +161,7 @@ def test_a_check_failure_writes_nothing(tmp_path: Path) -> None:
 
 # -- memory ----------------------------------------------------------------------------
 
+
 class Count(ReportWriter):
     def __init__(self) -> None:
         self.n = 0

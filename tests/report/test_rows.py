@@ -65,7 +65,6 @@ class ListSource(RecordSource):
     def count(self, predicates: Mapping[str, Predicate]) -> dict[str, int]:
         return dict.fromkeys(predicates, 0)
 
-
     def dry_run_query(self, predicate: Predicate) -> str:
         return ""
 

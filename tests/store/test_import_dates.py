@@ -141,8 +141,11 @@ def test_iso_dates_are_read_by_the_grammar_whatever_the_options(
 
 
 REFUSED_WITHOUT_OPTIONS = [
-    ("31/12/2015", "'31/12/2015' is not an ISO 8601 date (YYYY-MM-DD); for dates written "
-     "another way give --date-format or --dayfirst"),
+    (
+        "31/12/2015",
+        "'31/12/2015' is not an ISO 8601 date (YYYY-MM-DD); for dates written "
+        "another way give --date-format or --dayfirst",
+    ),
     ("05/01/2015", "'05/01/2015' is not an ISO 8601 date (YYYY-MM-DD)"),
     ("12.31.2015", "'12.31.2015' is not an ISO 8601 date"),
     ("2019-5-1", "'2019-5-1' is not an ISO 8601 date"),
@@ -152,8 +155,11 @@ REFUSED_WITHOUT_OPTIONS = [
     ("2019-02-30", "'2019-02-30' is not a calendar date"),
     ("2019-13-01", "'2019-13-01' is not a calendar date"),
     ("0000-01-01", "'0000-01-01' is not a calendar date"),
-    ("2015-12-31T25:00Z", "'2015-12-31T25:00Z' is not an ISO 8601 date or datetime "
-     "(e.g. 2019-03-31 or 2019-03-31T23:30:00Z)"),
+    (
+        "2015-12-31T25:00Z",
+        "'2015-12-31T25:00Z' is not an ISO 8601 date or datetime "
+        "(e.g. 2019-03-31 or 2019-03-31T23:30:00Z)",
+    ),
     ("2015-12-31T10:00:00.1234567Z", "is not an ISO 8601 date or datetime"),
     ("2015-12-31T10:00:00+0100", "is not an ISO 8601 date or datetime"),
     ("2015-12-31T10:00:00+15:00", "is not an ISO 8601 date or datetime"),
@@ -161,8 +167,11 @@ REFUSED_WITHOUT_OPTIONS = [
     ("2015-12-31 10:00 Europe/London", "is not an ISO 8601 date or datetime"),
     ("2015-12-31T10:00", "'2015-12-31T10:00' is a datetime without a UTC offset"),
     ("2015-12-31 10:00:00", "is a datetime without a UTC offset"),
-    ("9999-12-31T23:59:59-14:00", "'9999-12-31T23:59:59-14:00' is outside the instants "
-     "the store can keep (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"),
+    (
+        "9999-12-31T23:59:59-14:00",
+        "'9999-12-31T23:59:59-14:00' is outside the instants "
+        "the store can keep (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)",
+    ),
     ("0001-01-01T00:00:00+00:01", "is outside the instants the store can keep"),
 ]
 
@@ -191,8 +200,11 @@ DATE_FORMATS: list[tuple[tuple[str, ...], str, date | datetime]] = [
     (("%d-%b-%Y",), "31-Dec-2015", date(2015, 12, 31)),
     (("%d/%m/%y",), "31/12/15", date(2015, 12, 31)),
     (("%d/%m/%y",), "31/12/69", date(1969, 12, 31)),
-    (("%d/%m/%Y", "%d/%m/%Y %H:%M %z"), "31/12/2015 10:00 +0100",
-     datetime(2015, 12, 31, 9, 0, tzinfo=UTC)),
+    (
+        ("%d/%m/%Y", "%d/%m/%Y %H:%M %z"),
+        "31/12/2015 10:00 +0100",
+        datetime(2015, 12, 31, 9, 0, tzinfo=UTC),
+    ),
     (("%d/%m/%Y %H:%M%z",), "31/12/2015 10:00Z", datetime(2015, 12, 31, 10, 0, tzinfo=UTC)),
     (("%G-W%V-%u",), "2015-W53-4", date(2015, 12, 31)),
 ]
@@ -207,8 +219,11 @@ def test_date_format_reads_dates_written_that_way(
 
 
 DATE_FORMAT_REFUSALS = [
-    (("%d/%m/%Y",), "12/31/2015", "'12/31/2015' looks like a date but matches no "
-     "--date-format ('%d/%m/%Y')"),
+    (
+        ("%d/%m/%Y",),
+        "12/31/2015",
+        "'12/31/2015' looks like a date but matches no --date-format ('%d/%m/%Y')",
+    ),
     (("%d/%m/%Y",), "31.12.2015", "matches no --date-format"),
     (("%d/%m/%Y",), "31/12/15", "matches no --date-format"),
     (("%d/%m/%Y", "%d.%m.%Y"), "2015/12/31", "matches no --date-format ('%d/%m/%Y', '%d.%m.%Y')"),
@@ -272,8 +287,11 @@ DAYFIRST_REFUSALS = [
     ("2019-02-30", "'2019-02-30' is not a calendar date"),
     ("2015/31/12", "is not a date (read day first)"),
     ("2015-W01-1", "'2015-W01-1' is not a date (read day first)"),
-    ("31/12/15", "'31/12/15' has a two-digit year, which --dayfirst does not guess; "
-     "give --date-format with %y (e.g. %d/%m/%y)"),
+    (
+        "31/12/15",
+        "'31/12/15' has a two-digit year, which --dayfirst does not guess; "
+        "give --date-format with %y (e.g. %d/%m/%y)",
+    ),
     ("31/12/2015 10:00", "'31/12/2015 10:00' is a datetime without a UTC offset"),
     ("31/12/2015 10:00 BST", "'31/12/2015 10:00 BST' names the zone 'BST'; write an offset"),
     ("31/12/2015 10:00 EST", "names the zone 'EST'"),
@@ -310,8 +328,17 @@ def test_a_csv_boolean_is_not_a_date() -> None:
     assert typed_text("f", "true", csv_file=False, dates=DAYFIRST) == ("value_text", "true")
 
 
-GOOD_FORMATS = ["%d/%m/%Y", "%m/%d/%y", "%Y%m%d", "%d %b %Y", "%d/%m/%Y %H:%M %z", "%x",
-                "%G-W%V-%u", "%j/%Y", "%d/%m/%Y %%"]
+GOOD_FORMATS = [
+    "%d/%m/%Y",
+    "%m/%d/%y",
+    "%Y%m%d",
+    "%d %b %Y",
+    "%d/%m/%Y %H:%M %z",
+    "%x",
+    "%G-W%V-%u",
+    "%j/%Y",
+    "%d/%m/%Y %%",
+]
 BAD_FORMATS = [
     ("%d/%m", "does not name a day, a month and a year"),
     ("%m/%Y", "does not name a day, a month and a year"),

@@ -52,19 +52,41 @@ CSV_CASES: list[tuple[str, bytes, int, str | None, str]] = [
     ),
     ("an instant before 0001", b"0001-01-01T00:00:00+14:00", 2, "note", "is outside the instants"),
     ("a NUL character", b"a\x00b", 2, "note", "'a\\x00b' contains a NUL character"),
-    ("bytes that are not UTF-8", b"Ren\xe9", 2, "note",
-     "'Ren\ufffd' is not UTF-8 text (byte 0xE9 at character 4)"),
-    ("a long text", b"a" * (MAX_TEXT_BYTES + 1), 2, "note", "(65536 characters) is longer than a "
-     "text value may be (65535 bytes)"),
-    ("a long text of 4-byte characters", "😀".encode() * (MAX_TEXT_BYTES // 4 + 1), 2, "note",
-     "is longer than a text value may be"),
-    ("a value too long for the CSV reader", b"a" * 200_000, 2, None, "not readable as CSV (field "
-     "larger than field limit (131072)); the rest of the file was not read"),
+    (
+        "bytes that are not UTF-8",
+        b"Ren\xe9",
+        2,
+        "note",
+        "'Ren\ufffd' is not UTF-8 text (byte 0xE9 at character 4)",
+    ),
+    (
+        "a long text",
+        b"a" * (MAX_TEXT_BYTES + 1),
+        2,
+        "note",
+        "(65536 characters) is longer than a text value may be (65535 bytes)",
+    ),
+    (
+        "a long text of 4-byte characters",
+        "😀".encode() * (MAX_TEXT_BYTES // 4 + 1),
+        2,
+        "note",
+        "is longer than a text value may be",
+    ),
+    (
+        "a value too long for the CSV reader",
+        b"a" * 200_000,
+        2,
+        None,
+        "not readable as CSV (field "
+        "larger than field limit (131072)); the rest of the file was not read",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("value", "line", "field", "reason"), [c[1:] for c in CSV_CASES],
-                         ids=[c[0] for c in CSV_CASES])
+@pytest.mark.parametrize(
+    ("value", "line", "field", "reason"), [c[1:] for c in CSV_CASES], ids=[c[0] for c in CSV_CASES]
+)
 def test_a_hostile_csv_value(
     store: sa.Engine, tmp_path: Path, value: bytes, line: int, field: str | None, reason: str
 ) -> None:
@@ -77,26 +99,64 @@ def test_a_hostile_csv_value(
 
 
 CSV_NAME_CASES: list[tuple[str, bytes, int, str | None, str]] = [
-    ("a key of 256 characters", b"key,category\n" + b"k" * 256 + b",order\n", 2, "key",
-     "(256 characters) is longer than 255 characters"),
-    ("a category of 256 characters", b"key,category\nr1," + b"c" * 256 + b"\n", 2, "category",
-     "is longer than 255 characters"),
-    ("a customer of 256 characters", b"key,category,customer\nr1,order," + b"c" * 256 + b"\n",
-     2, "customer", "is longer than 255 characters"),
+    (
+        "a key of 256 characters",
+        b"key,category\n" + b"k" * 256 + b",order\n",
+        2,
+        "key",
+        "(256 characters) is longer than 255 characters",
+    ),
+    (
+        "a category of 256 characters",
+        b"key,category\nr1," + b"c" * 256 + b"\n",
+        2,
+        "category",
+        "is longer than 255 characters",
+    ),
+    (
+        "a customer of 256 characters",
+        b"key,category,customer\nr1,order," + b"c" * 256 + b"\n",
+        2,
+        "customer",
+        "is longer than 255 characters",
+    ),
     ("a NUL in a key", b"key,category\nr\x001,order\n", 2, "key", "contains a NUL character"),
-    ("a key that is not UTF-8", b"key,category\nr\xff,order\n", 2, "key",
-     "'r\ufffd' is not UTF-8 text (byte 0xFF at character 2)"),
-    ("a column name that is not UTF-8", b"key,category,n\xe9\nr1,order,x\n", 1, None,
-     "a column name 'n\ufffd' is not UTF-8 text"),
-    ("a NUL in a column name", b"key,category,a\x00\nr1,order,x\n", 1, None,
-     "a column name 'a\\x00' contains a NUL character"),
-    ("a column name of 256 characters", b"key,category," + b"n" * 256 + b"\nr1,order,x\n", 1,
-     "n" * 40 + "...", "a column name is longer than 255 characters"),
+    (
+        "a key that is not UTF-8",
+        b"key,category\nr\xff,order\n",
+        2,
+        "key",
+        "'r\ufffd' is not UTF-8 text (byte 0xFF at character 2)",
+    ),
+    (
+        "a column name that is not UTF-8",
+        b"key,category,n\xe9\nr1,order,x\n",
+        1,
+        None,
+        "a column name 'n\ufffd' is not UTF-8 text",
+    ),
+    (
+        "a NUL in a column name",
+        b"key,category,a\x00\nr1,order,x\n",
+        1,
+        None,
+        "a column name 'a\\x00' contains a NUL character",
+    ),
+    (
+        "a column name of 256 characters",
+        b"key,category," + b"n" * 256 + b"\nr1,order,x\n",
+        1,
+        "n" * 40 + "...",
+        "a column name is longer than 255 characters",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("content", "line", "field", "reason"), [c[1:] for c in CSV_NAME_CASES],
-                         ids=[c[0] for c in CSV_NAME_CASES])
+@pytest.mark.parametrize(
+    ("content", "line", "field", "reason"),
+    [c[1:] for c in CSV_NAME_CASES],
+    ids=[c[0] for c in CSV_NAME_CASES],
+)
 def test_a_hostile_csv_name(
     store: sa.Engine, tmp_path: Path, content: bytes, line: int, field: str | None, reason: str
 ) -> None:
@@ -109,55 +169,112 @@ def test_a_hostile_csv_name(
 
 ROW = '{"key": "r2", "category": "order", '
 JSONL_CASES: list[tuple[str, str, str | None, str]] = [
-    ("an instant after 9999", ROW + '"at": "9999-12-31T23:59:59-14:00"}', "at",
-     "is outside the instants the store can keep"),
+    (
+        "an instant after 9999",
+        ROW + '"at": "9999-12-31T23:59:59-14:00"}',
+        "at",
+        "is outside the instants the store can keep",
+    ),
     ("5,000 levels of lists", DEEP, None, "not a record: the JSON is nested too deeply"),
     ("5,000 levels in a value", ROW + f'"x": {DEEP}}}', None, "nested too deeply"),
     ("5,000 levels of objects", '{"a": ' * 5000 + "1" + "}" * 5000, None, "nested too deeply"),
-    ("500 levels in a value", ROW + '"x": ' + "[" * 500 + "]" * 500 + "}", "x",
-     "a field value is a string, number, true/false or null, not a list"),
+    (
+        "500 levels in a value",
+        ROW + '"x": ' + "[" * 500 + "]" * 500 + "}",
+        "x",
+        "a field value is a string, number, true/false or null, not a list",
+    ),
     ("a list", "[1, 2]", None, "a line holds one JSON object, not a list"),
     ("a string", '"r1"', None, "a line holds one JSON object, not a JSON string"),
     ("a number", "12.5", None, "a line holds one JSON object, not a JSON number"),
     ("a huge number", HUGE, None, "a line holds one JSON object, not a JSON number"),
     ("true", "true", None, "a line holds one JSON object, not a JSON true/false"),
     ("null", "null", None, "a line holds one JSON object, not a JSON null"),
-    ("a number of 5,000 digits", ROW + f'"n": {HUGE}}}', "n",
-     "a number of 5000 digits is too large to keep exactly"),
-    ("a negative number of 19 digits", ROW + '"n": -1234567890123456789}', "n",
-     "a number of 19 digits is too large"),
-    ("2**53 + 1", ROW + f'"n": {2**53 + 1}}}', "n",
-     "9007199254740993 is too large to keep exactly (more than 2**53)"),
+    (
+        "a number of 5,000 digits",
+        ROW + f'"n": {HUGE}}}',
+        "n",
+        "a number of 5000 digits is too large to keep exactly",
+    ),
+    (
+        "a negative number of 19 digits",
+        ROW + '"n": -1234567890123456789}',
+        "n",
+        "a number of 19 digits is too large",
+    ),
+    (
+        "2**53 + 1",
+        ROW + f'"n": {2**53 + 1}}}',
+        "n",
+        "9007199254740993 is too large to keep exactly (more than 2**53)",
+    ),
     ("1e400", ROW + '"n": 1e400}', "n", "inf is not a finite number"),
     ("-1e400", ROW + '"n": -1e400}', "n", "-inf is not a finite number"),
     ("NaN", ROW + '"n": NaN}', None, "not valid JSON: NaN is not a JSON number"),
-    ("a key of 5,000 digits", f'{{"key": {HUGE}, "category": "order"}}', "key",
-     "key is <a number of 5000 digits>; it must be a string"),
-    ("a key that is a deep list", '{"key": ' + "[" * 200 + "]" * 200 + ', "category": "o"}',
-     "key", "key is <list of 1 item>; it must be a string"),
+    (
+        "a key of 5,000 digits",
+        f'{{"key": {HUGE}, "category": "order"}}',
+        "key",
+        "key is <a number of 5000 digits>; it must be a string",
+    ),
+    (
+        "a key that is a deep list",
+        '{"key": ' + "[" * 200 + "]" * 200 + ', "category": "o"}',
+        "key",
+        "key is <list of 1 item>; it must be a string",
+    ),
     ("a key that is true", '{"key": true, "category": "o"}', "key", "key is true; it must be"),
-    ("a key of 256 characters", json.dumps({"key": "k" * 256, "category": "o"}), "key",
-     "is longer than 255 characters"),
+    (
+        "a key of 256 characters",
+        json.dumps({"key": "k" * 256, "category": "o"}),
+        "key",
+        "is longer than 255 characters",
+    ),
     ("a NUL in a value", ROW + '"note": "a\\u0000b"}', "note", "contains a NUL character"),
-    ("a NUL in a field name", ROW + '"a\\u0000": 1}', None,
-     "the field name 'a\\x00' contains a NUL"),
-    ("a lone surrogate", ROW + '"note": "\\ud800"}', "note", "is not UTF-8 text (U+D800 at "
-     "character 1)"),
-    ("a lone surrogate in a name", ROW + '"\\udce9": 1}', None, "the field name '\ufffd' is not "
-     "UTF-8 text (byte 0xE9 at character 1)"),
+    (
+        "a NUL in a field name",
+        ROW + '"a\\u0000": 1}',
+        None,
+        "the field name 'a\\x00' contains a NUL",
+    ),
+    (
+        "a lone surrogate",
+        ROW + '"note": "\\ud800"}',
+        "note",
+        "is not UTF-8 text (U+D800 at character 1)",
+    ),
+    (
+        "a lone surrogate in a name",
+        ROW + '"\\udce9": 1}',
+        None,
+        "the field name '\ufffd' is not UTF-8 text (byte 0xE9 at character 1)",
+    ),
     ("a lone surrogate in a key", '{"key": "a\\udfff", "category": "o"}', "key", "U+DFFF"),
-    ("a field named twice", ROW + '"at": "2015-01-01", "at": "2016-01-01"}', "at",
-     "the object names this field twice"),
+    (
+        "a field named twice",
+        ROW + '"at": "2015-01-01", "at": "2016-01-01"}',
+        "at",
+        "the object names this field twice",
+    ),
     ("the key named twice", ROW + '"key": "r3"}', "key", "the object names this field twice"),
-    ("a long text", ROW + json.dumps({"note": "a" * (MAX_TEXT_BYTES + 1)})[1:], "note",
-     "is longer than a text value may be (65535 bytes)"),
-    ("a field name of 300 characters", ROW + json.dumps({"n" * 300: 1})[1:], "n" * 40 + "...",
-     "a field name is longer than 255 characters"),
+    (
+        "a long text",
+        ROW + json.dumps({"note": "a" * (MAX_TEXT_BYTES + 1)})[1:],
+        "note",
+        "is longer than a text value may be (65535 bytes)",
+    ),
+    (
+        "a field name of 300 characters",
+        ROW + json.dumps({"n" * 300: 1})[1:],
+        "n" * 40 + "...",
+        "a field name is longer than 255 characters",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "reason"), [c[1:] for c in JSONL_CASES],
-                         ids=[c[0] for c in JSONL_CASES])
+@pytest.mark.parametrize(
+    ("text", "field", "reason"), [c[1:] for c in JSONL_CASES], ids=[c[0] for c in JSONL_CASES]
+)
 def test_a_hostile_jsonl_line(
     store: sa.Engine, tmp_path: Path, text: str, field: str | None, reason: str
 ) -> None:
@@ -178,8 +295,11 @@ def test_a_jsonl_line_that_is_not_utf8(store: sa.Engine, tmp_path: Path) -> None
 
 def test_every_hostile_row_of_a_file_is_listed(store: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    lines = [ROW.replace("r2", f"r{i}") + text[len(ROW):] for i, (_, text, _, _) in
-             enumerate(JSONL_CASES) if text.startswith(ROW)]
+    lines = [
+        ROW.replace("r2", f"r{i}") + text[len(ROW) :]
+        for i, (_, text, _, _) in enumerate(JSONL_CASES)
+        if text.startswith(ROW)
+    ]
     path.write_text(jsonl(*lines), encoding="utf-8")
     with pytest.raises(ImportFailed) as caught:
         import_records(store, path)

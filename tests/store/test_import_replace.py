@@ -20,16 +20,26 @@ FIRST = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 2, 5, 9, 0, tzinfo=UTC)
 
 EXPORT = [
-    {"key": "ord-1", "category": "order", "customer": "cus-1", "placed_at": "2019-05-14",
-     "channel": "web"},
+    {
+        "key": "ord-1",
+        "category": "order",
+        "customer": "cus-1",
+        "placed_at": "2019-05-14",
+        "channel": "web",
+    },
     {"key": "ord-2", "category": "order", "customer": "cus-1", "placed_at": "2020-01-02"},
     {"key": "enq-1", "category": "enquiry", "customer": "cus-2", "resolved_at": None},
 ]
 
 REEXPORT = [
     # ord-1: a field changes, one is removed, one is added, the customer changes
-    {"key": "ord-1", "category": "order", "customer": "cus-3", "placed_at": "2019-05-15",
-     "refunded": True},
+    {
+        "key": "ord-1",
+        "category": "order",
+        "customer": "cus-3",
+        "placed_at": "2019-05-15",
+        "refunded": True,
+    },
     # enq-1: the category and every field change; no customer any more
     {"key": "enq-1", "category": "complaint", "resolved_at": "2024-06-20T10:00:00Z"},
     # new records
@@ -61,18 +71,38 @@ def test_replace_updates_existing_records_and_inserts_the_rest(
     assert result == ImportResult(count=3, customers_created=1, replaced=2)
     assert (result.inserted, result.replaced) == (1, 2)
     assert records(store) == {
-        "ord-1": {"key": "ord-1", "customer": "cus-3", "category": "order",
-                  "placed_at": date(2019, 5, 15), "refunded": True},
-        "ord-2": {"key": "ord-2", "customer": "cus-1", "category": "order",
-                  "placed_at": date(2020, 1, 2)},
-        "enq-1": {"key": "enq-1", "customer": None, "category": "complaint",
-                  "resolved_at": datetime(2024, 6, 20, 10, 0, tzinfo=UTC)},
-        "quo-1": {"key": "quo-1", "customer": "cus-1", "category": "quote",
-                  "quoted_at": date(2025, 10, 6)},
+        "ord-1": {
+            "key": "ord-1",
+            "customer": "cus-3",
+            "category": "order",
+            "placed_at": date(2019, 5, 15),
+            "refunded": True,
+        },
+        "ord-2": {
+            "key": "ord-2",
+            "customer": "cus-1",
+            "category": "order",
+            "placed_at": date(2020, 1, 2),
+        },
+        "enq-1": {
+            "key": "enq-1",
+            "customer": None,
+            "category": "complaint",
+            "resolved_at": datetime(2024, 6, 20, 10, 0, tzinfo=UTC),
+        },
+        "quo-1": {
+            "key": "quo-1",
+            "customer": "cus-1",
+            "category": "quote",
+            "quoted_at": date(2025, 10, 6),
+        },
     }
     after = imported_at(store)
     assert {key: when for key, (_, when) in after.items()} == {
-        "ord-1": LATER, "ord-2": FIRST, "enq-1": LATER, "quo-1": LATER
+        "ord-1": LATER,
+        "ord-2": FIRST,
+        "enq-1": LATER,
+        "quo-1": LATER,
     }
     for key in ("ord-1", "ord-2", "enq-1"):  # updated in place: the same record
         assert after[key][0] == ids_before[key]
@@ -84,9 +114,7 @@ def test_replace_with_nothing_in_the_store_inserts(store: sa.Engine, tmp_path: P
     assert (result.count, result.inserted, result.replaced) == (3, 3, 0)
 
 
-def test_the_same_file_twice_with_replace_changes_nothing(
-    store: sa.Engine, tmp_path: Path
-) -> None:
+def test_the_same_file_twice_with_replace_changes_nothing(store: sa.Engine, tmp_path: Path) -> None:
     path = write(tmp_path, "a.jsonl", jsonl(*EXPORT))
     import_records(store, path)
     before = records(store)
@@ -106,8 +134,11 @@ def test_without_replace_an_existing_key_is_refused(store: sa.Engine, tmp_path: 
 @pytest.mark.parametrize(
     ("bad_row", "field", "reason"),
     [
-        ({"key": "ord-2", "category": "order", "placed_at": "31/12/2015"}, "placed_at",
-         "is not an ISO 8601 date"),
+        (
+            {"key": "ord-2", "category": "order", "placed_at": "31/12/2015"},
+            "placed_at",
+            "is not an ISO 8601 date",
+        ),
         ({"key": "ord-1", "category": "order"}, "key", "'ord-1' is already used on line 1"),
         ({"key": "ord-9", "category": None}, "category", "the record has no category"),
     ],
@@ -138,8 +169,10 @@ def test_replace_across_batches(
     assert (result.inserted, result.replaced) == (20, 20)
     got = records(store)
     assert len(got) == 40
-    assert all(got[f"r-{i}"] == {"key": f"r-{i}", "customer": None, "category": "enquiry",
-                                 "n": i} for i in range(40))
+    assert all(
+        got[f"r-{i}"] == {"key": f"r-{i}", "customer": None, "category": "enquiry", "n": i}
+        for i in range(40)
+    )
     assert counts(store) == (0, 40, 40)
 
 
