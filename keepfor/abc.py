@@ -282,17 +282,36 @@ class ActionTarget(ABC):
             )
         return f"this kind of source cannot {action.value}"
 
+    @property
+    def rewrites(self) -> bool:
+        """Whether an ``anonymise`` here rewrites some field (the source's config names
+        one, with a strategy other than ``keep``). Without one it would change nothing
+        and yet be audited as done, so rules saying anonymise are refused."""
+        return True
+
+    def refusal(self, action: Action) -> str | None:
+        """Why this target will not take ``action``, or None where it will."""
+        if action not in self.actions:
+            return self.cannot(action)
+        if action.value == "anonymise" and not self.rewrites:
+            return (
+                "the source's config names no field to anonymise (a section "
+                "[sources.NAME.anonymise] of field = strategy; docs/actions.md), so an "
+                "anonymise would change nothing"
+            )
+        return None
+
     def check_actions(self, source: RecordSource, rules: RuleSet) -> None:
         """Refuse rules whose action this target cannot take, before anything is read or
         done: a :class:`SourceError` naming the source, the first such rule and its action
         (the CLI's one line, exit 2). A rule that cannot cover any record of the source
         (:meth:`RecordSource.may_apply`) is no concern of it."""
         for pack, rule in rules:
-            if rule.action not in self.actions and source.may_apply(rule):
+            why = self.refusal(rule.action) if source.may_apply(rule) else None
+            if why is not None:
                 raise SourceError(
                     f"source '{source.name}': rule '{rules.display_id(pack, rule)}' says "
-                    f"'then: {rule.action.value}', and {self.cannot(rule.action)}; "
-                    "nothing was read or done"
+                    f"'then: {rule.action.value}', and {why}; nothing was read or done"
                 )
 
     def prepare(self, actions: Collection[Action]) -> None:  # noqa: B027 (optional hook)

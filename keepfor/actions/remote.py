@@ -93,6 +93,10 @@ class StateDbTarget(ActionTarget):
         engine: sa.Engine = self.source.marks.engine
         return engine
 
+    @property
+    def rewrites(self) -> bool:
+        return self.settings.rewrites
+
     def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
         """Batches of the records approved in review, with the disposal approved; each
         record is read again before it is acted on."""

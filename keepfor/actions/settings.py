@@ -128,6 +128,11 @@ class ActionSettings:
     anonymise: Mapping[str, Strategy] = field(default_factory=dict)
     children: tuple[Child, ...] = ()
 
+    @property
+    def rewrites(self) -> bool:
+        """Whether an anonymise rewrites any field (one named with a strategy but ``keep``)."""
+        return any(s.kind is not StrategyKind.KEEP for s in self.anonymise.values())
+
     def __post_init__(self) -> None:
         share = self.max_disposal_share
         if not (isinstance(share, int | float) and math.isfinite(share) and 0 <= share <= 1):

@@ -62,6 +62,10 @@ class SqlTableTarget(ActionTarget):
         }
 
     @property
+    def rewrites(self) -> bool:
+        return self.settings.rewrites
+
+    @property
     def actions(self) -> frozenset[Action]:
         """Every action but ``archive``: a table has no restorable archive."""
         return frozenset(Action) - {Action.ARCHIVE}

@@ -67,6 +67,10 @@ class StoreTarget(ActionTarget):
                 )
 
     @property
+    def rewrites(self) -> bool:
+        return self.settings.rewrites
+
+    @property
     def actions(self) -> frozenset[Action]:
         """Every action but ``archive``: keepfor's store has no restorable archive."""
         return frozenset(Action) - {Action.ARCHIVE}

@@ -75,6 +75,10 @@ class StoppingTarget(ActionTarget):
     def cannot(self, action: Action) -> str:
         return self.inner.cannot(action)
 
+    @property
+    def rewrites(self) -> bool:
+        return self.inner.rewrites
+
     def prepare(self, actions: Collection[Action]) -> None:
         self.inner.prepare(actions)
 

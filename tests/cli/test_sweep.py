@@ -260,7 +260,12 @@ def test_a_source_another_sweeper_is_acting_on_is_left_alone(
     monkeypatch.setenv("KEEPFOR_AUDIT_KEY", AUDIT_KEY)
     url = make_tables(db_url)
     pack = tmp_path / "pack.yaml"
-    pack.write_text(yaml.safe_dump(SHOP_PACK))
+    # no anonymise: a table given by --db alone names no field to rewrite
+    rules = [
+        {**r, "then": "purge" if r["then"] == "anonymise" else r["then"]}
+        for r in SHOP_PACK["rules"]
+    ]
+    pack.write_text(yaml.safe_dump({**SHOP_PACK, "rules": rules}))
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE {SWEEP_LINES}"))  # no child rows to declare
@@ -333,3 +338,47 @@ def test_validate_with_a_config_refuses_an_action_the_source_cannot_take(shop: P
     assert run.exit_code == 2
     assert run.stderr.count("\n") == 1, run.stderr
     assert "source 'orders': rule 'quotes' says 'then: archive'" in run.stderr
+
+
+ANONYMISING = PACK.replace("then: flag", "then: anonymise")
+
+
+@pytest.mark.parametrize("apply", [False, True], ids=["dry-run", "apply"])
+@pytest.mark.parametrize(
+    "fields", ["", '[sources.orders.anonymise]\nplaced_at = "keep"\n'], ids=["none", "keep"]
+)
+def test_an_anonymise_that_would_change_nothing_is_refused(
+    shop: Path, apply: bool, fields: str
+) -> None:
+    """Rules that anonymise, where the source's config names no field to rewrite: the
+    records would be audited as anonymised and stay as they are; refused in one line."""
+    (shop / "pack.yaml").write_text(ANONYMISING, encoding="utf-8")
+    config = _config(shop, CHILDREN + fields)
+    args = ("--config", config, "--format", "json", *(["--apply"] if apply else []))
+    code, out, err = _sweep(shop, *args)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1, err
+    assert "source 'orders': rule 'quotes' says 'then: anonymise'" in err
+    assert "no field to anonymise" in err
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    run = invoke("validate", shop / "pack.yaml", "--config", config)
+    assert run.exit_code == 2
+    assert "no field to anonymise" in run.stderr
+
+
+def test_an_anonymise_without_a_config_is_refused(shop: Path) -> None:
+    (shop / "pack.yaml").write_text(ANONYMISING, encoding="utf-8")
+    db = f"sqlite:///{shop / 'shop.db'}"
+    code, out, err = _sweep(shop, "--db", db, "--table", "records", "--apply")
+    assert (code, out) == (2, "")
+    assert "source 'records': rule 'quotes' says 'then: anonymise'" in err
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+
+
+def test_an_anonymise_that_rewrites_a_field_is_taken(shop: Path) -> None:
+    (shop / "pack.yaml").write_text(ANONYMISING, encoding="utf-8")
+    config = _config(shop, CHILDREN + '[sources.orders.anonymise]\nplaced_at = "null"\n')
+    code, out, err = _sweep(shop, "--config", config, "--format", "json", "--apply")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["sources"]["orders"]["anonymise"] == 5
+    assert _count(shop, "SELECT count(*) FROM records WHERE placed_at IS NULL") == 5
