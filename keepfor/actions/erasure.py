@@ -3,7 +3,8 @@ hold or a legal obligation keeps.
 
 For each record of the customer (the source's ``customer`` field), the engine decides:
 
-* held: kept (a hold beats everything);
+* held: kept (a hold beats everything), with the holds' reasons, the day the last one
+  ends (none while one has no end), and the rule and basis that decide it once released;
 * unreadable: kept, and said so (keepfor cannot tell which rule keeps it);
 * a matching rule whose basis is ``legal_obligation`` is not yet due: kept until that
   rule's disposal date (or until the event it waits for, and the period after it); the
@@ -25,9 +26,10 @@ from typing import Any
 
 from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
 from keepfor.engine import Action, Basis, Decision, Instant, RuleSet, Status, evaluate
-from keepfor.engine.cutoffs import All, Equals, Not, Predicate
+from keepfor.engine.cutoffs import All, Equals, Not, Predicate, held_predicate
 from keepfor.engine.evaluate import local_today
 from keepfor.errors import KeepforError
+from keepfor.holds.lookup import holds_of
 from keepfor.report.counts import bucket_predicates
 
 __all__ = ["CUSTOMER", "NO_RULE", "Erasure", "Kept", "plan_erasure", "run_erasure"]
@@ -96,13 +98,14 @@ def plan_erasure(
     out = Erasure()
     fields = (*rules.fields(), CUSTOMER)
     held_keys = set() if held is None else {k for k, _ in source.select(held, fields)}
+    today = held_predicate(rules, at).today
     grouped: dict[tuple[str, str, Action], list[Any]] = {}
     for key, record in source.select(Equals(CUSTOMER, customer), fields):
         text = source.key.text(key)
-        if key in held_keys:
-            out.kept.append(Kept(text, "held"))
-            continue
         decision = evaluate(rules, record, at)
+        if key in held_keys:
+            out.kept.append(_held(source, key, text, decision, customer, today))
+            continue
         kept = _kept(text, decision, at)
         if kept is not None:
             out.kept.append(kept)
@@ -117,6 +120,25 @@ def plan_erasure(
             chunk = tuple(keys[i : i + batch_size])
             out.batches.append(ActionBatch(source.name, rule, pack, action, chunk, recheck))
     return out
+
+
+def _held(
+    source: RecordSource, key: Any, text: str, decision: Decision, customer: str, today: date
+) -> Kept:
+    """A held record: the holds' reasons, and the day the last of them ends (None while
+    one has no end); its rule and basis are what would decide it once released."""
+    holding = holds_of(source, key, today, customer)
+    ends = [h.until for h in holding]
+    until = None if not ends or None in ends else max(e for e in ends if e is not None)
+    why = "; ".join(h.describe() for h in holding) or "a hold"
+    winner = decision.winner
+    return Kept(
+        text,
+        f"held: {why}",
+        rule=None if winner is None else winner.rule.id,
+        basis=None if winner is None else winner.rule.basis.value,
+        until=until,
+    )
 
 
 def _kept(text: str, decision: Decision, at: Instant) -> Kept | None:

@@ -11,12 +11,14 @@ from typing import Any
 
 import click
 
+from keepfor.abc import ActionTarget
 from keepfor.actions.erasure import Erasure, plan_erasure, run_erasure
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.cli.sweep import EXIT_PARTLY_DONE, swept_sources, trail_for
 from keepfor.clock import Clock
 from keepfor.engine import Action, Instant
+from keepfor.errors import SourceError, UsageError
 
 
 @click.command()
@@ -39,6 +41,8 @@ def erase(
 ) -> None:
     """An erasure request: dispose of a customer's records that no hold or law keeps."""
     options = SourceOptions.pop(where)
+    if not customer.strip():
+        raise UsageError("--customer: empty; name the customer whose records to erase")
     clock: Clock = ctx.obj["clock"]
     at = parse_instant(at_text, clock)
     rules = load_rule_paths(rule_paths)
@@ -50,9 +54,9 @@ def erase(
         for item in swept:
             item.source.check(rules)
             target = item.target(item.source)
-            answers[item.source.name] = plan_erasure(
-                item.source, rules, at, customer, target.batch_size[0]
-            )
+            answer = plan_erasure(item.source, rules, at, customer, target.batch_size[0])
+            _check_actions(item.source.name, target, answer)
+            answers[item.source.name] = answer
             targets.append(target)
         if apply_:
             for target, answer in zip(targets, answers.values(), strict=True):
@@ -65,6 +69,19 @@ def erase(
     if failures:
         click.echo("keepfor: partly done: what was done is audited; ask again to finish", err=True)
         ctx.exit(EXIT_PARTLY_DONE)
+
+
+def _check_actions(name: str, target: ActionTarget, answer: Erasure) -> None:
+    """Refuse, before anything is done, an erasure that would take an action this source
+    will not (an anonymise where its config names no field: it would change nothing)."""
+    for action in sorted({b.action for b in answer.batches}, key=lambda a: a.value):
+        why = target.refusal(action)
+        if why is not None:
+            n = sum(len(b.keys) for b in answer.batches if b.action is action)
+            raise SourceError(
+                f"source '{name}': {n} of the customer's records are to be "
+                f"{action.value}d, and {why}; nothing was done"
+            )
 
 
 def _print(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from keepfor.abc import RecordSource
 from keepfor.cli.app import (
     at_option,
     evaluator_option,
@@ -27,13 +25,13 @@ from keepfor.cli.sources import (
     source_options,
     warn_missing_fields,
 )
-from keepfor.connectors.streamed import StreamedSource
 from keepfor.engine import Decision, Instant, Retain, RuleSet, Status, TermResult
 from keepfor.engine.cutoffs import held_predicate
 from keepfor.engine.evaluate import RuleOutcome
 from keepfor.errors import RecordError, UsageError, quoted
 from keepfor.evaluators import evaluator_named
-from keepfor.holds import Hold, active_for
+from keepfor.holds import Hold
+from keepfor.holds.lookup import holds_of
 from keepfor.report.text import printable
 
 
@@ -119,32 +117,10 @@ def stored_record(
         else:
             record = source.get(key, rules.fields())
         if record is not None:
-            holding = _holds_of(source, key, held_predicate(rules, at).today)
+            holding = holds_of(source, key, held_predicate(rules, at).today)
     if record is None:
         raise UsageError(f"source '{source.name}' has no record with key {quoted(record_id)}")
     return f"{quoted(record_id)} of source '{source.name}'", record, holding
-
-
-def _holds_of(source: RecordSource, key: Any, today: date) -> list[Hold]:
-    """The active holds on a record's key or its customer (none for a source that keeps
-    no holds, or a database without the holds table)."""
-    from keepfor.connectors.targets import engine_of
-
-    engine = engine_of(source)
-    if engine is None:
-        return []
-    if isinstance(source, StreamedSource) and not source.marks.there():
-        return []  # no state database yet: nothing held, and reading must not make one
-    found = source.get(key, ("customer",)) or {}
-    customer = found.get("customer")
-    with engine.connect() as conn:
-        return active_for(
-            conn,
-            source.name,
-            source.key.text(key),
-            None if customer is None else str(customer),
-            today,
-        )
 
 
 def held_decision(decision: Decision, holding: list[Hold]) -> Decision:

@@ -87,6 +87,14 @@ def _rows(shop: Path) -> list[tuple[object, ...]]:
         db.close()
 
 
+def _tables(shop: Path) -> set[str]:
+    db = sqlite3.connect(shop / "shop.db")
+    try:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        db.close()
+
+
 KEPT = [
     {
         "record": "1",
@@ -173,6 +181,63 @@ def test_a_held_record_is_kept_and_said_so(shop: Path) -> None:
     answer = _erase(shop, "--apply")
     source = answer["sources"]["shop"]  # type: ignore[index]
     assert (source["purge"], source["anonymise"]) == (2, 0)
-    kept = {k["record"]: k["reason"] for k in source["kept"]}
-    assert kept["3"] == "held"
+    kept = {k["record"]: k for k in source["kept"]}
+    assert kept["3"] == {
+        "record": "3",
+        "rule": "newsletter",  # what decides it once released
+        "basis": "consent",
+        "until": None,  # the hold has no end
+        "reason": "held: hold 1 (record 3) by legal since 2026-11-22: claim or defence in court",
+    }
     assert (3, "c1", "a@x") in _rows(shop)
+
+
+def test_a_held_record_is_kept_until_its_last_hold_ends(shop: Path) -> None:
+    for until in ("2027-01-31", "2027-03-01"):
+        held = invoke(
+            "hold", "add", "--config", shop / "keepfor.toml", "--source", "shop",
+            "--customer", "c1", "--reason", f"until {until}", "--until", until,
+        )  # fmt: skip
+        assert held.exit_code == 0, held.stderr
+    answer = _erase(shop)
+    source = answer["sources"]["shop"]  # type: ignore[index]
+    assert (source["purge"], source["anonymise"]) == (0, 0)
+    kept = {k["record"]: k for k in source["kept"]}
+    assert sorted(kept) == ["1", "2", "3", "4", "5", "6"]
+    assert {kept[r]["until"] for r in "12345"} == {"2027-03-01"}
+    assert kept["6"]["reason"].startswith("unreadable: ")  # held or not: correct it first
+    assert (kept["1"]["rule"], kept["1"]["basis"]) == ("orders-tax", "legal_obligation")
+    assert "until 2027-01-31" in kept["1"]["reason"]
+    assert "until 2027-03-01" in kept["1"]["reason"]
+
+
+def test_an_empty_customer_is_bad_input(shop: Path) -> None:
+    run = invoke(
+        "erase", "--customer", " ", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml", "--apply",
+    )  # fmt: skip
+    assert_bad_input(run, "--customer")
+    assert len(_rows(shop)) == len(ROWS)
+
+
+@pytest.mark.parametrize("apply", [(), ("--apply",)])
+def test_an_anonymise_with_no_field_to_rewrite_is_refused(
+    shop: Path, apply: tuple[str, ...]
+) -> None:
+    """A record whose rule says anonymise, where the config names no field (or only
+    ``keep``): nothing would change, yet it would be audited as done; refused, exit 2."""
+    (shop / "keepfor.toml").write_text(
+        '[sources.shop]\nurl = "sqlite:///shop.db"\ntable = "records"\n'
+        '[sources.shop.anonymise]\nemail = "keep"\n',
+        encoding="utf-8",
+    )
+    run = invoke(
+        "erase", "--customer", "c1", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml", "--at", "2026-11-22", *apply,
+    )  # fmt: skip
+    assert_bad_input(run, "source 'shop'", "1 of the customer's records", "no field to anonymise")
+    assert len(_rows(shop)) == len(ROWS)
+    if "keepfor_audit" in _tables(shop):  # --apply makes keepfor's tables first
+        db = sqlite3.connect(shop / "shop.db")
+        assert db.execute("SELECT count(*) FROM keepfor_audit").fetchone() == (0,)
+        db.close()
