@@ -15,7 +15,7 @@ import getpass
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
@@ -73,13 +73,21 @@ def _by(value: str | None) -> str:
     return value or getpass.getuser()
 
 
-def _until(text: str | None) -> date | None:
+def _until(text: str | None, at: datetime) -> date | None:
+    """``--until``: a date that has not passed everywhere yet (it is compared in each
+    pack's zone, UTC-12 the latest of them); a hold until a day gone would hold nothing."""
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        until = date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--until {quoted(text)} is not a date (YYYY-MM-DD)") from None
+    if until < (at.astimezone(UTC) - timedelta(hours=12)).date():
+        raise UsageError(
+            f"--until {text} has passed: a hold until then would hold nothing; "
+            "give its last day, today or later"
+        )
+    return until
 
 
 def _has_customer(source: RecordSource) -> bool:
@@ -164,8 +172,8 @@ def add(
     options = SourceOptions.pop(where)
     if (record_id is None) == (customer is None):
         raise UsageError("give --id VALUE or --customer C (one of them)")
-    until = _until(until_text)
     at = clock.now()
+    until = _until(until_text, at)
     with _one_source(options) as source:
         if customer is not None and not _has_customer(source):
             raise UsageError(

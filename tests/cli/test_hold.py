@@ -180,6 +180,8 @@ def test_bad_input_is_one_line(shop: list[str], db_url: str) -> None:
     assert_bad_input(neither, "--id VALUE or --customer C")
     bad_day = invoke("hold", "add", "--id", "1", "--reason", "r", "--until", "31/01/2027", *shop)
     assert_bad_input(bad_day, "--until")
+    gone = invoke("hold", "add", "--id", "1", "--reason", "r", "--until", "2020-01-31", *shop)
+    assert_bad_input(gone, "--until 2020-01-31 has passed")
     empty = invoke("hold", "add", "--id", "1", "--reason", " ", *shop)
     assert_bad_input(empty, "reason")
     assert not _has_holds_table(db_url)  # nothing was written
