@@ -6,6 +6,12 @@ intact, 1 naming the first entry that was changed, removed, inserted or reordere
 database is read in one ``REPEATABLE READ`` transaction (PostgreSQL, MariaDB), so a
 sweep appending meanwhile does not look like a fault. Neither needs the audit key: the
 trail holds pseudonyms, and the hashes are not keyed.
+
+Without ``--source``, a config's sources may live in several databases: both commands
+read each database once, in the config's order. ``export`` writes all of them as one
+certificate, and writes it whole or not at all: to standard output only once every
+database has been read (held meanwhile in a spooled file), so a failure leaves nothing
+half-written for a pipe's reader to take for a certificate.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TextIO
+from typing import IO, Any, Protocol
 
 import click
 import sqlalchemy as sa
@@ -25,12 +33,16 @@ from keepfor.audit.entry import FIELD_NAMES, AuditEntry, utc_text
 from keepfor.audit.table import GENESIS, exists, head
 from keepfor.audit.verify import export as export_entries
 from keepfor.audit.verify import verify as verify_trail
-from keepfor.cli.output import output_file
+from keepfor.cli.output import OutputError, output_file
 from keepfor.database import create_engine, first_line, parse_url, safe_url, sqlite_path
 from keepfor.errors import SourceError, UsageError, did_you_mean, quoted
 
 EXIT_TAMPERED = 1
 """``verify``: an entry was changed, removed, inserted or reordered."""
+
+SPOOL_BYTES = 8 * 1024 * 1024
+"""How much of an export to standard output is held in memory before it spills to a
+temporary file (it is held until whole, so that a failure writes nothing)."""
 
 
 def _where(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,14 +60,17 @@ def _where(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _databases(db: str | None, config: str | None, source: str | None) -> list[tuple[str, str]]:
-    """(label, url) of each distinct database the options name, in config order."""
+def _databases(
+    db: str | None, config: str | None, source: str | None
+) -> list[tuple[list[str], str]]:
+    """(source names, url) of each distinct database the options name, in config order
+    (no names for ``--db``)."""
     if db and config:
         raise UsageError("give --db URL or --config F, not both")
     if source and not config:
         raise UsageError("--source NAME needs --config F")
     if db:
-        return [("", db)]
+        return [([], db)]
     if not config:
         raise UsageError("give --db URL, or --config F (with --source NAME)")
     from keepfor.connectors.config import load_config
@@ -69,10 +84,14 @@ def _databases(db: str | None, config: str | None, source: str | None) -> list[t
     by_url: dict[str, list[str]] = {}
     for each in sources:
         by_url.setdefault(each.url, []).append(each.name)
-    return [
-        (f"source{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}: ", url)
-        for url, names in by_url.items()
-    ]
+    return [(names, url) for url, names in by_url.items()]
+
+
+def _label(names: list[str]) -> str:
+    """What starts a database's line: the sources in it (nothing for ``--db``)."""
+    if not names:
+        return ""
+    return f"source{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}: "
 
 
 @contextlib.contextmanager
@@ -107,7 +126,8 @@ def audit() -> None:
 def verify(ctx: click.Context, db: str | None, config: str | None, source_name: str | None) -> None:
     """Check every entry: exit 0 when intact, 1 naming the first bad entry."""
     tampered = False
-    for label, url in _databases(db, config, source_name):
+    for names, url in _databases(db, config, source_name):
+        label = _label(names)
         with _reading(url) as conn:
             result = verify_trail(conn)
         if result.ok:
@@ -158,23 +178,61 @@ def export(
     fmt: str,
     output: str | None,
 ) -> None:
-    """Write the entries of a period: the certificate of disposal."""
+    """Write the entries of a period: the certificate of disposal. Without --source, of
+    every database the config's sources are in, one after the other."""
     start = _bound(from_text, "--from", end=False)
     end = _bound(to_text, "--to", end=True)
     if start is not None and end is not None and start >= end:
         raise UsageError(f"--from {from_text} is not before --to {to_text}")
     databases = _databases(db, config, source_name)
-    if len(databases) > 1:
-        raise UsageError(
-            f"{config}: the sources are in {len(databases)} databases; "
-            "export one at a time with --source NAME"
-        )
-    with _reading(databases[0][1]) as conn, output_file(output) as out:
-        entries = export_entries(conn, start, end, source=source_name)
-        if fmt == "csv":
-            _csv(out, entries)
-        else:
-            _json(out, entries, start, end, _head_digest(conn))
+    with _whole_or_nothing(output) as out:
+        several = len(databases) > 1
+        writer: _Writer = _Csv(out) if fmt == "csv" else _Json(out, start, end, several=several)
+        for names, url in databases:
+            with _reading(url) as conn:
+                entries = export_entries(conn, start, end, source=source_name)
+                writer.trail(entries, _head_digest(conn), names)
+        writer.finish()
+
+
+class _Out(Protocol):
+    """Where an export's text goes."""
+
+    def write(self, text: str, /) -> int: ...
+
+
+class _Held:
+    """An export to standard output, held in a spooled file until it is whole (memory up
+    to :data:`SPOOL_BYTES`, then a temporary file); a failure to hold it is one line."""
+
+    def __init__(self, spool: IO[str]) -> None:
+        self.spool = spool
+
+    def write(self, text: str, /) -> int:
+        """Hold ``text``; :class:`OutputError` when the temporary folder is full."""
+        try:
+            return self.spool.write(text)
+        except OSError as error:
+            raise OutputError(
+                f"cannot hold the export until it is whole: {error.strerror or error}"
+            ) from None
+
+
+@contextlib.contextmanager
+def _whole_or_nothing(output: str | None) -> Iterator[_Out]:
+    """Where the export goes, written only once it is whole: ``--output``'s file (which
+    appears whole or not at all), or standard output after the block ends without error,
+    so that a failure part-way (a database without a trail, a bad entry) prints nothing
+    there that a reader could take for a certificate."""
+    if output is not None and output != "-":
+        with output_file(output) as out:
+            yield out
+        return
+    with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8", newline="") as spool:
+        yield _Held(spool)
+        spool.seek(0)
+        with output_file(None) as out:
+            shutil.copyfileobj(spool, out)
 
 
 def _head_digest(conn: sa.Connection) -> str:
@@ -196,37 +254,80 @@ def _restorable_until(entry: AuditEntry) -> str | None:
     return (entry.time + RESTORABLE).date().isoformat()
 
 
-def _csv(out: TextIO, entries: Iterator[AuditEntry]) -> None:
-    """The entries' fields, and last ``restorable_until`` (blank but for an archive)."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*FIELD_NAMES, "restorable_until"])
-    for entry in entries:
-        row = entry.as_dict()
-        writer.writerow([*(row[name] for name in FIELD_NAMES), _restorable_until(entry) or ""])
+class _Writer(Protocol):
+    """An export format: each database's entries in turn, then the end."""
+
+    def trail(self, entries: Iterator[AuditEntry], digest: str, sources: list[str]) -> None:
+        """Write one database's ``entries``; ``digest`` is its head, ``sources`` its names."""
+
+    def finish(self) -> None:
+        """Write what follows the last database's entries."""
 
 
-def _json(
-    out: TextIO,
-    entries: Iterator[AuditEntry],
-    start: datetime | None,
-    end: datetime | None,
-    digest: str,
-) -> None:
+class _Csv:
+    """One header, then every database's entries: their fields, and last
+    ``restorable_until`` (blank but for an archive). Their ``source`` tells them apart."""
+
+    def __init__(self, out: _Out) -> None:
+        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer.writerow([*FIELD_NAMES, "restorable_until"])
+
+    def trail(self, entries: Iterator[AuditEntry], digest: str, sources: list[str]) -> None:
+        """The rows of one database's entries."""
+        for entry in entries:
+            row = entry.as_dict()
+            until = _restorable_until(entry) or ""
+            self.writer.writerow([*(row[name] for name in FIELD_NAMES), until])
+
+    def finish(self) -> None:
+        """Nothing: a CSV file has no end."""
+
+
+class _Json:
     """One JSON object, written as the entries stream: from, to, head, entries (an
     archive's with the day it stays restorable until), count, and ``disposed``: the
-    records purged and anonymised (permanent) apart from those archived (restorable)."""
-    bounds = {"from": start and utc_text(start), "to": end and utc_text(end), "head": digest}
-    out.write(json.dumps(bounds)[:-1] + ', "entries": [')
-    count = 0
-    actions: Counter[str] = Counter()
-    for count, entry in enumerate(entries, 1):
-        row = entry.as_dict()
-        until = _restorable_until(entry)
-        if until is not None:
-            row["restorable_until"] = until
-        actions[entry.action] += 1
-        out.write(("\n  " if count == 1 else ",\n  ") + json.dumps(row))
-    out.write(f'\n], "count": {count}, "disposed": {json.dumps(_disposed(actions))}}}\n')
+    records purged and anonymised (permanent) apart from those archived (restorable).
+
+    Of several databases, the entries of each in turn, count and ``disposed`` of them
+    all; ``head`` is null (each database has its own) and ``databases`` ends the object:
+    ``{"sources", "head", "count"}`` for each, in the config's order."""
+
+    def __init__(
+        self, out: _Out, start: datetime | None, end: datetime | None, *, several: bool
+    ) -> None:
+        self.out = out
+        self.bounds = {"from": start and utc_text(start), "to": end and utc_text(end)}
+        self.several = several
+        self.count = 0
+        self.actions: Counter[str] = Counter()
+        self.databases: list[dict[str, Any]] = []
+
+    def _begin(self, digest: str | None) -> None:
+        """The object's start, once: its bounds and head, and the entries' list opened."""
+        if self.count == 0 and not self.databases:
+            self.out.write(json.dumps({**self.bounds, "head": digest})[:-1] + ', "entries": [')
+
+    def trail(self, entries: Iterator[AuditEntry], digest: str, sources: list[str]) -> None:
+        """One database's entries; the first database's head is the object's, unless
+        there are several."""
+        self._begin(None if self.several else digest)
+        before = self.count
+        for entry in entries:
+            row = entry.as_dict()
+            until = _restorable_until(entry)
+            if until is not None:
+                row["restorable_until"] = until
+            self.actions[entry.action] += 1
+            self.count += 1
+            self.out.write(("\n  " if self.count == 1 else ",\n  ") + json.dumps(row))
+        self.databases.append({"sources": sources, "head": digest, "count": self.count - before})
+
+    def finish(self) -> None:
+        """Close the list: the count, ``disposed``, and (of several) ``databases``."""
+        self._begin(None)
+        tail = f', "databases": {json.dumps(self.databases)}' if self.several else ""
+        disposed = json.dumps(_disposed(self.actions))
+        self.out.write(f'\n], "count": {self.count}, "disposed": {disposed}{tail}}}\n')
 
 
 def _disposed(actions: Counter[str]) -> dict[str, dict[str, Any]]:
