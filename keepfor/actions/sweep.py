@@ -144,10 +144,11 @@ def _plan(
     left = limit
     with closing(_decided(source, rules, at, 0, stop)) as stream:
         for _, decided in stream:
-            action = decided.decision.action
+            winner, action = decided.decision.winner, decided.decision.action
+            assert winner is not None
             assert action is not None
             n = decided.size if left is None else min(decided.size, left)
-            tally.add(action, n)
+            tally.add(action, n, (winner.pack.id, winner.rule.id))
             if left is not None:
                 left -= n
                 if left == 0:
@@ -289,7 +290,7 @@ def _planned(
         tally = _counts(source, rules, at)
         try:
             for batch in _streamed(source, rules, at, size, limit, stop):
-                tally.add(batch.action, len(batch.keys))
+                tally.add(batch.action, len(batch.keys), (batch.pack, batch.rule))
                 spilled.add(batch)
         except BaseException:
             spilled.close()
@@ -300,7 +301,7 @@ def _planned(
         batches = _streamed(source, rules, at, size, limit, stop) if apply else iter(())
     approved = _capped(target.approved(due, size), _left(limit, tally))
     for batch in approved:
-        tally.add(batch.action, len(batch.keys))
+        tally.add(batch.action, len(batch.keys), (batch.pack, batch.rule))
     return tally, _chained(batches, approved)
 
 
@@ -342,7 +343,7 @@ def _act(
                 tally.failed += len(batch.keys)
                 result.failures.append(str(error))
                 continue
-            tally.add(batch.action, done.count(Outcome.DONE))
+            tally.add(batch.action, done.count(Outcome.DONE), (batch.pack, batch.rule))
             tally.skipped += done.count(Outcome.SKIPPED)
             if done.error is not None:
                 tally.failed += done.count(Outcome.FAILED)

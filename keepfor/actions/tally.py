@@ -4,7 +4,8 @@ those left alone; and the safety valve's refusal. Kept apart from the sweep itse
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields
 
 from keepfor.engine import Action, Instant
 from keepfor.errors import KeepforError
@@ -32,9 +33,15 @@ class SourceTally:
     skipped: int = 0
     """Selected as due, but no longer due, held, or already acted on when its batch ran."""
     total: int = 0
+    by_rule: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """The records given each action (or, dry, to be), by (pack, rule, action): the
+    winning rule's ids, as the audit names them."""
 
-    def add(self, action: Action, n: int) -> None:
+    def add(self, action: Action, n: int, rule: tuple[str, str] | None = None) -> None:
+        """``n`` more records given ``action``; ``rule``: the (pack, rule) that gave it."""
         setattr(self, action.value, getattr(self, action.value) + n)
+        if rule is not None and n:
+            self.by_rule[(*rule, action.value)] += n
 
     def count(self, action: Action) -> int:
         return int(getattr(self, action.value))
@@ -50,7 +57,15 @@ class SourceTally:
         return self.disposals + self.flag + self.review
 
     def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The counts (the contract's keys and keepfor's own), without ``by_rule``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "by_rule"}
+
+    def rules_list(self) -> list[dict[str, str | int]]:
+        """``by_rule`` as JSON: ``{"pack", "rule", "action", "records"}``, sorted."""
+        return [
+            {"pack": pack, "rule": rule, "action": action, "records": n}
+            for (pack, rule, action), n in sorted(self.by_rule.items())
+        ]
 
 
 @dataclass

@@ -16,6 +16,7 @@ from keepfor.abc import ActionTarget, RecordSource
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import (
     MassDisposal,
+    SourceTally,
     SweepResult,
     SweptSource,
     run_sweep,
@@ -138,7 +139,7 @@ def _print(result: SweepResult, fmt: str, restorable: date) -> None:
             "applied": result.applied,
             "at": _iso(result.at),
             "sources": {
-                name: _source_json(tally.to_dict(), restorable)
+                name: {**_source_json(tally.to_dict(), restorable), "rules": tally.rules_list()}
                 for name, tally in result.sources.items()
             },
         }
@@ -156,6 +157,35 @@ def _source_json(counts: dict[str, int], restorable: date) -> dict[str, Any]:
     return {**{k: counts[k] for k in _ACTIONS}, **archived, **rest}
 
 
+def _rows(
+    tally: SourceTally, applied: bool, restorable: date
+) -> list[tuple[str, str, str, int, str]]:
+    """A source's rows: what each rule's records were given (or, dry, would be), then
+    what no rule acted on, and the source's total."""
+    done = "" if applied else "would be "
+    words = {
+        "purge": f"{done}purged",
+        "archive": f"{done}archived, restorable until {restorable.isoformat()}",
+        "anonymise": f"{done}anonymised",
+        "flag": f"{done}flagged",
+        "review": f"{done}queued for review",
+    }
+    rows = [(p, r, a, n, words[a]) for (p, r, a), n in sorted(tally.by_rule.items())]
+    if not rows:
+        rows.append(("", "", "purge", 0, words["purge"]))
+    counts = tally.to_dict()
+    for key, what in (
+        ("held", "held: not acted on"),
+        ("unreadable", "unreadable: never acted on"),
+        ("skipped", "no longer due, held or already done when acted on"),
+        ("failed", "failed: not done, run again"),
+        ("total", "records in the source"),
+    ):
+        if counts[key] or key == "total":
+            rows.append(("", "", key, counts[key], what))
+    return rows
+
+
 def _iso(at: Instant) -> str:
     return at.isoformat()
 
@@ -166,27 +196,13 @@ def _table(result: SweepResult, restorable: date) -> None:
 
     title = "Sweep: applied" if result.applied else "Sweep: dry run, nothing changed"
     table = Table(title=f"{title} (at {_iso(result.at)})")
-    table.add_column("source")
+    for column in ("source", "pack", "rule"):
+        table.add_column(column, overflow="fold")  # an id is never cut short
     table.add_column("records", justify="right")
     table.add_column("what")
-    done = "" if result.applied else "would be "
     for name, tally in result.sources.items():
-        counts = tally.to_dict()
-        rows = [
-            ("purge", f"{done}purged"),
-            ("archive", f"{done}archived, restorable until {restorable.isoformat()}"),
-            ("anonymise", f"{done}anonymised"),
-            ("flag", f"{done}flagged"),
-            ("review", f"{done}queued for review"),
-            ("held", "held: not acted on"),
-            ("unreadable", "unreadable: never acted on"),
-            ("skipped", "no longer due, held or already done when acted on"),
-            ("failed", "failed: not done, run again"),
-            ("total", "records in the source"),
-        ]
-        for key, words in rows:
-            if counts[key] or key in ("purge", "total"):
-                table.add_row(name, str(counts[key]), words)
+        for pack, rule, _action, n, words in _rows(tally, result.applied, restorable):
+            table.add_row(name, pack, rule, str(n), words)
         table.add_section()
     Console(file=sys.stdout, soft_wrap=True).print(table)
     if not result.applied:

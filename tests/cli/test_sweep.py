@@ -94,6 +94,10 @@ def test_a_dry_run_prints_the_contracts_json_and_changes_nothing(shop: Path) -> 
         "held": 0,
         "failed": 0,
     }
+    assert counts["rules"] == [
+        {"pack": "shop", "rule": "orders", "action": "purge", "records": 4},
+        {"pack": "shop", "rule": "quotes", "action": "flag", "records": 5},
+    ]
     assert _count(shop, "SELECT count(*) FROM records") == 20
     assert _count(shop, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'keepfor_%'") == 0
 
@@ -102,14 +106,19 @@ def test_apply_acts_audits_and_a_rerun_does_nothing(shop: Path) -> None:
     config = _config(shop, CHILDREN)
     code, out, err = _sweep(shop, "--config", config, "--apply", "--format", "json")
     assert (code, err) == (0, "")
-    assert json.loads(out)["sources"]["orders"]["purge"] == 4
+    done = json.loads(out)["sources"]["orders"]
+    assert done["purge"] == 4
+    assert {(r["rule"], r["action"]): r["records"] for r in done["rules"]} == {
+        ("orders", "purge"): 4,
+        ("quotes", "flag"): 5,
+    }
     assert _count(shop, "SELECT count(*) FROM records") == 16
     assert _count(shop, "SELECT count(*) FROM lines") == 6
     assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 9
     code, out, _ = _sweep(shop, "--config", config, "--apply", "--format", "json")
     assert code == 0
     again = json.loads(out)["sources"]["orders"]
-    assert (again["purge"], again["flag"]) == (0, 0)
+    assert (again["purge"], again["flag"], again["rules"]) == (0, 0, [])
     assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 9
     verified = invoke("audit", "verify", "--config", config)
     assert verified.exit_code == 0, verified.stderr
@@ -120,7 +129,11 @@ def test_the_table_says_it_is_a_dry_run(shop: Path) -> None:
     code, out, _ = _sweep(shop, "--config", _config(shop, CHILDREN))
     assert code == 0
     assert "dry run" in out
-    assert "would be purged" in out
+    lines = [line for line in out.splitlines() if "would be" in line]
+    assert len(lines) == 2, out  # one per rule and action, with the rule's pack and id
+    assert "shop" in lines[0] and "orders" in lines[0] and " 4 " in lines[0]
+    assert "would be purged" in lines[0]
+    assert "quotes" in lines[1] and " 5 " in lines[1] and "would be flagged" in lines[1]
 
 
 def test_the_safety_valve_exits_3_and_does_nothing(shop: Path) -> None:
