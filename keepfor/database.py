@@ -22,12 +22,14 @@ from keepfor.errors import KeepforError, SourceError, quoted
 
 __all__ = [
     "CONNECT_TIMEOUT",
+    "absent_sqlite_file",
     "create_engine",
     "create_missing",
     "expand_url",
     "first_line",
     "making_tables",
     "parse_url",
+    "require_sqlite_file",
     "safe_url",
     "sqlite_path",
 ]
@@ -195,6 +197,25 @@ def sqlite_path(parsed: URL) -> Path | None:
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
     return Path(database)
+
+
+def absent_sqlite_file(url: str | URL) -> Path | None:
+    """The file a SQLite URL names, where it does not exist; None for a file that is
+    there, a memory database or another backend. Connecting would make it, empty."""
+    path = sqlite_path(parse_url(url))
+    return path if path is not None and not path.exists() else None
+
+
+def require_sqlite_file(url: str | URL, where: str) -> None:
+    """Refuse a SQLite URL whose file does not exist: one line naming ``where``.
+
+    Connecting would make an empty database: a dry run must leave nothing behind, and a
+    later command would say "no such table" and hide the mistake (a misspelt path).
+    Every command checks a source's own database with this before it connects.
+    """
+    path = absent_sqlite_file(url)
+    if path is not None:
+        raise SourceError(f"{where}: no such SQLite database file: {path}")
 
 
 def first_line(error: BaseException) -> str:

@@ -99,7 +99,10 @@ class StateDbTarget(ActionTarget):
 
     def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
         """Batches of the records approved in review, with the disposal approved; each
-        record is read again before it is acted on."""
+        record is read again before it is acted on. None where the state database is a
+        SQLite file not made yet: connecting would make it, and a dry run writes nothing."""
+        if not self.source.marks.there():
+            return []
         try:
             with self.engine.connect() as conn:
                 return review.approved_batches(

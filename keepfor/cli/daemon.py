@@ -2,7 +2,8 @@
 every source once, ``--once``).
 
 Everything the daemon needs is checked before anything runs: the config, the packs,
-the audit key of each applying source, the metrics port. A fault is one line on
+the audit key of each applying source, the database of each source it runs (a SQLite
+file that is not there), the metrics port. A fault is one line on
 stderr and exit 2. After that the daemon does not exit for a failing run: it logs it
 and retries.
 """
@@ -70,14 +71,18 @@ def daemon(
 
 
 def _checked(config: str, once: bool) -> list[SourceConfig]:
-    """The config's sources, with the audit key of each applying one; UsageError if the
-    daemon has nothing to schedule."""
+    """The config's sources, with the audit key of each applying one and the database
+    of each it runs (a SQLite file never made is refused now, not failed on at every
+    run); UsageError if the daemon has nothing to schedule."""
     from keepfor.audit import load_key
+    from keepfor.daemon.databases import require_database
 
     configs = list(load_settings(config).sources)
     for source in configs:
         if source.schedule.apply:
             load_key(source.audit_key_file)
+        if once or source.schedule.scheduled:
+            require_database(source, config)
     if not once and not any(s.schedule.scheduled for s in configs):
         raise UsageError(
             f'{config}: no source has a schedule; add schedule = "0 2 * * *" (cron) or '

@@ -4,6 +4,10 @@
 The next run is counted from the last run's start (a source never run: from now), as
 the daemon counts it when it starts; ``overdue`` says it has passed (no daemon is
 running, or a run is due this instant).
+
+Status reads only. A source whose own database is a SQLite file that is not there is
+refused (one line, exit 2), as every command refuses it; a ``state_db`` not made yet
+(a file's or a CRM's source never swept) is a source never run.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from keepfor.clock import Clock
 from keepfor.connectors.config import SourceConfig, load_settings
+
+if TYPE_CHECKING:
+    from keepfor.daemon.runs import Run
 
 __all__ = ["status"]
 
@@ -27,9 +34,14 @@ __all__ = ["status"]
 @click.pass_context
 def status(ctx: click.Context, /, config: str, fmt: str) -> None:
     """Each source's last run (start, end, outcome, counts) and its next run time."""
+    from keepfor.daemon.databases import require_database
+
     clock: Clock = ctx.obj["clock"]
     now = clock.now()
-    rows = {source.name: _status(source, now) for source in load_settings(config).sources}
+    sources = load_settings(config).sources
+    for source in sources:  # before anything is printed, or any database made
+        require_database(source, config)
+    rows = {source.name: _status(source, now) for source in sources}
     if fmt == "json":
         click.echo(json.dumps({"at": now.isoformat(), "sources": rows}, indent=2))
     else:
@@ -37,10 +49,7 @@ def status(ctx: click.Context, /, config: str, fmt: str) -> None:
 
 
 def _status(source: SourceConfig, now: datetime) -> dict[str, Any]:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from keepfor.daemon import runs, schedule
-    from keepfor.database import create_engine, first_line
+    from keepfor.daemon import schedule
 
     settings = source.schedule
     out: dict[str, Any] = {
@@ -49,15 +58,9 @@ def _status(source: SourceConfig, now: datetime) -> dict[str, Any]:
         "last_run": None,
         "next_run": None,
     }
-    engine = create_engine(source.url)
-    try:
-        with engine.connect() as conn:
-            last = runs.last_run(conn, source.name)
-    except SQLAlchemyError as error:
-        out["error"] = f"database error: {first_line(error)}"
-        last = None
-    finally:
-        engine.dispose()
+    last, error = _last_run(source)
+    if error is not None:
+        out["error"] = error
     if last is not None:
         out["last_run"] = {k: v for k, v in last.to_dict().items() if k != "source"}
     if settings.scheduled:
@@ -65,6 +68,27 @@ def _status(source: SourceConfig, now: datetime) -> dict[str, Any]:
         out["next_run"] = None if nxt is None else nxt.isoformat()
         out["overdue"] = nxt is not None and nxt < now
     return out
+
+
+def _last_run(source: SourceConfig) -> tuple[Run | None, str | None]:
+    """The source's last run, or the database's error as one line; (None, None) where
+    its ``state_db`` is a SQLite file not made yet (status reads only: it makes none)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from keepfor.daemon import runs
+    from keepfor.daemon.databases import has_state
+    from keepfor.database import create_engine, first_line
+
+    if not has_state(source):
+        return None, None
+    engine = create_engine(source.url)
+    try:
+        with engine.connect() as conn:
+            return runs.last_run(conn, source.name), None
+    except SQLAlchemyError as error:
+        return None, f"database error: {first_line(error)}"
+    finally:
+        engine.dispose()
 
 
 def _table(rows: dict[str, dict[str, Any]]) -> None:

@@ -38,17 +38,23 @@ from keepfor.connectors.columns import ColumnKind, FieldColumn
 from keepfor.connectors.derived import derived_column
 from keepfor.connectors.pushdown import compile_predicate, counts_query, fold
 from keepfor.connectors.sqltable import Rows, TableMapping, db_error, need_of, python_type, reflect
-from keepfor.database import create_engine, sqlite_path
+from keepfor.database import create_engine, require_sqlite_file
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
 from keepfor.engine.rules import RetentionRule, ValueKind
 from keepfor.errors import SourceError, did_you_mean
 from keepfor.holds.sql import HoldsTable, as_text, held_condition
 
-__all__ = ["ColumnKind", "Rows", "SqlTableSource", "TableMapping", "db_error"]
+__all__ = ["ColumnKind", "Rows", "SqlTableSource", "TableMapping", "db_error", "table_where"]
 
 BATCH = 10_000
 """Rows fetched per round trip while streaming."""
+
+
+def table_where(mapping: TableMapping) -> str:
+    """How messages name a table source: its config file, source and table."""
+    parts = (mapping.origin, f"source '{mapping.source}'", f"table '{mapping.table}'")
+    return ", ".join(part for part in parts if part)
 
 
 class SqlTableSource(RecordSource):
@@ -58,11 +64,7 @@ class SqlTableSource(RecordSource):
         self.url = url
         self.mapping = mapping
         self.name = mapping.source
-        self.where_text = ", ".join(
-            part
-            for part in (mapping.origin, f"source '{mapping.source}'", f"table '{mapping.table}'")
-            if part
-        )
+        self.where_text = table_where(mapping)
         try:
             self.engine = create_engine(url)
         except SourceError as error:
@@ -92,10 +94,7 @@ class SqlTableSource(RecordSource):
         reconnects, and keeps what it knows of the table)."""
         if self._open:
             return
-        database = sqlite_path(self.engine.url)
-        if database is not None and not database.exists():
-            # a dry run must not leave an empty database file behind
-            raise SourceError(f"{self.where_text}: no such SQLite database file: {database}")
+        require_sqlite_file(self.engine.url, self.where_text)
         self._ping()
         _ = self.table
         self._open = True

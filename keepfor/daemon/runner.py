@@ -25,6 +25,7 @@ from keepfor.actions.trail import Trail
 from keepfor.connectors.config import SourceConfig
 from keepfor.connectors.targets import prepare_tables, target_for
 from keepfor.daemon import runs
+from keepfor.daemon.databases import require_database
 from keepfor.daemon.events import Events
 from keepfor.daemon.lock import LEASE, create_quietly, lock_for
 from keepfor.daemon.metrics import Metrics
@@ -136,7 +137,8 @@ class Runner:
         self._busy = threading.Lock()
 
     def last(self) -> Run | None:
-        """The source's last run, from its database."""
+        """The source's last run, from its database (one that has gone: SourceError)."""
+        require_database(self.config)
         with self.engine.connect() as conn:
             return runs.last_run(conn, self.name)
 
@@ -148,6 +150,8 @@ class Runner:
         try:
             lock = lock_for(self.engine, self.name, self.clock, self.lease)
             try:
+                # a SQLite file gone since the start: fail (and retry), not make it anew
+                require_database(self.config)
                 if not lock.acquire():
                     self._skipped("another sweeper holds this source's lock")
                     return None

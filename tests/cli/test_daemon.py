@@ -104,6 +104,25 @@ def test_a_bad_start_is_one_line_and_exit_2(
     assert not query(url, "SELECT * FROM keepfor_runs")  # nothing ran
 
 
+@pytest.mark.parametrize("once", [True, False])
+def test_a_sqlite_file_that_is_not_there_is_refused_and_not_made(
+    tmp_path: Path, once: bool
+) -> None:
+    """As every command refuses it: no empty database left behind, whose "no such
+    table" would hide the misspelt path from the next command."""
+    gone = tmp_path / "gone.db"
+    config = write_config(tmp_path, f"sqlite:///{gone}", every="PT1S")
+    more = ("--once",) if once else ()
+    done = _run(tmp_path, *daemon_args(write_pack(tmp_path), config, *more))
+    assert done.returncode == 2, done
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"source '{SOURCE}'" in done.stderr
+    assert f"no such SQLite database file: {gone}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not gone.exists()
+
+
 def test_an_applying_source_needs_the_audit_key(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     build(url, range(1, 4))

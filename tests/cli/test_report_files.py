@@ -180,6 +180,26 @@ def test_a_report_on_a_file_writes_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_dry_run_sweep_on_a_file_writes_nothing_and_apply_makes_the_state_db(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No state database yet: a dry run makes none (not even an empty file); --apply
+    does, for its audit trail and marks."""
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", "0123456789abcdef-files")
+    pack, config = setup(tmp_path, kind)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for fmt in ("json", "table"):
+        dry = invoke("sweep", "--rules", pack, "--config", config, "--at", AT, "--format", fmt)
+        assert dry.exit_code == 0, dry.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+    swept = invoke("sweep", "--rules", pack, "--config", config, "--at", AT, "--apply",
+                   "--format", "json")  # fmt: skip
+    assert swept.exit_code == 0, swept.stderr
+    assert swept.json()["sources"]["export"]["purge"] == 1
+    assert (tmp_path / "keepfor.db").stat().st_size > 0
+
+
 def test_the_daemon_sweeps_a_file_source_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

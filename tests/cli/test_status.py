@@ -16,7 +16,8 @@ from keepfor.clock import FixedClock
 from keepfor.daemon import runs
 from keepfor.daemon.lock import create_quietly
 from keepfor.daemon.runs import Run, RunOutcome
-from tests.cli.conftest import NOW, invoke
+from tests.cli.conftest import NOW, assert_bad_input, invoke
+from tests.cli.test_report_files import setup as file_source
 from tests.daemon.shop import AUDIT_KEY, KEEPFOR, SOURCE, build, query, write_pack
 
 STARTED = NOW - timedelta(hours=3)
@@ -92,10 +93,44 @@ def test_table(tmp_path: Path, url: str) -> None:
 
 
 def test_a_database_that_does_not_answer(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}"
-    done = invoke("status", "--config", _config(tmp_path, url), "--format", "json")
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a SQLite database, " * 200)
+    done = invoke("status", "--config", _config(tmp_path, f"sqlite:///{garbage}"),
+                  "--format", "json")  # fmt: skip
     assert done.exit_code == 0
     assert "database error" in done.json()["sources"][SOURCE]["error"]
+
+
+@pytest.mark.parametrize("name", ["gone.db", "no/such/folder.db"])
+def test_a_sqlite_file_that_is_not_there_is_exit_2_and_not_made(tmp_path: Path, name: str) -> None:
+    """As every other command: one line, and no empty database left behind (whose "no
+    such table" would hide the misspelt path from the next command)."""
+    gone = tmp_path / name
+    done = invoke("status", "--config", _config(tmp_path, f"sqlite:///{gone}"))
+    assert_bad_input(done, f"source '{SOURCE}'", f"no such SQLite database file: {gone}")
+    assert not gone.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keepfor.toml"]
+
+
+def test_a_store_that_is_not_there_is_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "keepfor.toml"
+    config.write_text('[sources.shop]\nurl = "sqlite:///store.db"\n', encoding="utf-8")
+    done = invoke("status", "--config", config)
+    assert_bad_input(done, f"{config}, source 'shop'", "no such SQLite database file")
+    assert not (tmp_path / "store.db").exists()
+
+
+def test_a_file_source_never_swept_has_no_last_run_and_status_makes_no_state_db(
+    tmp_path: Path,
+) -> None:
+    _pack, config = file_source(tmp_path, "csv")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = invoke("status", "--config", config, "--format", "json")
+    assert done.exit_code == 0, done.stderr
+    export = done.json()["sources"]["export"]
+    assert export["last_run"] is None
+    assert "error" not in export
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "no keepfor.db made"
 
 
 def test_a_bad_config_is_exit_2(tmp_path: Path) -> None:

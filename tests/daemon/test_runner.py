@@ -20,6 +20,7 @@ from keepfor.daemon.packs import PackKeeper
 from keepfor.daemon.runner import Runner, StopFlag
 from keepfor.daemon.runs import RunOutcome
 from keepfor.database import create_engine
+from keepfor.errors import SourceError
 from tests.daemon.shop import AUDIT_KEY, build, ids, query, write_config, write_pack
 
 DUE = range(1, 41)
@@ -192,3 +193,29 @@ def test_keepfor_store_as_a_source(tmp_path: Path) -> None:
     acted = sum(run.counts[a] for a in ("purge", "anonymise", "flag", "review"))
     entries = query(f"sqlite:///{tmp_path / 'store.db'}", "SELECT * FROM keepfor_audit")
     assert acted == len(entries) > 0
+
+
+def test_a_database_gone_since_the_start_fails_the_run_and_is_not_made_anew(
+    tmp_path: Path,
+) -> None:
+    """Connecting would make an empty file, whose "no such table" hides the mistake: the
+    run fails (the daemon retries it), and runs again once the file is back."""
+    setup = Setup(tmp_path, apply=True)
+    shop, away = tmp_path / "shop.db", tmp_path / "away.db"
+    shop.rename(away)
+    run = setup.runner.run()
+    assert run is not None
+    assert run.outcome is RunOutcome.FAILED
+    assert f"no such SQLite database file: {shop}" in str(run.detail)
+    assert "source 'orders'" in str(run.detail)
+    with pytest.raises(SourceError, match="no such SQLite database file"):
+        setup.runner.last()
+    assert not shop.exists()
+    (finished,) = setup.logged("run_finished")
+    assert finished["level"] == "error"
+    away.rename(shop)
+    again = setup.runner.run()
+    assert again is not None
+    assert again.outcome is RunOutcome.OK, again.detail
+    assert ids(setup.url) == set(KEPT)
+    setup.runner.close()

@@ -87,3 +87,50 @@ def test_a_failing_source_is_retried_until_it_answers(
     assert outcomes[-1] == "ok"
     assert [e["failures"] for e in logged("retry")][:3] == [1, 2, 3]
     assert logged("daemon_stopped")
+
+
+def test_a_database_file_gone_after_the_start_is_retried_not_made_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start-up check passed (``keepfor daemon`` refuses a file never there); the file
+    then goes: the runs fail and are retried, no empty database is made in its place, and
+    the sweep happens once it is back."""
+    monkeypatch.setenv("KEEPFOR_AUDIT_KEY", AUDIT_KEY)
+    monkeypatch.setattr(service, "BACKOFF_FIRST", timedelta(seconds=0.2))
+    monkeypatch.setattr(service, "BACKOFF_MOST", timedelta(seconds=0.5))
+    shop, away = tmp_path / "shop.db", tmp_path / "away.db"
+    url = f"sqlite:///{shop}"
+    build(url, range(1, 11))
+    log = io.StringIO()
+    events = Events("json", log, SystemClock())
+    (config,) = load_settings(write_config(tmp_path, url, every="PT1H", apply=True)).sources
+    packs = PackKeeper([str(write_pack(tmp_path))], events)
+    daemon = Daemon([config], packs, SystemClock(), events, Metrics())
+    shop.rename(away)
+    loop = threading.Thread(target=daemon.serve, daemon=True)
+    loop.start()
+
+    def logged(name: str) -> list[dict[str, object]]:
+        lines = [json.loads(line) for line in log.getvalue().splitlines()]
+        return [line for line in lines if line["event"] == name]
+
+    try:
+        deadline = time.monotonic() + WAIT
+        while len(logged("retry")) < 2:
+            assert time.monotonic() < deadline, log.getvalue()
+            time.sleep(0.05)
+        assert not shop.exists()
+        away.rename(shop)
+        while ids(url):
+            assert time.monotonic() < deadline, log.getvalue()
+            time.sleep(0.05)
+    finally:
+        daemon.stopping.set("test")
+        loop.join(WAIT)
+    assert not loop.is_alive()
+    (unknown,) = logged("last_run_unknown")
+    assert "no such SQLite database file" in str(unknown["error"])
+    finished = logged("run_finished")
+    assert finished[0]["outcome"] == "failed"
+    assert "no such SQLite database file" in str(finished[0]["error"])
+    assert finished[-1]["outcome"] == "ok"
