@@ -15,7 +15,6 @@ is the same language as a JSON Schema, for editors. ``yaml_reader`` reads the fi
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,8 +30,6 @@ from keepfor.errors import QUOTE_LIMIT, RulePackError, quoted
 __all__ = ["PACK_SUFFIXES", "json_schema", "load_pack", "load_rules", "parse_pack"]
 
 PACK_SUFFIXES = (".yaml", ".yml")
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _PACK_KEYS = ("pack", "version", "description", "timezone", "financial_year_end", "rules")
 _RULE_KEYS = (
@@ -113,7 +110,7 @@ class _PackParser(NodeChecker):
             at = f"rules[{index}]"
             self.fail(f"rule #{index + 1} must be a mapping, not {kind_of(node)}", at)
         raw_id = node.get("id")
-        if isinstance(raw_id, str):
+        if isinstance(raw_id, str) and raw_id:
             self.rule = raw_id
         rule_id = self.identifier(
             node, "id", self.require(node, "id", "", f"rule #{index + 1}"), "id"

@@ -20,7 +20,8 @@ from keepfor.zones import is_zone_name, zone_names
 
 __all__ = ["KEY_LIMIT", "NodeChecker", "join_key", "kind_of", "suggestion", "yaml_type"]
 
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_ID = re.compile(r"[a-z0-9-]+")
+"""A pack or rule id, as the contract has it: lower-case letters, digits and hyphens."""
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KEY_LIMIT = 400
 """Characters of a key path a message shows (20 nested terms take under 300)."""
@@ -67,8 +68,9 @@ class NodeChecker:
                 )
 
     def require(self, node: Mapping[str, Any], key: str, path: str, what: str) -> Any:
-        if key not in node or node[key] is None:
-            self.fail(f"{what} needs '{key}'", join_key(path, key), node=node)
+        """The value of a required key; no value or empty text (``""``) is not given."""
+        if key not in node or node[key] is None or node[key] == "":
+            self.fail(f"{what} needs '{key}'", join_key(path, key), node=node, line_key=key)
         return node[key]
 
     def text(self, node: Mapping[str, Any], key: str, path: str, value: Any) -> str:
@@ -83,8 +85,7 @@ class NodeChecker:
         name = self.text(node, key, path, value)
         if not _ID.fullmatch(name):
             self.fail(
-                f"{quoted(name)} is not an identifier: lower-case letters, digits and single "
-                "hyphens",
+                f"{quoted(name)} is not an identifier: lower-case letters, digits and hyphens",
                 path,
                 node=node,
                 line_key=key,

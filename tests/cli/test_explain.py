@@ -617,10 +617,12 @@ def test_record_that_is_a_folder(shop_pack: Path, tmp_path: Path) -> None:
         ("{", "not valid JSON"),
         ("", "not valid JSON"),
         ("category: order", "not valid JSON"),
-        ('[{"category": "order"}]', "not a JSON list"),
-        ('"order"', "not a JSON str"),
-        ("42", "JSON int"),
-        ("null", "JSON NoneType"),
+        ('[{"category": "order"}]', "not a JSON array"),
+        ('"order"', "not a JSON string"),
+        ("42", "not a JSON number"),
+        ("true", "not a JSON true/false"),
+        ("null", "not a JSON null"),
+        ('{"category": "order", "category": "quote"}', "key 'category' appears twice"),
     ],
 )
 def test_record_that_is_not_a_json_object(

@@ -89,6 +89,34 @@ def test_bad_packs_are_each_reported_and_good_ones_still_ok(
     assert str(missing) in nothing
 
 
+@pytest.mark.parametrize(
+    ("pack", "rule"),
+    [("fz-", "a--b"), ("-fz", "a-"), ("fz--x", "-a")],
+)
+def test_ids_of_any_hyphens_are_valid(write: Write, pack: str, rule: str) -> None:
+    """The contract's ``[a-z0-9-]+``: leading, trailing and double hyphens load."""
+    text = SHOP_PACK.replace("pack: shop", f"pack: {pack}")
+    path = write("hyphens.yaml", text.replace("id: orders-tax", f'id: "{rule}"'))
+    run = invoke("validate", path)
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.splitlines() == [ok_line(path, pack, "2026.1", 2)]
+
+
+def test_an_id_that_is_not_one_names_the_rule_grammar(write: Write) -> None:
+    path = write("bad.yaml", SHOP_PACK.replace("id: orders-tax", "id: orders_tax"))
+    run = invoke("validate", path)
+    assert_bad_input(
+        run, "'orders_tax' is not an identifier: lower-case letters, digits and hyphens"
+    )
+
+
+def test_an_empty_timezone_is_a_missing_timezone(write: Write) -> None:
+    path = write("tz.yaml", SHOP_PACK.replace("timezone: Europe/London", 'timezone: ""'))
+    run = invoke("validate", path)
+    line = assert_bad_input(run, f"{path}:3, key 'timezone': a pack needs 'timezone'")
+    assert "must be text" not in line
+
+
 def test_error_names_the_line(write: Write) -> None:
     bad = write("bad.yaml", BAD_PERIOD)
     line = BAD_PERIOD.splitlines().index("      for: six years") + 1

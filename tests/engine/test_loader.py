@@ -167,6 +167,20 @@ BAD = [
         line=1,
     ),
     bad(
+        "timezone-empty-text",
+        edit("timezone: Europe/London", 'timezone: ""'),
+        "a pack needs 'timezone'",
+        key="timezone",
+        line=3,
+    ),
+    bad(
+        "timezone-no-value",
+        edit("timezone: Europe/London", "timezone:"),
+        "a pack needs 'timezone'",
+        key="timezone",
+        line=3,
+    ),
+    bad(
         "missing-rules",
         "pack: shop\nversion: '1'\ntimezone: UTC\n",
         "a pack needs 'rules'",
@@ -190,14 +204,14 @@ BAD = [
     bad(
         "pack-id-capitals",
         edit("pack: shop", "pack: Shop_1"),
-        "'Shop_1' is not an identifier: lower-case letters, digits and single hyphens",
+        "'Shop_1' is not an identifier: lower-case letters, digits and hyphens",
         key="pack",
         line=1,
     ),
     bad(
-        "pack-id-double-hyphen",
-        edit("pack: shop", "pack: my--shop"),
-        "'my--shop' is not an identifier",
+        "pack-id-empty",
+        edit("pack: shop", 'pack: ""'),
+        "a pack needs 'pack'",
         key="pack",
         line=1,
     ),
@@ -291,6 +305,14 @@ BAD = [
         edit("  - id: orders\n    applies_to", "  - applies_to"),
         "rule #1 needs 'id'",
         key="id",
+        line=5,
+    ),
+    bad(
+        "rule-id-empty",
+        edit("id: orders", 'id: ""'),
+        "rule #1 needs 'id'",
+        key="id",
+        rule=None,
         line=5,
     ),
     bad(
@@ -1173,6 +1195,26 @@ def test_empty_values_count_as_not_given(tmp_path: Path) -> None:
         None,
         {},
         Boundary.AFTER,
+    )
+
+
+HYPHENATED_IDS = ["fz-", "-fz", "fz--x", "-", "a--b", "a-", "-a", "---", "0", "-2024-"]
+
+
+@pytest.mark.parametrize("name", HYPHENATED_IDS)
+def test_any_lower_case_letters_digits_and_hyphens_are_an_id(tmp_path: Path, name: str) -> None:
+    """The contract's ``[a-z0-9-]+``: leading, trailing and repeated hyphens included."""
+    text = edit("id: orders", f'id: "{name}"', edit("pack: shop", f'pack: "{name}"'))
+    pack = load_pack(write(tmp_path, text))
+    assert (pack.id, pack.rules[0].id) == (name, name)
+
+
+@pytest.mark.parametrize("name", ["Fz", "fz_x", "fz x", "fz.x", "f\u00e9", "fz/x", "fz\\n"])
+def test_anything_else_is_not_an_id(tmp_path: Path, name: str) -> None:
+    with pytest.raises(RulePackError) as info:
+        load_pack(write(tmp_path, edit("pack: shop", f'pack: "{name}"')))
+    assert info.value.detail.endswith(
+        "is not an identifier: lower-case letters, digits and hyphens"
     )
 
 

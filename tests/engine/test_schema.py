@@ -213,7 +213,8 @@ BOTH_REJECT = {
     "version-a-number": edit('version: "2026.1"', "version: 2026.1"),
     "version-blank": edit('version: "2026.1"', 'version: " "'),
     "pack-id-capitals": edit("pack: shop", "pack: Shop"),
-    "pack-id-trailing-hyphen": edit("pack: shop", "pack: shop-"),
+    "pack-id-empty": edit("pack: shop", 'pack: ""'),
+    "timezone-empty": edit("Europe/London", '""'),
     "timezone-a-number": edit("Europe/London", "0"),
     "timezone-with-space": edit("Europe/London", "Europe/New York"),
     "description-a-number": edit("rules:", "description: 5\nrules:"),
@@ -329,6 +330,10 @@ BOTH_ACCEPT = {
     "calendar-year": edit("end_of: financial_year", "end_of: calendar_year"),
     "optional-at-the-top": retain("{from: a, for: P1Y, optional: false}"),
     "id-with-digits": edit("id: orders", "id: 2024-orders-v2"),
+    "pack-id-trailing-hyphen": edit("pack: shop", "pack: shop-"),
+    "pack-id-leading-hyphen": edit("pack: shop", "pack: -shop"),
+    "pack-id-double-hyphen": edit("pack: shop", "pack: my--shop"),
+    "rule-id-hyphens": edit("id: orders", 'id: "-a--b-"'),
     "timezone-etc": edit("Europe/London", "Etc/GMT+5"),
 }
 
