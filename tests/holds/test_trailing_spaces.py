@@ -20,15 +20,17 @@ from keepfor.abc import ActionTarget, RecordSource
 from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import SweptSource, run_sweep
 from keepfor.actions.trail import Trail
-from keepfor.cli.explain import _holds_of
 from keepfor.clock import FixedClock
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
 from keepfor.connectors.store import StoreSource
 from keepfor.engine import Action, RuleSet, parse_pack
+from keepfor.holds.lookup import holds_of
+from keepfor.report import build_report
 from keepfor.store import upgrade
 from keepfor.store.importer import import_records
 from tests.buckets import assert_every_record_in_one_bucket
+from tests.report import Collect
 
 TABLE = "kf_trailing"
 AT = date(2026, 11, 22)
@@ -154,7 +156,7 @@ def store_source(db_url: str, older: bool, tmp_path: Path) -> Iterator[StoreSour
 
 def _explain_holds(source: RecordSource, key: str) -> list[str]:
     """What ``explain`` finds holding the record: ``key:`` or ``customer:`` and the value."""
-    found = _holds_of(source, source.key.parse(key), TODAY)
+    found = holds_of(source, source.key.parse(key), TODAY)
     return [f"key:{h.record_key}" if h.record_key else f"customer:{h.customer}" for h in found]
 
 
@@ -174,10 +176,26 @@ def _check_agree(source: RecordSource) -> None:
 
 def test_a_hold_on_abc_does_not_hold_abc_space_in_a_table(table_source: SqlTableSource) -> None:
     _check_agree(table_source)
+    _check_listed(table_source)
 
 
 def test_a_hold_on_abc_does_not_hold_abc_space_in_the_store(store_source: StoreSource) -> None:
     _check_agree(store_source)
+    _check_listed(store_source)
+
+
+def _check_listed(source: RecordSource) -> None:
+    """The report lists the held records, each with the reason of the hold that holds it
+    (matched byte for byte, as the push-down matches them), and counts as many."""
+    writer = Collect()
+    source.open()
+    try:
+        report = build_report(RULES, [source], WHEN, writer)
+    finally:
+        source.close()
+    listed = {row.key: [r.rsplit(": ", 1)[1] for r in row.reasons] for row in writer.held_rows}
+    assert listed == {"abc": ["claim"], "c1": ["asked"]}
+    assert report.counts[source.name].held == len(writer.held_rows) == report.held_seen[source.name]
 
 
 def _sweep(source: Any, make: Any) -> Any:
