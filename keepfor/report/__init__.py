@@ -5,7 +5,8 @@ Nothing is changed.
 database selects both), explains each with the engine, and hands them one at a time to
 a :class:`~keepfor.abc.ReportWriter`; then each source counts its buckets (due, retained, waiting,
 held, unmatched, unreadable: every record in exactly one, adding up to the source's
-row count), the forecast and the chart's months, without fetching rows.
+row count), the forecast and the chart's months, without fetching rows. Held records
+are listed too, each with its holds' reasons (:mod:`keepfor.report.held`).
 """
 
 from keepfor.abc import ReportWriter
@@ -15,6 +16,7 @@ from keepfor.report.model import (
     FORECAST_DAYS,
     Counts,
     DueRow,
+    HeldRow,
     Report,
     RowLabel,
     UnreadableRow,
@@ -26,6 +28,7 @@ __all__ = [
     "Counts",
     "DisagreementError",
     "DueRow",
+    "HeldRow",
     "Report",
     "ReportWriter",
     "RowLabel",

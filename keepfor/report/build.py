@@ -1,6 +1,7 @@
 """Building a report: each source's database selects its due and its unreadable records
 in one pass, grouped by case (every value the rules read); the engine decides each group
-once; the writer gets each group's keys in one go; then each source counts its buckets,
+once; the writer gets each group's keys in one go; then the held records, each with its
+holds' reasons (:mod:`keepfor.report.held`); then each source counts its buckets,
 its forecast and its chart in one more pass, which the database works on while the due
 records are written where it can. Memory does not grow with the table.
 
@@ -30,6 +31,7 @@ from keepfor.engine.evaluate import Evaluator as PythonEvaluator
 from keepfor.errors import KeepforError, quoted
 from keepfor.reading import Decided, ReadAhead, decided_groups, keys_of
 from keepfor.report.counts import count_source, counted
+from keepfor.report.held import list_held
 from keepfor.report.model import Report, RowLabel, UnreadableRow
 
 __all__ = ["BOUND", "DisagreementError", "build_report", "selection"]
@@ -65,8 +67,8 @@ def build_report(
     bound: int = BOUND,
     evaluator: Evaluator | None = None,
 ) -> Report:
-    """Write every due and every unreadable record to ``writer``, then the aggregates;
-    ``evaluator`` decides the records (default: the Python one)."""
+    """Write every due, every unreadable and every held record to ``writer``, then the
+    aggregates; ``evaluator`` decides the records (default: the Python one)."""
     report = Report(at=at, rules=rules, sources=[s.name for s in sources])
     for source in sources:
         source.check(rules)
@@ -77,6 +79,7 @@ def build_report(
         with _counts_ahead(source, rules, at, writer) as counting:
             for decided in decided_groups(source, wanted, rules, evaluator, at, bound):
                 _write(report, writer, source, wanted, decided, rules, labels, bound, progress)
+            list_held(report, writer, source, rules, at)
             if writer.wants_aggregates:
                 count_source(report, rules, source, at, evaluator, counting)
     labels.tally()

@@ -3,11 +3,13 @@
 
 * ``csv``: header ``key,rule,disposal_date,action,pack,source,anchor_date,status,field,value``:
   one row per due record (status ``due``), then one per unreadable record (status
-  ``unreadable``, with the field and the value that cannot be read, and no action);
+  ``unreadable``, with the field and the value that cannot be read, and no action),
+  then one per held record (status ``held``, the holds' reasons as its ``value``);
   cells that a spreadsheet would run as a formula are escaped;
-* ``json``: one object: ``due`` rows and ``unreadable`` rows (written as they come),
-  then ``counts`` (overall and per source) and the aggregates;
-* ``table``: readable text for a terminal, record text escaped.
+* ``json``: one object: ``due`` rows, ``unreadable`` rows and ``held_records`` (written
+  as they come), then ``counts`` (overall and per source) and the aggregates;
+* ``table``: readable text for a terminal, record text escaped; the first
+  :data:`~keepfor.report.held.HELD_SHOWN` held records, and how many more.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from typing import Any, TextIO
 
 from keepfor.abc import ReportWriter
 from keepfor.engine import Decision, Instant
+from keepfor.report.held import HELD_JOIN, HELD_SHOWN, held_item, more_held
 from keepfor.report.model import (
     FORECAST_DAYS,
     DueRow,
+    HeldRow,
     Report,
     RowLabel,
     UnreadableRow,
@@ -104,7 +108,7 @@ def plain_keys(keys: Sequence[Any]) -> list[str] | None:
 
 
 class CsvWriter(ReportWriter):
-    """Due records, then unreadable ones; no aggregates."""
+    """Due records, then unreadable ones, then held ones; no aggregates."""
 
     wants_aggregates = False
 
@@ -114,6 +118,13 @@ class CsvWriter(ReportWriter):
         self._started = False  # nothing is written before the first row or the end
         self._bad = spool()
         self._bad_csv = csv.writer(self._bad, lineterminator="\n")
+        self._held = spool()
+        self._held_csv = csv.writer(self._held, lineterminator="\n")
+        self._files = {
+            id(self._csv): out,
+            id(self._bad_csv): self._bad,
+            id(self._held_csv): self._held,
+        }
 
     def _start(self) -> None:
         if not self._started:
@@ -125,9 +136,7 @@ class CsvWriter(ReportWriter):
         # not quote one: such a row is quoted whole
         if any("\r" in cell for cell in cells):
             csv.writer(
-                self.out if writer is self._csv else self._bad,
-                lineterminator="\n",
-                quoting=csv.QUOTE_ALL,
+                self._files[id(writer)], lineterminator="\n", quoting=csv.QUOTE_ALL
             ).writerow(cells)
         else:
             writer.writerow(cells)
@@ -180,9 +189,27 @@ class CsvWriter(ReportWriter):
         )
         self._put(self._bad_csv, cells)
 
+    def held(self, row: HeldRow) -> None:
+        """A held record: as an unreadable one is written, status ``held``, the reasons
+        of its holds as its ``value``."""
+        cells = (
+            spreadsheet_safe(row.key),
+            "",
+            "",
+            "",
+            "",
+            spreadsheet_safe(row.source),
+            "",
+            "held",
+            "",
+            spreadsheet_safe(HELD_JOIN.join(row.reasons)),
+        )
+        self._put(self._held_csv, cells)
+
     def finish(self, report: Report) -> None:
         self._start()
         drain(self._bad, self.out)
+        drain(self._held, self.out)
 
 
 def aggregates(report: Report) -> dict[str, Any]:
@@ -219,7 +246,7 @@ def unreadable_item(row: UnreadableRow) -> dict[str, Any]:
 
 class JsonWriter(ReportWriter):
     """One JSON object: the ``due`` list written as rows stream in, then ``unreadable``
-    (kept aside until then), then the aggregates."""
+    and ``held_records`` (kept aside until then), then the aggregates."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -227,6 +254,8 @@ class JsonWriter(ReportWriter):
         self.opened = False  # nothing is written before the first row or the end
         self._bad = spool()
         self._bad_first = True
+        self._held = spool()
+        self._held_first = True
 
     def row(self, row: DueRow) -> None:
         self.due_group(row.source, (row.key,), row.decision, row.label)
@@ -267,23 +296,32 @@ class JsonWriter(ReportWriter):
         self._bad.write(("\n  " if self._bad_first else ",\n  ") + json.dumps(unreadable_item(row)))
         self._bad_first = False
 
+    def held(self, row: HeldRow) -> None:
+        self._held.write(("\n  " if self._held_first else ",\n  ") + json.dumps(held_item(row)))
+        self._held_first = False
+
     def finish(self, report: Report) -> None:
         if not self.opened:
             self.out.write('{"due": [')
         self.out.write('\n], "unreadable": [')
         drain(self._bad, self.out)
+        self.out.write('\n], "held_records": [')
+        drain(self._held, self.out)
         rest = json.dumps(aggregates(report), indent=2)
         self.out.write("\n], " + rest[1:] + "\n")
 
 
 class TableWriter(ReportWriter):
-    """Readable text: due rows as aligned lines, unreadable records, then the summary."""
+    """Readable text: due rows as aligned lines, unreadable records, the first held ones,
+    then the summary."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.count = 0
         self.unreadable_count = 0
         self._bad = spool()
+        self.held_count = 0
+        self._held: list[str] = []  # the first HELD_SHOWN
 
     def row(self, row: DueRow) -> None:
         self.due_group(row.source, (row.key,), row.decision, row.label)
@@ -311,6 +349,12 @@ class TableWriter(ReportWriter):
         )
         self.unreadable_count += 1
 
+    def held(self, row: HeldRow) -> None:
+        if self.held_count < HELD_SHOWN:
+            reasons = printable(HELD_JOIN.join(row.reasons))
+            self._held.append(f"{printable(row.source):<16} {printable(row.key):<24} {reasons}\n")
+        self.held_count += 1
+
     def finish(self, report: Report) -> None:
         from keepfor.report.summary import print_summary  # rich loads only for this format
 
@@ -320,7 +364,17 @@ class TableWriter(ReportWriter):
             self.out.write("\nUnreadable records (never acted on until corrected):\n")
             self.out.write(f"{'source':<16} {'key':<24} {'field':<20} value\n")
         drain(self._bad, self.out)
+        self._write_held()
         print_summary(report, self.out)
+
+    def _write_held(self) -> None:
+        if not self.held_count:
+            return
+        self.out.write("\nHeld records (nothing is done to them while held):\n")
+        self.out.write(f"{'source':<16} {'key':<24} held by\n")
+        self.out.write("".join(self._held))
+        if self.held_count > HELD_SHOWN:
+            self.out.write(f"{more_held(self.held_count - HELD_SHOWN)}\n")
 
 
 def _html(out: TextIO) -> ReportWriter:

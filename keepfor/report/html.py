@@ -1,6 +1,7 @@
 """The html format: one self-contained page (inline CSS and SVG, no scripts, nothing
 fetched) with the buckets, a chart of disposals by month for the next 24 months, the
-due records sorted by disposal date (the most overdue first) and the unreadable ones.
+due records sorted by disposal date (the most overdue first), the unreadable ones and
+the first held ones, each with its holds' reasons.
 
 Rows arrive in the database's order, and the page's summary is known only at the end,
 so rows are kept in a :class:`SortedSpool`: grouped by disposal date in memory up to a
@@ -21,10 +22,12 @@ from dateutil.relativedelta import relativedelta
 
 from keepfor.abc import ReportWriter
 from keepfor.engine import Decision
+from keepfor.report.held import HELD_SHOWN, more_held
 from keepfor.report.model import (
     BUCKETS,
     FORECAST_DAYS,
     DueRow,
+    HeldRow,
     Report,
     RowLabel,
     UnreadableRow,
@@ -153,6 +156,8 @@ class HtmlWriter(ReportWriter):
         self.bad = SortedSpool()
         self.count = 0
         self.bad_count = 0
+        self.held_rows: list[str] = []  # the first HELD_SHOWN
+        self.held_count = 0
         self._cells: dict[RowLabel, str] = {}
 
     def row(self, row: DueRow) -> None:
@@ -195,6 +200,15 @@ class HtmlWriter(ReportWriter):
         )
         self.bad_count += 1
 
+    def held(self, row: HeldRow) -> None:
+        if self.held_count < HELD_SHOWN:
+            reasons = "<br>".join(html.escape(reason) for reason in row.reasons)
+            self.held_rows.append(
+                f"<tr><td>{html.escape(row.source)}</td><td>{html.escape(row.key)}</td>"
+                f"<td>{reasons}</td></tr>\n"
+            )
+        self.held_count += 1
+
     def finish(self, report: Report) -> None:
         w = self.out.write
         title = f"keepfor dry run at {html.escape(report.at.isoformat())}"
@@ -224,7 +238,19 @@ class HtmlWriter(ReportWriter):
         w("<table><thead><tr><th>source</th><th>key</th><th>field</th><th>value</th>")
         w("<th>what is wrong</th></tr></thead><tbody>\n")
         self.bad.write_to(self.out)
-        w("</tbody></table></body></html>\n")
+        w("</tbody></table>")
+        self._held_section()
+        w("</body></html>\n")
+
+    def _held_section(self) -> None:
+        """The first held records, with the reasons of their holds, and how many more."""
+        w = self.out.write
+        w(f"<h2>Held records ({self.held_count}): nothing is done to them while held</h2>")
+        w("<table><thead><tr><th>source</th><th>key</th><th>held by</th></tr></thead><tbody>\n")
+        w("".join(self.held_rows))
+        w("</tbody></table>")
+        if self.held_count > HELD_SHOWN:
+            w(f'<p class="muted">{html.escape(more_held(self.held_count - HELD_SHOWN))}</p>')
 
     def _cards(self, report: Report) -> None:
         overall = report.overall

@@ -1,4 +1,4 @@
-"""What a report is made of: bucket counts, due and unreadable rows, the aggregates.
+"""What a report is made of: bucket counts, due, unreadable and held rows, the aggregates.
 Every format implements :class:`keepfor.abc.ReportWriter`."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ __all__ = [
     "FORECAST_DAYS",
     "Counts",
     "DueRow",
+    "HeldRow",
     "Report",
     "RowLabel",
     "UnreadableRow",
@@ -105,6 +106,16 @@ class UnreadableRow(NamedTuple):
     """The rule that cannot read it: its id, or ``pack/rule`` where two packs share the id."""
 
 
+class HeldRow(NamedTuple):
+    """One readable record an active hold covers: listed with why, never acted on."""
+
+    source: str
+    key: str
+    """The key as text (:meth:`keepfor.abc.RecordKey.text`: what ``--id`` takes)."""
+    reasons: tuple[str, ...]
+    """Each hold that holds it, in one line (:meth:`keepfor.holds.Hold.describe`)."""
+
+
 @dataclass
 class Report:
     """The aggregates of a report; due and unreadable rows go to the writer as they stream."""
@@ -130,6 +141,8 @@ class Report:
     """The first few unreadable records of each source (for a warning); all are streamed."""
     unreadable_seen: Counter[str] = field(default_factory=Counter)
     """Unreadable records streamed, per source."""
+    held_seen: Counter[str] = field(default_factory=Counter)
+    """Held records listed, per source (for a writer that lists them)."""
 
     @property
     def due_total(self) -> int:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
-from keepfor.report import DueRow, Report, ReportWriter, UnreadableRow
+from keepfor.report import DueRow, HeldRow, Report, ReportWriter, UnreadableRow
 
 AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TABLE = "kf_report_records"
@@ -164,6 +164,7 @@ class Collect(ReportWriter):
         self.wants_aggregates = aggregates
         self.rows: list[DueRow] = []
         self.bad: list[UnreadableRow] = []
+        self.held_rows: list[HeldRow] = []
         self.report: Report | None = None
 
     def row(self, row: DueRow) -> None:
@@ -171,6 +172,9 @@ class Collect(ReportWriter):
 
     def unreadable(self, row: UnreadableRow) -> None:
         self.bad.append(row)
+
+    def held(self, row: HeldRow) -> None:
+        self.held_rows.append(row)
 
     def finish(self, report: Report) -> None:
         self.report = report
