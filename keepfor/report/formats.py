@@ -149,10 +149,10 @@ class CsvWriter(ReportWriter):
     ) -> None:
         self._start()
         tail = (
-            label.rule,
+            spreadsheet_safe(label.rule),
             label.disposal_date,
             label.action,
-            label.pack,
+            spreadsheet_safe(label.pack),
             spreadsheet_safe(source),
             label.anchor_date,
             "due",
@@ -177,10 +177,10 @@ class CsvWriter(ReportWriter):
         problem = row.problem
         cells = (
             spreadsheet_safe(row.key),
-            row.rule,
+            spreadsheet_safe(row.rule),
             "",
             "",
-            problem.pack,
+            spreadsheet_safe(problem.pack),
             spreadsheet_safe(row.source),
             "",
             "unreadable",
