@@ -286,20 +286,8 @@ class ActionTarget(ABC):
     def rewrites(self) -> bool:
         """Whether an ``anonymise`` here rewrites some field (the source's config names
         one, with a strategy other than ``keep``). Without one it would change nothing
-        and yet be audited as done, so rules saying anonymise are refused."""
+        and yet be audited as done: see :meth:`idle`."""
         return True
-
-    def refusal(self, action: Action) -> str | None:
-        """Why this target will not take ``action``, or None where it will."""
-        if action not in self.actions:
-            return self.cannot(action)
-        if action.value == "anonymise" and not self.rewrites:
-            return (
-                "the source's config names no field to anonymise (a section "
-                "[sources.NAME.anonymise] of field = strategy; docs/actions.md), so an "
-                "anonymise would change nothing"
-            )
-        return None
 
     def check_actions(self, source: RecordSource, rules: RuleSet) -> None:
         """Refuse rules whose action this target cannot take, before anything is read or
@@ -307,12 +295,28 @@ class ActionTarget(ABC):
         (the CLI's one line, exit 2). A rule that cannot cover any record of the source
         (:meth:`RecordSource.may_apply`) is no concern of it."""
         for pack, rule in rules:
-            why = self.refusal(rule.action) if source.may_apply(rule) else None
-            if why is not None:
+            if rule.action not in self.actions and source.may_apply(rule):
                 raise SourceError(
                     f"source '{source.name}': rule '{rules.display_id(pack, rule)}' says "
-                    f"'then: {rule.action.value}', and {why}; nothing was read or done"
+                    f"'then: {rule.action.value}', and {self.cannot(rule.action)}; "
+                    "nothing was read or done"
                 )
+
+    def idle(self, source: RecordSource, rules: RuleSet) -> str | None:
+        """The first rule whose action would change nothing here (an anonymise where the
+        config names no field to rewrite), said in words; None where there is none.
+        ``--apply`` refuses such rules (they would be audited as done); a dry run warns."""
+        if self.rewrites:
+            return None
+        for pack, rule in rules:
+            if rule.action.value == "anonymise" and source.may_apply(rule):
+                return (
+                    f"source '{source.name}': rule '{rules.display_id(pack, rule)}' says "
+                    "'then: anonymise', and the source's config names no field to "
+                    "anonymise (a section [sources.NAME.anonymise] of field = strategy; "
+                    "docs/actions.md), so an anonymise would change nothing"
+                )
+        return None
 
     def prepare(self, actions: Collection[Action]) -> None:  # noqa: B027 (optional hook)
         """Check, before anything is written, that these actions can be taken (a

@@ -243,6 +243,7 @@ def run_sweep(
         item.source.check(rules)
         target = item.target(item.source)  # checks the action settings
         target.check_actions(item.source, rules)
+        _check_idle(target, item.source, rules, apply, result)
         default, most = target.batch_size
         size = min(most, default if batch_size is None else batch_size)
         tally, batches = _planned(item.source, target, rules, at, apply, size, limit, stop)
@@ -268,6 +269,20 @@ def run_sweep(
     for name, (target, batches) in planned.items():
         _act(name, target, batches, at, result, stop)
     return result
+
+
+def _check_idle(
+    target: ActionTarget, source: RecordSource, rules: RuleSet, apply: bool, result: SweepResult
+) -> None:
+    """A rule whose action would change nothing here (:meth:`ActionTarget.idle`): with
+    ``apply`` refused before anything is read or done (it would be audited as done); a
+    dry run, which shows what is due, warns that ``--apply`` will refuse."""
+    idle = target.idle(source, rules)
+    if idle is None:
+        return
+    if apply:
+        raise SourceError(f"{idle}; nothing was read or done")
+    result.warnings.append(f"{idle}: sweep --apply refuses it until the config names one")
 
 
 def _planned(

@@ -78,5 +78,7 @@ class SweepResult:
     failures: list[str] = field(default_factory=list)
     left: dict[str, int] = field(default_factory=dict)
     """Per source, the records planned but left when the sweep was asked to stop."""
+    warnings: list[str] = field(default_factory=list)
+    """What a dry run found that ``--apply`` would refuse (a rule that would change nothing)."""
     stopped: bool = False
     """Asked to stop before it had done all it found due (a run's counts are then partial)."""

@@ -55,7 +55,7 @@ def erase(
             item.source.check(rules)
             target = item.target(item.source)
             answer = plan_erasure(item.source, rules, at, customer, target.batch_size[0])
-            _check_actions(item.source.name, target, answer)
+            _check_idle(item.source.name, target, answer, apply_)
             answers[item.source.name] = answer
             targets.append(target)
         if apply_:
@@ -71,17 +71,21 @@ def erase(
         ctx.exit(EXIT_PARTLY_DONE)
 
 
-def _check_actions(name: str, target: ActionTarget, answer: Erasure) -> None:
-    """Refuse, before anything is done, an erasure that would take an action this source
-    will not (an anonymise where its config names no field: it would change nothing)."""
-    for action in sorted({b.action for b in answer.batches}, key=lambda a: a.value):
-        why = target.refusal(action)
-        if why is not None:
-            n = sum(len(b.keys) for b in answer.batches if b.action is action)
-            raise SourceError(
-                f"source '{name}': {n} of the customer's records are to be "
-                f"{action.value}d, and {why}; nothing was done"
-            )
+def _check_idle(name: str, target: ActionTarget, answer: Erasure, apply: bool) -> None:
+    """Records to be anonymised where the source's config names no field to rewrite:
+    refused with ``--apply`` before anything is done (they would be audited as
+    anonymised, unchanged); a dry run warns."""
+    n = answer.anonymise
+    if not n or target.rewrites:
+        return
+    said = (
+        f"source '{name}': {n} of the customer's records are to be anonymised, and the "
+        "source's config names no field to anonymise (a section [sources.NAME.anonymise] of "
+        "field = strategy; docs/actions.md)"
+    )
+    if apply:
+        raise SourceError(f"{said}; nothing was done")
+    click.echo(f"keepfor: warning: {said}: erase --apply refuses it", err=True)
 
 
 def _print(

@@ -88,6 +88,8 @@ def sweep(
         except MassDisposal as refused:
             click.echo(f"keepfor: refused: {refused}", err=True)
             ctx.exit(EXIT_REFUSED)
+    for warning in result.warnings:
+        click.echo(f"keepfor: warning: {warning}", err=True)
     _print(result, fmt, clock.now().date() + RESTORABLE)
     for failure in result.failures:
         click.echo(f"keepfor: error: {failure}", err=True)

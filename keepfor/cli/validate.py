@@ -11,7 +11,7 @@ from keepfor.cli.sources import SourceOptions, open_sources, source_options, war
 from keepfor.connectors.targets import target_for
 from keepfor.engine import RulePack, RuleSet, load_pack, load_rules
 from keepfor.engine.loader import pack_files
-from keepfor.errors import RulePackError
+from keepfor.errors import RulePackError, SourceError
 
 
 def ok_line(file: object, pack: RulePack) -> str:
@@ -73,7 +73,11 @@ def check_sources(options: SourceOptions, rules: RuleSet) -> None:
     with open_sources(options) as sources:
         for source, actions in zip(sources, settings, strict=True):
             source.check(rules)
-            target_for(source, actions, None).check_actions(source, rules)
+            target = target_for(source, actions, None)
+            target.check_actions(source, rules)
+            idle = target.idle(source, rules)
+            if idle is not None:
+                raise SourceError(f"{idle}; sweep --apply refuses it")
             warned = warn_missing_fields(source, rules)
             if warned:
                 click.echo(f"ok source '{source.name}', but see the {warned} warning(s) above")
