@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -27,6 +28,9 @@ from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.targets import prepare_tables, sweeping_lock, target_for
 from keepfor.engine import Instant, RuleSet
+from keepfor.report.held import HELD_JOIN, HELD_SHOWN, held_item, held_rows, more_held
+from keepfor.report.model import HeldRow
+from keepfor.report.text import printable
 
 EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
@@ -88,9 +92,10 @@ def sweep(
         except MassDisposal as refused:
             click.echo(f"keepfor: refused: {refused}", err=True)
             ctx.exit(EXIT_REFUSED)
+        held = _held(swept, result, rules, at, every=fmt == "json")
     for warning in result.warnings:
         click.echo(f"keepfor: warning: {warning}", err=True)
-    _print(result, fmt, clock.now().date() + RESTORABLE)
+    _print(result, fmt, clock.now().date() + RESTORABLE, held)
     for failure in result.failures:
         click.echo(f"keepfor: error: {failure}", err=True)
     if result.failures:
@@ -133,21 +138,42 @@ def _target_maker(
     return make
 
 
-def _print(result: SweepResult, fmt: str, restorable: date) -> None:
+def _held(
+    swept: list[SweptSource], result: SweepResult, rules: RuleSet, at: Instant, *, every: bool
+) -> dict[str, list[HeldRow]]:
+    """Each source's held records with their holds' reasons (where it has any): every one
+    for json, the first :data:`HELD_SHOWN` and one more (to say there are more) for the
+    table."""
+    found: dict[str, list[HeldRow]] = {}
+    for item in swept:
+        name = item.source.name
+        if result.sources.get(name) is not None and result.sources[name].held:
+            rows = held_rows(item.source, rules, at)
+            found[name] = list(rows if every else itertools.islice(rows, HELD_SHOWN + 1))
+    return found
+
+
+def _print(result: SweepResult, fmt: str, restorable: date, held: dict[str, list[HeldRow]]) -> None:
     """The result as JSON or a table; ``restorable``: the last day what this sweep
-    archives can be restored (the sweep's date and 90 days)."""
+    archives can be restored (the sweep's date and 90 days); ``held``: each source's
+    held records, with their holds' reasons."""
     if fmt == "json":
         out = {
             "applied": result.applied,
             "at": _iso(result.at),
             "sources": {
-                name: {**_source_json(tally.to_dict(), restorable), "rules": tally.rules_list()}
+                name: {
+                    **_source_json(tally.to_dict(), restorable),
+                    "rules": tally.rules_list(),
+                    "held_records": [held_item(row) for row in held.get(name, [])],
+                }
                 for name, tally in result.sources.items()
             },
         }
         click.echo(json.dumps(out, indent=2))
         return
     _table(result, restorable)
+    _held_table(result, held)
 
 
 def _source_json(counts: dict[str, int], restorable: date) -> dict[str, Any]:
@@ -209,3 +235,26 @@ def _table(result: SweepResult, restorable: date) -> None:
     Console(file=sys.stdout, soft_wrap=True).print(table)
     if not result.applied:
         click.echo("Dry run: nothing was changed. Run with --apply to act.")
+
+
+def _held_table(result: SweepResult, held: dict[str, list[HeldRow]]) -> None:
+    """The held records, with their holds' reasons: nothing is done to them."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if not any(held.values()):
+        return
+    table = Table("source", "record", "held by", title="Held records: nothing is done to them")
+    for name, rows in held.items():
+        for row in rows[:HELD_SHOWN]:
+            table.add_row(
+                Text(printable(name)),
+                Text(printable(row.key)),
+                Text(printable(HELD_JOIN.join(row.reasons))),
+            )
+    Console(file=sys.stdout, soft_wrap=True).print(table)
+    for name, rows in held.items():
+        if len(rows) > HELD_SHOWN:
+            more = result.sources[name].held - HELD_SHOWN
+            click.echo(f"source '{name}': {more_held(more)}")

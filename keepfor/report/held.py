@@ -11,6 +11,7 @@ with the number of held records.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from keepfor.abc import RecordSource, ReportWriter
@@ -20,7 +21,15 @@ from keepfor.holds.listing import holds_of_source, value_text
 from keepfor.report.counts import held_bucket
 from keepfor.report.model import HeldRow, Report
 
-__all__ = ["HELD_JOIN", "HELD_SHOWN", "HeldWriter", "held_item", "list_held", "more_held"]
+__all__ = [
+    "HELD_JOIN",
+    "HELD_SHOWN",
+    "HeldWriter",
+    "held_item",
+    "held_rows",
+    "list_held",
+    "more_held",
+]
 
 HELD_SHOWN = 100
 """Held records the table and html formats list (then how many more; json and csv list
@@ -45,6 +54,14 @@ def list_held(
     """Hand each held record of ``source`` to ``writer`` (if it lists them)."""
     if not isinstance(writer, HeldWriter):
         return
+    for row in held_rows(source, rules, at):
+        writer.held(row)
+        report.held_seen[source.name] += 1
+
+
+def held_rows(source: RecordSource, rules: RuleSet, at: Instant) -> Iterator[HeldRow]:
+    """Each held record of ``source`` with its holds' reasons, as the database selects
+    them (nothing is read where no hold is active)."""
     active = holds_of_source(source, held_predicate(rules, at).today)
     if not active:
         return
@@ -53,8 +70,7 @@ def list_held(
     for key, record in source.select(held_bucket(rules, at), fields):
         text = source.key.text(key)
         customer = value_text(record.get("customer")) if customers else None
-        writer.held(HeldRow(source.name, text, active.reasons(text, customer)))
-        report.held_seen[source.name] += 1
+        yield HeldRow(source.name, text, active.reasons(text, customer))
 
 
 def held_item(row: HeldRow) -> dict[str, Any]:

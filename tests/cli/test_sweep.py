@@ -225,11 +225,27 @@ def test_a_held_record_is_counted_and_never_acted_on(shop: Path) -> None:
         "--reason", "asked us to keep it",
     )  # fmt: skip
     assert held.exit_code == 0, held.stderr
+    code, out, _ = _sweep(shop, "--config", config, "--format", "table")
+    assert code == 0
+    assert "Held records" in out
+    held_line = next(line for line in out.splitlines() if "hold 1 (record 1)" in line)
+    assert held_line.split()[:4] == ["│", "orders", "│", "1"], held_line
     code, out, _ = _sweep(shop, "--config", config, "--apply", "--format", "json")
     assert code == 0
     counts = json.loads(out)["sources"]["orders"]
     assert (counts["purge"], counts["held"]) == (3, 1)
+    (listed,) = counts["held_records"]
+    assert (listed["source"], listed["record"]) == ("orders", "1")
+    (reason,) = listed["reasons"]
+    assert reason.endswith(": asked us to keep it")
     assert _count(shop, "SELECT count(*) FROM records WHERE id = 1") == 1
+
+
+def test_without_holds_no_record_is_listed_held(shop: Path) -> None:
+    code, out, _ = _sweep(shop, "--config", _config(shop, CHILDREN), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["sources"]["orders"]["held_records"] == []
+    assert _count(shop, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'keepfor_%'") == 0
 
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop.db"
