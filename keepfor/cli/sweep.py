@@ -185,21 +185,20 @@ def _source_json(counts: dict[str, int], restorable: date) -> dict[str, Any]:
     return {**{k: counts[k] for k in _ACTIONS}, **archived, **rest}
 
 
-def _rows(
-    tally: SourceTally, applied: bool, restorable: date
-) -> list[tuple[str, str, str, int, str]]:
-    """A source's rows: what each rule's records were given (or, dry, would be), then
-    what no rule acted on, and the source's total."""
+def _rows(tally: SourceTally, applied: bool) -> list[tuple[str, str, str, int, str]]:
+    """A source's rows: what each rule's records were given (or, dry, would be), and
+    the purges always (none is a figure too: archives are not purges), then what no
+    rule acted on, and the source's total."""
     done = "" if applied else "would be "
     words = {
         "purge": f"{done}purged",
-        "archive": f"{done}archived, restorable until {restorable.isoformat()}",
+        "archive": f"{done}archived (restorable)",
         "anonymise": f"{done}anonymised",
         "flag": f"{done}flagged",
         "review": f"{done}queued for review",
     }
     rows = [(p, r, a, n, words[a]) for (p, r, a), n in sorted(tally.by_rule.items())]
-    if not rows:
+    if not tally.purge:
         rows.append(("", "", "purge", 0, words["purge"]))
     counts = tally.to_dict()
     for key, what in (
@@ -229,10 +228,12 @@ def _table(result: SweepResult, restorable: date) -> None:
     table.add_column("records", justify="right")
     table.add_column("what")
     for name, tally in result.sources.items():
-        for pack, rule, _action, n, words in _rows(tally, result.applied, restorable):
+        for pack, rule, _action, n, words in _rows(tally, result.applied):
             table.add_row(name, pack, rule, str(n), words)
         table.add_section()
     Console(file=sys.stdout, soft_wrap=True).print(table)
+    if any(tally.archive for tally in result.sources.values()):
+        click.echo(f"Archived records can be restored until {restorable.isoformat()}.")
     if not result.applied:
         click.echo("Dry run: nothing was changed. Run with --apply to act.")
 

@@ -107,7 +107,8 @@ def test_the_table_says_archived_records_are_restorable_not_purged(
     args = ("sweep", "--rules", pack, "--config", config, "--at", AT.isoformat())
     run = invoke(*args)
     assert run.exit_code == 0, run.stderr
-    assert f"would be archived, restorable until {RESTORABLE_UNTIL}" in run.stdout
+    assert "would be archived (restorable)" in run.stdout
+    assert f"Archived records can be restored until {RESTORABLE_UNTIL}." in run.stdout
     assert "would be purged" in run.stdout  # the purges apart: none
 
 
