@@ -3,7 +3,8 @@ actions taken on records that stay, in the transaction that acts.
 
 A :class:`Trail` is one sweep's: its id, its clock, and the keyed pseudonymiser of each
 source. Record keys are written to the audit trail only as pseudonyms (HMAC-SHA256
-under the audit key, :mod:`keepfor.audit.pseudonym`).
+under the audit key, :mod:`keepfor.audit.pseudonym`), and each batch seals the trail's
+head with the same key (:func:`keepfor.audit.chain.head_seal`).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Trail:
         name = self.pseudonyms(batch.source)
         records = [name(text) for text in done]
         template = self._template(batch, records[0], sweep_id)
-        append_records(conn, template, records)
+        append_records(conn, template, records, key=self.key)
         now = template.time
         if batch.reviewed:
             review.done(conn, batch.source, done)

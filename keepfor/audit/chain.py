@@ -18,6 +18,18 @@ from entry to entry).
   (``US`` the unit separator, hashes as 64 hex digits each, concatenated in sequence
   order), where ``previous`` is the digest of the batch before (:data:`GENESIS` for
   the first). The digests chain the batches; the head row holds the last one.
+* ``seal`` of the head is ``HMAC-SHA256(audit key, message)`` in hex (:func:`head_seal`),
+  where the message is the UTF-8 of::
+
+      keepfor-audit-seal-1 US digest US count
+
+  ``digest`` the head's (64 hex digits) and ``count`` its last sequence number (the
+  number of entries) in decimal. It is written with the head, in the batch's
+  transaction, by an appender given the key. The hashes and digests are not keyed, so
+  anyone who can write to the database could remove the newest entries or rewrite some
+  and recompute what follows; without the key they cannot recompute the seal, which
+  :func:`keepfor.audit.verify.verify` checks when it is given the key. An appender not
+  given the key leaves the head unsealed (``NULL``), as are heads written before seals.
 
 What :func:`keepfor.audit.verify.verify` sees with this: a changed field or hash, or
 two entries' sequence numbers swapped, at that entry (its hash no longer matches); a
@@ -41,6 +53,7 @@ validated twice (a :class:`PendingEntry` was validated when it was made).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,17 +68,29 @@ from keepfor.audit.table import GENESIS, audit, batches, head
 __all__ = [
     "BATCH_FORMAT",
     "GENESIS",
+    "SEAL_FORMAT",
     "Appended",
     "append",
     "append_records",
     "batch_digest",
     "close_batch",
     "digest_start",
+    "head_seal",
     "lock_head",
 ]
 
 BATCH_FORMAT = "keepfor-audit-batch-1"
 """The batch digest's name and version: the first field of every digested text."""
+
+
+SEAL_FORMAT = "keepfor-audit-seal-1"
+"""The head seal's name and version: the first field of every sealed message."""
+
+
+def head_seal(key: bytes, digest: str, count: int) -> str:
+    """The seal of a head whose digest is ``digest`` after ``count`` entries (hex)."""
+    message = f"{SEAL_FORMAT}\x1f{digest}\x1f{count}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def digest_start(previous: str, first: int, last: int) -> hashlib._Hash:
@@ -96,13 +121,17 @@ def lock_head(conn: sa.Connection) -> tuple[int, str]:
     return int(row.last_sequence), str(row.digest)
 
 
-def append(conn: sa.Connection, entries: Sequence[PendingEntry]) -> list[AuditEntry]:
+def append(
+    conn: sa.Connection, entries: Sequence[PendingEntry], *, key: bytes | None = None
+) -> list[AuditEntry]:
     """Append ``entries`` as one batch, in the transaction ``conn`` is in, and return
-    them numbered and hashed. Nothing is committed here: the caller's commit writes the
-    entries with its actions, its rollback removes both."""
+    them numbered and hashed; the head is sealed with the audit ``key`` (unsealed
+    without one). Nothing is committed here: the caller's commit writes the entries
+    with its actions, its rollback removes both."""
     done: list[AuditEntry] = []
     if entries:
-        _write(conn, [(e.time, tuple([getattr(e, n) for n in TEXT_FIELDS])) for e in entries], done)
+        items = [(e.time, tuple([getattr(e, n) for n in TEXT_FIELDS])) for e in entries]
+        _write(conn, items, done, key)
     return done
 
 
@@ -124,10 +153,17 @@ class Appended:
         return self.last - self.first + 1
 
 
-def append_records(conn: sa.Connection, template: PendingEntry, records: Sequence[str]) -> Appended:
+def append_records(
+    conn: sa.Connection,
+    template: PendingEntry,
+    records: Sequence[str],
+    *,
+    key: bytes | None = None,
+) -> Appended:
     """:func:`append` for a batch whose entries differ only in ``record``: one entry per
     pseudonym of ``records``, every other field the ``template``'s (whose own record is
-    ignored). The fast path for a sweep's batch: no value object per entry on the way in."""
+    ignored); the head sealed with ``key``. The fast path for a sweep's batch: no value
+    object per entry on the way in."""
     texts = [getattr(template, n) for n in TEXT_FIELDS]
     before, after = tuple(texts[:_RECORD]), tuple(texts[_RECORD + 1 :])
     for record in records:
@@ -139,7 +175,7 @@ def append_records(conn: sa.Connection, template: PendingEntry, records: Sequenc
     items = [(time, (*before, record, *after)) for record in records]
     if not items:
         return Appended(1, 0, GENESIS)
-    first, last, digest = _write(conn, items, None)
+    first, last, digest = _write(conn, items, None, key)
     return Appended(first, last, digest)
 
 
@@ -147,9 +183,11 @@ def _write(
     conn: sa.Connection,
     items: Sequence[tuple[datetime, tuple[str, ...]]],
     done: list[AuditEntry] | None,
+    key: bytes | None,
 ) -> tuple[int, int, str]:
     """Number, hash and insert validated entries (time, text fields, at least one) as
-    one batch; the entries as appended go to ``done`` when given.
+    one batch, the head sealed with ``key``; the entries as appended go to ``done``
+    when given.
     Returns (first, last, digest)."""
     last, previous = lock_head(conn)
     first = last + 1
@@ -174,7 +212,7 @@ def _write(
     if rows:
         _insert(conn, rows)
     total = digest.hexdigest()
-    close_batch(conn, previous, first, last + len(items), total)
+    close_batch(conn, previous, first, last + len(items), total, key)
     return first, last + len(items), total
 
 
@@ -213,14 +251,25 @@ def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         conn.execute(audit.insert(), [dict(zip(keys, row, strict=True)) for row in rows])
 
 
-def close_batch(conn: sa.Connection, previous: str, first: int, last: int, digest: str) -> None:
-    """Record the batch's digest and move the head to it."""
+def close_batch(
+    conn: sa.Connection,
+    previous: str,
+    first: int,
+    last: int,
+    digest: str,
+    key: bytes | None = None,
+) -> None:
+    """Record the batch's digest and move the head to it, sealed with ``key`` (the seal
+    cleared without one: a seal of the head before would no longer match)."""
+    seal = None if key is None else head_seal(key, digest, last)
     conn.execute(
         batches.insert().values(
             first_sequence=first, last_sequence=last, previous=previous, digest=digest
         )
     )
-    conn.execute(head.update().where(head.c.id == 1).values(last_sequence=last, digest=digest))
+    conn.execute(
+        head.update().where(head.c.id == 1).values(last_sequence=last, digest=digest, seal=seal)
+    )
 
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}

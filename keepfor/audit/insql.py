@@ -95,7 +95,9 @@ def append_acted(
 ) -> tuple[Appended, list[Any]]:
     """Run ``acted`` (a data-modifying CTE returning ``key`` and ``key_text``) and append
     one entry per row it returns, as one batch, in the same statement; returns the batch
-    and the keys acted on. The template's ``record`` is ignored. Nothing is committed."""
+    and the keys acted on. The template's ``record`` is ignored. The head is sealed with
+    ``key_bytes`` (:func:`keepfor.audit.chain.head_seal`), in this transaction. Nothing
+    is committed."""
     last, previous = lock_head(conn)
     first = last + 1
     numbered = (
@@ -121,5 +123,5 @@ def append_acted(
     row = conn.execute(sa.select(keys, count, _sha256_hex(text)).select_from(inserted)).one()
     done, n, digest = list(row[0] or ()), int(row[1]), str(row[2])
     if n:
-        close_batch(conn, previous, first, last + n, digest)
+        close_batch(conn, previous, first, last + n, digest, key_bytes)
     return Appended(first, last + n, digest), done

@@ -7,9 +7,11 @@
     one row per append (a sweep's batch): the range of sequence numbers it covers, the
     digest of the batch before it and its own digest (see :mod:`keepfor.audit.chain`).
 ``keepfor_audit_head``
-    one row (``id = 1``): the last sequence number and digest. Appenders lock it, so
-    two sweeps append one after the other; ``verify`` checks the trail ends there, so
-    entries removed from the end are seen.
+    one row (``id = 1``): the last sequence number and digest, and ``seal``, their
+    HMAC under the audit key (:func:`keepfor.audit.chain.head_seal`; ``NULL``: unsealed,
+    as every head an older keepfor wrote). Appenders lock it, so two sweeps append one
+    after the other; ``verify`` checks the trail ends there, so entries removed from the
+    end are seen, and with the key that the head was sealed by it.
 
 Times are stored in UTC: ``timestamptz`` on PostgreSQL, naive UTC elsewhere
 (``DATETIME(6)`` on MariaDB, keeping microseconds, which the hashes cover). The
@@ -17,7 +19,8 @@ conversion is done here, once per value, without a TypeDecorator's per-row overh
 
 The tables live in the database of the records they are about, so an action and its
 entry share a transaction. :func:`ensure` creates what is missing (indexes included);
-call it before the batch's transaction (MariaDB commits any open transaction on
+it also adds ``seal`` to a head table an older keepfor made. Call it before the batch's
+transaction (MariaDB commits any open transaction on
 ``CREATE TABLE``, so a process that dies there may leave some tables without the
 others: :func:`keepfor.audit.verify.verify` reads such a trail, which holds nothing, as
 empty).
@@ -42,6 +45,7 @@ __all__ = [
     "db_time",
     "ensure",
     "exists",
+    "has_seal",
     "head",
     "metadata",
     "py_time",
@@ -94,6 +98,7 @@ head = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("last_sequence", sa.BigInteger(), nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("seal", sa.String(64), nullable=True),
 )
 
 TABLES = (audit.name, batches.name, head.name)
@@ -105,9 +110,34 @@ def exists(conn: sa.Connection) -> dict[str, bool]:
     return {name: name in names for name in TABLES}
 
 
+def has_seal(conn: sa.Connection) -> bool:
+    """Whether the head table (there) has its ``seal`` column (an older keepfor's has not)."""
+    return any(c["name"] == head.c.seal.name for c in sa.inspect(conn).get_columns(head.name))
+
+
+def _add_seal(conn: sa.Connection) -> None:
+    """Add ``seal`` to a head table an older keepfor made (its heads are then unsealed);
+    ``IF NOT EXISTS`` where the database has it, so two processes may both try."""
+    if has_seal(conn):
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    column = head.c.seal
+    guard = ""
+    if conn.dialect.name == "postgresql" or getattr(conn.dialect, "is_mariadb", False):
+        guard = "IF NOT EXISTS "
+    conn.execute(
+        sa.text(
+            f"ALTER TABLE {quote(head.name)} ADD COLUMN {guard}{quote(column.name)} "
+            f"{column.type.compile(conn.dialect)} NULL"
+        )
+    )
+
+
 def ensure(conn: sa.Connection) -> None:
-    """Create the trail's tables and its head row where they are missing."""
+    """Create the trail's tables and its head row where they are missing, and the head's
+    ``seal`` column where an older keepfor made the table without it."""
     create_missing(conn, metadata)
+    _add_seal(conn)
     if conn.execute(sa.select(head.c.id).where(head.c.id == 1)).first() is None:
         conn.execute(head.insert().values(id=1, last_sequence=0, digest=GENESIS))
 

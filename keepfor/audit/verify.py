@@ -7,12 +7,20 @@ cursor is held open. It recomputes every entry's hash and every batch's digest (
 :mod:`keepfor.audit.chain` for what each covers) and stops at the first fault, naming
 the sequence number where it is.
 
+Given the audit key, it then checks the head's seal (:func:`keepfor.audit.chain.head_seal`)
+against the head it derived from the entries: the hashes and digests are not keyed, so
+a trail whose newest entries were removed, or whose entries were rewritten, with every
+digest after them and the head recomputed, passes every other check; only the key
+tells. Without the key the seal is not checked (``seal`` says so); a head with no seal
+(written before seals, or by an appender not given the key) is ``unsealed``.
+
 For a consistent view while sweeps append, run it in one transaction at ``REPEATABLE
 READ`` (the command does so on PostgreSQL and MariaDB).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,15 +28,39 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from keepfor.audit.chain import digest_start
+from keepfor.audit.chain import digest_start, head_seal
 from keepfor.audit.entry import TEXT_FIELDS, AuditEntry, hash_of
-from keepfor.audit.table import GENESIS, audit, batches, db_time, exists, head, py_time
+from keepfor.audit.table import (
+    GENESIS,
+    audit,
+    batches,
+    db_time,
+    exists,
+    has_seal,
+    head,
+    py_time,
+)
 from keepfor.errors import SourceError
 
-__all__ = ["CHUNK", "VerifyResult", "export", "verify"]
+__all__ = [
+    "CHUNK",
+    "SEAL_CHECKED",
+    "SEAL_NOT_CHECKED",
+    "UNSEALED",
+    "VerifyResult",
+    "export",
+    "verify",
+]
 
 CHUNK = 5000
 """Rows read per query."""
+
+SEAL_CHECKED = "checked"
+"""The head's seal was checked with the audit key (it matches, unless that is the fault)."""
+SEAL_NOT_CHECKED = "not checked"
+"""The head is sealed, but no key was given to check it with."""
+UNSEALED = "unsealed"
+"""The head has no seal (or the trail no head): nothing to check."""
 
 
 @dataclass(frozen=True)
@@ -37,18 +69,23 @@ class VerifyResult:
     them when ``ok``; else those of the batches before the fault), the head digest
     (worth recording outside the database: a trail rewritten whole ends elsewhere),
     and the first fault, if any: ``first_bad``, the sequence number it is at, and
-    ``problem``, a sentence naming it."""
+    ``problem``, a sentence naming it. ``seal``: :data:`SEAL_CHECKED`,
+    :data:`SEAL_NOT_CHECKED` or :data:`UNSEALED` (a seal that does not match the key is
+    a fault)."""
 
     entries: int
     digest: str
     first_bad: int | None = None
     problem: str | None = None
+    seal: str = UNSEALED
 
     def __post_init__(self) -> None:
         if self.entries < 0:
             raise ValueError("entries must be >= 0")
         if (self.problem is None) != (self.first_bad is None):
             raise ValueError("a fault needs both its entry (first_bad) and its problem")
+        if self.seal not in (SEAL_CHECKED, SEAL_NOT_CHECKED, UNSEALED):
+            raise ValueError(f"no seal status {self.seal!r}")
 
     @property
     def ok(self) -> bool:
@@ -141,9 +178,16 @@ class _Walk:
             raise _Fault(at, f"entry {at}: the trail does not end where its head says")
 
 
-def _head(conn: sa.Connection) -> tuple[int, str]:
-    row = conn.execute(sa.select(head.c.last_sequence, head.c.digest).where(head.c.id == 1)).first()
-    return (0, GENESIS) if row is None else (int(row.last_sequence), str(row.digest))
+def _head(conn: sa.Connection) -> tuple[int, str, str | None]:
+    """The head row's last sequence number, digest and seal (None: unsealed, or a table
+    an older keepfor made, without the column)."""
+    seal = head.c.seal if has_seal(conn) else sa.null()
+    row = conn.execute(
+        sa.select(head.c.last_sequence, head.c.digest, seal).where(head.c.id == 1)
+    ).first()
+    if row is None:
+        return 0, GENESIS, None
+    return int(row[0]), str(row[1]), None if row[2] is None else str(row[2])
 
 
 def _never_written(conn: sa.Connection, present: dict[str, bool], last: int, digest: str) -> bool:
@@ -160,8 +204,9 @@ def _never_written(conn: sa.Connection, present: dict[str, bool], last: int, dig
     return True
 
 
-def verify(conn: sa.Connection, *, chunk: int = CHUNK) -> VerifyResult:
-    """Check every entry and batch of the trail in ``conn``'s database.
+def verify(conn: sa.Connection, *, key: bytes | None = None, chunk: int = CHUNK) -> VerifyResult:
+    """Check every entry and batch of the trail in ``conn``'s database, and with the
+    audit ``key`` the head's seal.
 
     Raises :class:`SourceError` when the database has no audit trail at all; a trail
     with some of its tables missing is a fault, not an error, unless those there hold
@@ -171,7 +216,7 @@ def verify(conn: sa.Connection, *, chunk: int = CHUNK) -> VerifyResult:
     if not any(present.values()):
         raise SourceError("no audit trail here (no table keepfor_audit)")
     missing = [name for name, there in present.items() if not there]
-    last, digest = _head(conn) if present[head.name] else (0, GENESIS)
+    last, digest, seal = _head(conn) if present[head.name] else (0, GENESIS, None)
     if missing:
         if _never_written(conn, present, last, digest):
             return VerifyResult(0, GENESIS)
@@ -183,7 +228,22 @@ def verify(conn: sa.Connection, *, chunk: int = CHUNK) -> VerifyResult:
         walk.end(last, digest)
     except _Fault as fault:
         return VerifyResult(max(walk.expected - 1, 0), digest, fault.sequence, fault.problem)
-    return VerifyResult(walk.expected - 1, digest)
+    count = walk.expected - 1
+    if seal is None:
+        return VerifyResult(count, digest, seal=UNSEALED)
+    if key is None:
+        return VerifyResult(count, digest, seal=SEAL_NOT_CHECKED)
+    if not hmac.compare_digest(head_seal(key, digest, count).encode(), seal.encode()):
+        return VerifyResult(
+            count,
+            digest,
+            count + 1,
+            "the head's seal does not match the audit key: entries may have been removed "
+            f"after entry {count}, or entries up to it rewritten (or this is not the key "
+            "the trail was sealed with)",
+            seal=SEAL_CHECKED,
+        )
+    return VerifyResult(count, digest, seal=SEAL_CHECKED)
 
 
 def export(

@@ -5,7 +5,12 @@ intact, 1 naming the first entry that was changed, removed, inserted or reordere
 2 (one line) for bad input: no such database, no audit trail in it, a bad option. Each
 database is read in one ``REPEATABLE READ`` transaction (PostgreSQL, MariaDB), so a
 sweep appending meanwhile does not look like a fault. Neither needs the audit key: the
-trail holds pseudonyms, and the hashes are not keyed.
+trail holds pseudonyms, and the hashes are not keyed. But where the key is found as a
+sweep finds it (the config's key file, else ``KEEPFOR_AUDIT_KEY``), ``verify`` also
+checks the head's seal (an HMAC under the key, which a sweep writes with the head): one
+that does not match exits 1, as entries removed from the end, or rewritten with the
+digests after them, would. Without the key, or for a head written before seals, the
+line is as before and a note on standard error says the seal was not checked.
 
 Without ``--source``, a config's sources may live in several databases: both commands
 read each database once, in the config's order. ``export`` writes all of them as one
@@ -24,6 +29,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 import click
@@ -31,6 +37,7 @@ import sqlalchemy as sa
 
 from keepfor.audit.entry import FIELD_NAMES, AuditEntry, utc_text
 from keepfor.audit.table import GENESIS, exists, head
+from keepfor.audit.verify import SEAL_CHECKED, SEAL_NOT_CHECKED, VerifyResult
 from keepfor.audit.verify import export as export_entries
 from keepfor.audit.verify import verify as verify_trail
 from keepfor.cli.output import OutputError, output_file
@@ -65,17 +72,26 @@ def _databases(
 ) -> list[tuple[list[str], str]]:
     """(source names, url) of each distinct database the options name, in config order
     (no names for ``--db``)."""
+    return _where_and_key(db, config, source)[0]
+
+
+def _where_and_key(
+    db: str | None, config: str | None, source: str | None
+) -> tuple[list[tuple[list[str], str]], Path | None]:
+    """:func:`_databases`, and the audit key file the config names (None: the
+    environment's key, as a sweep takes it)."""
     if db and config:
         raise UsageError("give --db URL or --config F, not both")
     if source and not config:
         raise UsageError("--source NAME needs --config F")
     if db:
-        return [([], db)]
+        return [([], db)], None
     if not config:
         raise UsageError("give --db URL, or --config F (with --source NAME)")
     from keepfor.connectors.config import load_config
 
     sources = load_config(config)
+    key_file = next((s.audit_key_file for s in sources if s.audit_key_file is not None), None)
     if source is not None:
         names = [s.name for s in sources]
         if source not in names:
@@ -84,7 +100,18 @@ def _databases(
     by_url: dict[str, list[str]] = {}
     for each in sources:
         by_url.setdefault(each.url, []).append(each.name)
-    return [(names, url) for url, names in by_url.items()]
+    return [(names, url) for url, names in by_url.items()], key_file
+
+
+def _audit_key(key_file: Path | None) -> bytes | str:
+    """The audit key as a sweep finds it; where there is none (or it cannot be used),
+    why not."""
+    from keepfor.audit.pseudonym import load_key
+
+    try:
+        return load_key(key_file)
+    except UsageError as error:
+        return str(error)
 
 
 def _label(names: list[str]) -> str:
@@ -124,20 +151,41 @@ def audit() -> None:
 @_where
 @click.pass_context
 def verify(ctx: click.Context, db: str | None, config: str | None, source_name: str | None) -> None:
-    """Check every entry: exit 0 when intact, 1 naming the first bad entry."""
+    """Check every entry: exit 0 when intact, 1 naming the first bad entry. With the
+    audit key (the config's key file, else KEEPFOR_AUDIT_KEY), check the head's seal too."""
     tampered = False
-    for names, url in _databases(db, config, source_name):
+    databases, key_file = _where_and_key(db, config, source_name)
+    key = _audit_key(key_file)
+    for names, url in databases:
         label = _label(names)
         with _reading(url) as conn:
-            result = verify_trail(conn)
+            result = verify_trail(conn, key=key if isinstance(key, bytes) else None)
         if result.ok:
             entries = "entry" if result.entries == 1 else "entries"
-            click.echo(f"{label}{result.entries} {entries}, intact (head {result.digest})")
+            sealed = ", seal checked" if result.seal == SEAL_CHECKED else ""
+            click.echo(f"{label}{result.entries} {entries}, intact (head {result.digest}){sealed}")
+            note = _seal_note(result, key)
+            if note:
+                click.echo(f"keepfor: note: {label}{note}", err=True)
         else:
             tampered = True
             click.echo(f"{label}NOT INTACT: {result.problem}")
     if tampered:
         ctx.exit(EXIT_TAMPERED)
+
+
+def _seal_note(result: VerifyResult, key: bytes | str) -> str | None:
+    """What to say of the head's seal of an intact trail (on standard error): nothing
+    once it was checked, or of an empty trail; else that it was not checked, and why."""
+    if result.seal == SEAL_CHECKED or (result.entries == 0 and result.digest == GENESIS):
+        return None
+    if result.seal == SEAL_NOT_CHECKED:
+        why = key if isinstance(key, str) else "no audit key"  # never the key itself
+        return f"the head's seal was not checked: {why}"
+    return (
+        "the head is unsealed (written before keepfor sealed heads, or without the audit "
+        "key): its seal was not checked"
+    )
 
 
 def _bound(text: str | None, option: str, *, end: bool) -> datetime | None:

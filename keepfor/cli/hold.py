@@ -146,7 +146,7 @@ def _audit(conn: sa.Connection, key: bytes | str, made: Hold, action: str, at: d
         action=action,
         outcome="done",
     )
-    append(conn, [entry])
+    append(conn, [entry], key=key)
 
 
 @hold.command()
