@@ -29,7 +29,8 @@ from keepfor.engine import Action, Basis, Decision, Instant, RuleSet, Status, ev
 from keepfor.engine.cutoffs import All, Equals, Not, Predicate, held_predicate
 from keepfor.engine.evaluate import local_today
 from keepfor.errors import KeepforError
-from keepfor.holds.lookup import holds_of
+from keepfor.holds.listing import ActiveHolds, holds_of_source
+from keepfor.holds.model import Hold
 from keepfor.report.counts import bucket_predicates
 
 __all__ = ["CUSTOMER", "NO_RULE", "Erasure", "Kept", "plan_erasure", "run_erasure"]
@@ -98,13 +99,15 @@ def plan_erasure(
     out = Erasure()
     fields = (*rules.fields(), CUSTOMER)
     held_keys = set() if held is None else {k for k, _ in source.select(held, fields)}
-    today = held_predicate(rules, at).today
+    active: ActiveHolds | None = None  # read once, at the first held record
     grouped: dict[tuple[str, str, Action], list[Any]] = {}
     for key, record in source.select(Equals(CUSTOMER, customer), fields):
         text = source.key.text(key)
         decision = evaluate(rules, record, at)
         if key in held_keys:
-            out.kept.append(_held(source, key, text, decision, customer, today))
+            if active is None:
+                active = holds_of_source(source, held_predicate(rules, at).today)
+            out.kept.append(_held(active.holding(text, customer), text, decision))
             continue
         kept = _kept(text, decision, at)
         if kept is not None:
@@ -122,12 +125,9 @@ def plan_erasure(
     return out
 
 
-def _held(
-    source: RecordSource, key: Any, text: str, decision: Decision, customer: str, today: date
-) -> Kept:
+def _held(holding: list[Hold], text: str, decision: Decision) -> Kept:
     """A held record: the holds' reasons, and the day the last of them ends (None while
     one has no end); its rule and basis are what would decide it once released."""
-    holding = holds_of(source, key, today, customer)
     ends = [h.until for h in holding]
     until = None if not ends or None in ends else max(e for e in ends if e is not None)
     why = "; ".join(h.describe() for h in holding) or "a hold"

@@ -31,7 +31,7 @@ from keepfor.engine.evaluate import RuleOutcome
 from keepfor.errors import RecordError, UsageError, quoted
 from keepfor.evaluators import evaluator_named
 from keepfor.holds import Hold
-from keepfor.holds.lookup import holds_of
+from keepfor.holds.listing import holds_of
 from keepfor.report.text import printable
 
 

@@ -7,7 +7,7 @@ to, so that the database itself leaves held records out of what is due.
 """
 
 from keepfor.holds.model import Hold, HoldState
-from keepfor.holds.store import active_for, add, list_holds, release
+from keepfor.holds.store import active_holds, add, list_holds, release
 from keepfor.holds.table import ensure, exists
 
-__all__ = ["Hold", "HoldState", "active_for", "add", "ensure", "exists", "list_holds", "release"]
+__all__ = ["Hold", "HoldState", "active_holds", "add", "ensure", "exists", "list_holds", "release"]

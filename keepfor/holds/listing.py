@@ -1,6 +1,7 @@
 """The active holds of a source, read in one query, and which of them hold a record:
-what a report lists beside each held record (the push-down only says whether a record
-is held; holds are few, made by hand, so they are matched to keys in Python).
+what a report lists beside each held record, and what ``explain`` and an erasure request
+name (the push-down only says whether a record is held; holds are few, made by hand, so
+they are matched to keys in Python).
 
 A hold's key and customer are compared as the push-down compares them
 (:mod:`keepfor.holds.sql`): with the text :meth:`keepfor.abc.RecordKey.text` writes of
@@ -16,16 +17,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor.abc import RecordSource
 from keepfor.database import first_line, safe_url
 from keepfor.errors import SourceError
 from keepfor.holds.model import Hold
-from keepfor.holds.table import exists, holds
+from keepfor.holds.store import active_holds
 
-__all__ = ["ActiveHolds", "active_holds", "holds_of_source", "value_text"]
+__all__ = ["ActiveHolds", "holds_of", "holds_of_source", "value_text"]
 
 
 def value_text(value: Any) -> str | None:
@@ -72,23 +72,6 @@ class ActiveHolds:
         return tuple(hold.describe() for hold in self.holding(key, customer))
 
 
-def active_holds(conn: sa.Connection, source: str, today: date) -> list[Hold]:
-    """Every hold of ``source`` active on ``today``, oldest first, in one query (none
-    where the database has no holds table)."""
-    if not exists(conn):
-        return []
-    query = (
-        sa.select(holds)
-        .where(
-            holds.c.source == source,
-            holds.c.released_at.is_(None),
-            sa.or_(holds.c.until.is_(None), holds.c.until >= today),
-        )
-        .order_by(holds.c.id)
-    )
-    return [Hold.of(row) for row in conn.execute(query)]
-
-
 def holds_of_source(source: RecordSource, today: date) -> ActiveHolds:
     """The active holds of an opened source on ``today`` (none for a source that keeps
     no holds); a database failure is one line naming the source (no password)."""
@@ -108,3 +91,16 @@ def holds_of_source(source: RecordSource, today: date) -> ActiveHolds:
             f"source '{source.name}': reading its holds from database "
             f"{safe_url(engine.url)} failed: {first_line(error)}"
         ) from None
+
+
+def holds_of(source: RecordSource, key: Any, today: date) -> list[Hold]:
+    """The active holds on one record of an opened source, oldest first: on its key's
+    text, or on its customer's (read from the record only where some hold names a
+    customer). What ``explain`` names when it says a record is held."""
+    active = holds_of_source(source, today)
+    if not active:
+        return []
+    customer = None
+    if active.names_customers:
+        customer = value_text((source.get(key, ("customer",)) or {}).get("customer"))
+    return active.holding(source.key.text(key), customer)

@@ -1,9 +1,10 @@
 """Adding, listing and releasing holds, on a connection the caller's transaction owns.
 
 Nothing here commits: ``keepfor hold`` writes a hold and its audit entry in one
-transaction. :func:`active_for` is how ``explain`` finds the holds of one record; the
-report and the sweep never read this table in Python (the database tests it in the
-same query that selects, see :mod:`keepfor.holds.sql`).
+transaction. :func:`active_holds` is what ``explain``, an erasure request and the held
+records' listing name holds by; whether a record is held, the report and the sweep
+never ask in Python (the database tests it in the same query that selects, see
+:mod:`keepfor.holds.sql`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from keepfor.errors import UsageError
-from keepfor.exact import exact
 from keepfor.holds.model import Hold
 from keepfor.holds.table import exists, holds
 
-__all__ = ["active_for", "add", "list_holds", "release"]
+__all__ = ["active_holds", "add", "list_holds", "release"]
 
 
 def _naive(time: datetime) -> datetime:
@@ -89,22 +89,16 @@ def release(
     return released
 
 
-def active_for(
-    conn: sa.Connection, source: str, record_key: str, customer: str | None, today: date
-) -> list[Hold]:
-    """The holds that hold one record on ``today``: on its key's text, or on its
-    customer's (byte for byte, as the push-down compares them, in a table an older
-    keepfor made too)."""
+def active_holds(conn: sa.Connection, source: str, today: date) -> list[Hold]:
+    """Every hold of ``source`` active on ``today``, oldest first, in one query (none
+    where the database has no holds table). Holds are few, made by hand: which of them
+    hold a record is matched in Python (:class:`keepfor.holds.listing.ActiveHolds`)."""
     if not exists(conn):
         return []
-    covers = holds.c.record_key == exact(record_key)
-    if customer is not None:
-        covers = sa.or_(covers, holds.c.customer == exact(customer))
     query = (
         sa.select(holds)
         .where(
             holds.c.source == source,
-            covers,
             holds.c.released_at.is_(None),
             sa.or_(holds.c.until.is_(None), holds.c.until >= today),
         )

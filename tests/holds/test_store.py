@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from keepfor import holds
 from keepfor.abc import RecordKey
 from keepfor.errors import UsageError
+from keepfor.holds.listing import ActiveHolds
 from keepfor.holds.sql import as_text, held_condition
 from keepfor.holds.table import holds as holds_table
 
@@ -33,7 +34,15 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
     made.dispose()
 
 
-def test_add_list_release_and_active_for(engine: sa.Engine) -> None:
+def _holding(conn: sa.Connection, key: str, customer: str | None, today: date) -> list[int]:
+    """The ids of the holds that hold a record of ``orders`` with this key and customer."""
+    return [
+        h.id
+        for h in ActiveHolds.of(holds.active_holds(conn, "orders", today)).holding(key, customer)
+    ]
+
+
+def test_add_list_release_and_active_holds(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         one = holds.add(conn, "orders", record_key="42", reason="claim", by="alice", at=AT)
         two = holds.add(conn, "orders", customer="C-7", reason="asked", by="bob", at=AT,
@@ -44,12 +53,11 @@ def test_add_list_release_and_active_for(engine: sa.Engine) -> None:
         assert [h.id for h in listed] == [one.id, two.id]
         assert listed[0] == one
         assert listed[1].until == TODAY
-        assert [h.id for h in holds.active_for(conn, "orders", "42", "C-7", TODAY)] == [
-            one.id, two.id,
-        ]  # fmt: skip
-        assert holds.active_for(conn, "orders", "43", "C-8", TODAY) == []
-        assert [h.id for h in holds.active_for(conn, "orders", "43", "C-7", TODAY)] == [two.id]
-        assert holds.active_for(conn, "orders", "43", "C-7", date(2026, 11, 23)) == []
+        assert [h.id for h in holds.active_holds(conn, "orders", TODAY)] == [one.id, two.id]
+        assert _holding(conn, "42", "C-7", TODAY) == [one.id, two.id]
+        assert _holding(conn, "43", "C-8", TODAY) == []
+        assert _holding(conn, "43", "C-7", TODAY) == [two.id]
+        assert _holding(conn, "43", "C-7", date(2026, 11, 23)) == []
     with engine.begin() as conn:
         released = holds.release(conn, "orders", one.id, reason="settled", by="dan", at=AT)
         assert released.released_by == "dan"
@@ -58,7 +66,7 @@ def test_add_list_release_and_active_for(engine: sa.Engine) -> None:
         with pytest.raises(UsageError, match="no hold"):
             holds.release(conn, "other", two.id, reason="wrong source", by="dan", at=AT)
     with engine.connect() as conn:
-        assert holds.active_for(conn, "orders", "42", None, TODAY) == []
+        assert _holding(conn, "42", None, TODAY) == []
         assert holds.list_holds(conn, "orders")[0] == released
 
 
@@ -67,7 +75,7 @@ def test_without_the_table_nothing_is_held(db_url: str) -> None:
     try:
         with made.connect() as conn:
             assert holds.list_holds(conn, "orders") == []
-            assert holds.active_for(conn, "orders", "42", None, TODAY) == []
+            assert holds.active_holds(conn, "orders", TODAY) == []
             with pytest.raises(UsageError, match="no hold 1"):
                 holds.release(conn, "orders", 1, reason="r", by="b", at=AT)
             assert not holds.exists(conn)

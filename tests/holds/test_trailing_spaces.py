@@ -25,7 +25,7 @@ from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
 from keepfor.connectors.store import StoreSource
 from keepfor.engine import Action, RuleSet, parse_pack
-from keepfor.holds.lookup import holds_of
+from keepfor.holds.listing import ActiveHolds, holds_of
 from keepfor.report import build_report
 from keepfor.store import upgrade
 from keepfor.store.importer import import_records
@@ -323,9 +323,9 @@ def test_keepfor_marks_abc_and_abc_space_apart_in_a_realigned_table(db_url: str)
             holds.add(conn, "shop", record_key="abc ", reason="r", by="b", at=WHEN)
         with engine.connect() as conn:
             assert state.already_acted(conn, "shop", "flag", ["abc", "abc "]) == {"abc", "abc "}
-            assert holds.active_for(conn, "shop", "abc", None, TODAY) == []
-            held = holds.active_for(conn, "shop", "abc ", None, TODAY)
-            assert [h.record_key for h in held] == ["abc "]
+            active = ActiveHolds.of(holds.active_holds(conn, "shop", TODAY))
+            assert active.holding("abc", None) == []
+            assert [h.record_key for h in active.holding("abc ", None)] == ["abc "]
             if engine.dialect.name == "mysql":
                 collations = conn.execute(
                     sa.text(
