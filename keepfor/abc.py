@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from keepfor.engine.cutoffs import Predicate
     from keepfor.engine.evaluate import Unreadable
     from keepfor.engine.rules import RetentionRule
-    from keepfor.report.model import DueRow, Report, RowLabel, UnreadableRow
+    from keepfor.report.model import DueRow, HeldRow, Report, RowLabel, UnreadableRow
 
 __all__ = [
     "ActionBatch",
@@ -367,6 +367,10 @@ class ReportWriter(ABC):
     wants_aggregates = True
     """False for formats that print only rows (csv): the counts are skipped."""
 
+    lists_held = False
+    """True for formats that list held records (:meth:`held`; every built-in one does):
+    for the others, nothing is read."""
+
     @abstractmethod
     def row(self, row: DueRow) -> None: ...
 
@@ -390,6 +394,11 @@ class ReportWriter(ABC):
 
         for key in keys:
             self.unreadable(UnreadableRow(source, str(key), problem, rule))
+
+    def held(self, row: HeldRow) -> None:
+        """One held record, with the reasons of the holds that hold it (asked only of a
+        format that :attr:`lists_held`)."""
+        raise NotImplementedError(f"{type(self).__name__} lists no held records")
 
     @abstractmethod
     def finish(self, report: Report) -> None:

@@ -111,6 +111,7 @@ class CsvWriter(ReportWriter):
     """Due records, then unreadable ones, then held ones; no aggregates."""
 
     wants_aggregates = False
+    lists_held = True
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -248,6 +249,8 @@ class JsonWriter(ReportWriter):
     """One JSON object: the ``due`` list written as rows stream in, then ``unreadable``
     and ``held_records`` (kept aside until then), then the aggregates."""
 
+    lists_held = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.first = True
@@ -314,6 +317,8 @@ class JsonWriter(ReportWriter):
 class TableWriter(ReportWriter):
     """Readable text: due rows as aligned lines, unreadable records, the first held ones,
     then the summary."""
+
+    lists_held = True
 
     def __init__(self, out: TextIO) -> None:
         self.out = out

@@ -12,7 +12,7 @@ with the number of held records.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from keepfor.abc import RecordSource, ReportWriter
 from keepfor.engine import Instant, RuleSet
@@ -24,7 +24,6 @@ from keepfor.report.model import HeldRow, Report
 __all__ = [
     "HELD_JOIN",
     "HELD_SHOWN",
-    "HeldWriter",
     "held_item",
     "held_rows",
     "list_held",
@@ -39,20 +38,11 @@ HELD_JOIN = "; "
 """Between two holds' reasons on one record, where a format writes them as one text."""
 
 
-@runtime_checkable
-class HeldWriter(Protocol):
-    """A report format that lists held records (every built-in one does; a writer
-    without :meth:`held` is not asked, and nothing is read for it)."""
-
-    def held(self, row: HeldRow) -> None:
-        """One held record, with the reasons of the holds that hold it."""
-
-
 def list_held(
     report: Report, writer: ReportWriter, source: RecordSource, rules: RuleSet, at: Instant
 ) -> None:
     """Hand each held record of ``source`` to ``writer`` (if it lists them)."""
-    if not isinstance(writer, HeldWriter):
+    if not writer.lists_held:
         return
     for row in held_rows(source, rules, at):
         writer.held(row)

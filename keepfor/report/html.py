@@ -150,6 +150,8 @@ def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
 class HtmlWriter(ReportWriter):
     """One self-contained page; rows sorted by disposal date, most overdue first."""
 
+    lists_held = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.due = SortedSpool()

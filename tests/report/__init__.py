@@ -160,6 +160,8 @@ def source(url: str, **mapping: Any) -> Iterator[SqlTableSource]:
 class Collect(ReportWriter):
     """Keeps every row and the report, for tests; ``aggregates=False`` skips the counts."""
 
+    lists_held = True
+
     def __init__(self, aggregates: bool = True) -> None:
         self.wants_aggregates = aggregates
         self.rows: list[DueRow] = []
