@@ -10,7 +10,9 @@ sweep finds it (the config's key file, else ``KEEPFOR_AUDIT_KEY``), ``verify`` a
 checks the head's seal (an HMAC under the key, which a sweep writes with the head): one
 that does not match exits 1, as entries removed from the end, or rewritten with the
 digests after them, would. Without the key, or for a head written before seals, the
-line is as before and a note on standard error says the seal was not checked.
+line is as before and a note on standard error says the seal was not checked; since
+an unsealed head cannot prove it was never sealed, ``--require-seal`` fails it instead
+(for a trail a sealing keepfor has written to).
 
 Without ``--source``, a config's sources may live in several databases: both commands
 read each database once, in the config's order. ``export`` writes all of them as one
@@ -149,18 +151,39 @@ def audit() -> None:
 
 @audit.command()
 @_where
+@click.option(
+    "--require-seal",
+    is_flag=True,
+    help="Fail (exit 1) a trail whose head's seal is missing, not only one that does not "
+    "match: for a trail a sealing keepfor has written to (needs the audit key).",
+)
 @click.pass_context
-def verify(ctx: click.Context, db: str | None, config: str | None, source_name: str | None) -> None:
+def verify(
+    ctx: click.Context,
+    db: str | None,
+    config: str | None,
+    source_name: str | None,
+    require_seal: bool,
+) -> None:
     """Check every entry: exit 0 when intact, 1 naming the first bad entry. With the
     audit key (the config's key file, else KEEPFOR_AUDIT_KEY), check the head's seal too."""
     tampered = False
     databases, key_file = _where_and_key(db, config, source_name)
     key = _audit_key(key_file)
+    if require_seal and isinstance(key, str):
+        raise UsageError(f"--require-seal needs the audit key: {key}")
     for names, url in databases:
         label = _label(names)
         with _reading(url) as conn:
             result = verify_trail(conn, key=key if isinstance(key, bytes) else None)
-        if result.ok:
+        if result.ok and require_seal and _seal_note(result, key) is not None:
+            tampered = True
+            click.echo(
+                f"{label}NOT INTACT: the head is not sealed, and --require-seal asks for a "
+                "sealed one: its seal may have been removed with entries after it, or "
+                "entries rewritten"
+            )
+        elif result.ok:
             entries = "entry" if result.entries == 1 else "entries"
             sealed = ", seal checked" if result.seal == SEAL_CHECKED else ""
             click.echo(f"{label}{result.entries} {entries}, intact (head {result.digest}){sealed}")

@@ -307,3 +307,61 @@ def test_a_seal_that_is_not_hex_is_a_fault_not_a_crash(db_url: str) -> None:
     run = invoke("audit", "verify", "--db", db_url)
     assert run.exit_code == 1, run
     assert "the head's seal does not match the audit key" in run.stdout
+
+
+def _strip_seal(url: str) -> None:
+    """What an attacker who knows of the seal does after :func:`_remove_newest`: clear
+    it, so that the head looks like one written before seals."""
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(head.update().values(seal=None))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.usefixtures("with_key")
+def test_require_seal_fails_a_head_whose_seal_was_cleared(swept: str) -> None:
+    left = _remove_newest(swept)
+    _strip_seal(swept)
+    # by default an unsealed head passes, with a note: it may be a trail from before seals
+    run = invoke("audit", "verify", "--db", swept)
+    assert run.exit_code == 0, run
+    assert run.stdout.startswith(f"{left} entries, intact (head ")
+    assert "unsealed" in run.stderr
+    run = invoke("audit", "verify", "--db", swept, "--require-seal")
+    assert (run.exit_code, run.stderr) == (1, ""), run
+    assert run.stdout == (
+        "NOT INTACT: the head is not sealed, and --require-seal asks for a sealed one: its "
+        "seal may have been removed with entries after it, or entries rewritten\n"
+    )
+
+
+@pytest.mark.usefixtures("with_key")
+def test_require_seal_passes_a_sealed_trail(swept: str) -> None:
+    last, digest, _ = _head(swept)
+    run = invoke("audit", "verify", "--db", swept, "--require-seal")
+    assert (run.exit_code, run.stderr) == (0, ""), run
+    assert run.stdout == f"{last} entries, intact (head {digest}), seal checked\n"
+
+
+@pytest.mark.usefixtures("with_key")
+def test_require_seal_passes_an_empty_trail(db_url: str) -> None:
+    engine = _engine(db_url)
+    try:
+        with engine.begin() as conn:
+            ensure(conn)  # the tables, no entry yet: nothing to seal
+    finally:
+        engine.dispose()
+    run = invoke("audit", "verify", "--db", db_url, "--require-seal")
+    assert (run.exit_code, run.stderr) == (0, ""), run
+    assert run.stdout == f"0 entries, intact (head {GENESIS})\n"
+
+
+@pytest.mark.usefixtures("no_key")
+def test_require_seal_without_the_key_is_bad_input(swept: str) -> None:
+    run = invoke("audit", "verify", "--db", swept, "--require-seal")
+    assert run.exit_code == 2, run
+    assert run.stdout == ""
+    assert run.stderr.startswith("keepfor: error: --require-seal needs the audit key: ")
+    assert len(run.stderr.splitlines()) == 1
