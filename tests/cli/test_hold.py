@@ -171,6 +171,50 @@ def test_explain_says_held_with_the_reason(shop: list[str], tmp_path: Path) -> N
     assert json.loads(free.stdout)["status"] == "due"
 
 
+def test_a_customer_kept_as_bytes_is_held_and_explained_by_its_hex(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A customer column of bytes: a hold names the customer in lowercase hex, as the
+    push-down compares it; the report counts the record held and ``explain`` names it."""
+    engine = sa.create_engine(db_url)
+    meta = sa.MetaData()
+    orders = sa.Table(
+        "kf_hold_bytes",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("customer", sa.LargeBinary(16)),
+        sa.Column("category", sa.String(20)),
+        sa.Column("placed_at", sa.Date),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            orders.insert(),
+            [
+                {
+                    "id": 1,
+                    "customer": b"\x01\xab",
+                    "category": "order",
+                    "placed_at": date(2020, 1, 1),
+                },
+                {"id": 2, "customer": b"\x02", "category": "order", "placed_at": date(2020, 1, 1)},
+            ],
+        )
+    engine.dispose()
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK, encoding="utf-8")
+    where = ["--db", db_url, "--table", "kf_hold_bytes"]
+    _hold(where, "add", "--customer", "01ab", "--reason", "a claim", "--by", "dora")
+    report = _report(where, pack)
+    assert _due(report) == {"2"}
+    assert _counts(report)["held"] == 1
+    run = invoke("explain", "--rules", pack, *where, "--id", "1", "--at", AT, "--json")
+    assert run.exit_code == 0, run.stderr
+    decided = json.loads(run.stdout)
+    assert decided["status"] == "held"
+    assert [h["reason"] for h in decided["holds"]] == ["a claim"]
+
+
 def test_bad_input_is_one_line(shop: list[str], db_url: str) -> None:
     not_a_key = invoke("hold", "add", "--id", "abc", "--reason", "r", *shop)
     assert_bad_input(not_a_key, "'abc' is not a key of 'id'")
