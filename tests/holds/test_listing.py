@@ -15,7 +15,8 @@ from keepfor import holds
 from keepfor.abc import Keyed, RecordKey, RecordSource
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate
-from keepfor.holds.listing import ActiveHolds, active_holds, holds_of_source, value_text
+from keepfor.holds.listing import ActiveHolds, holds_of_source, value_text
+from keepfor.holds.store import active_holds
 
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 22)
