@@ -6,7 +6,6 @@ unless ``--apply``; applied, it is audited as any sweep (exit 4: partly done).""
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -14,11 +13,13 @@ import click
 from keepfor.abc import ActionTarget
 from keepfor.actions.erasure import Erasure, plan_erasure, run_erasure
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
+from keepfor.cli.output import plain, print_table
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.cli.sweep import EXIT_PARTLY_DONE, swept_sources, trail_for
 from keepfor.clock import Clock
 from keepfor.engine import Action, Instant
 from keepfor.errors import SourceError, UsageError
+from keepfor.report.text import printable
 
 
 @click.command()
@@ -100,24 +101,26 @@ def _print(
         }
         click.echo(json.dumps(out, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, soft_wrap=True)
     verb = "" if applied else "would be "
     for name, answer in answers.items():
         done = ", ".join(
             f"{getattr(answer, a.value)} {verb}{'purged' if a is Action.PURGE else 'anonymised'}"
             for a in (Action.PURGE, Action.ANONYMISE)
         )
-        console.print(f"Source {name}: customer {customer}: {done}; {len(answer.kept)} kept")
+        click.echo(
+            f"Source {name}: customer {printable(customer)}: {done}; {len(answer.kept)} kept"
+        )
         if answer.kept:
             table = Table()
             for column in ("record", "rule", "basis", "kept until", "why"):
                 table.add_column(column)
             for kept in answer.kept:
                 until = "" if kept.until is None else kept.until.isoformat()
-                table.add_row(kept.record, kept.rule or "", kept.basis or "", until, kept.reason)
-            console.print(table)
+                table.add_row(
+                    plain(kept.record), kept.rule or "", kept.basis or "", until, plain(kept.reason)
+                )
+            print_table(table)
     if not applied:
         click.echo("Dry run: nothing was changed. Run with --apply to act.")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor import holds
 from keepfor.abc import RecordSource
+from keepfor.cli.output import plain, print_table
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.sql import SqlTableSource, db_error
@@ -212,7 +213,6 @@ def list_(ctx: click.Context, /, fmt: str, **where: Any) -> None:
 
 
 def _table(found: list[Hold], today: date) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"Holds: {len(found)}")
@@ -224,15 +224,15 @@ def _table(found: list[Hold], today: date) -> None:
             state += f" {item.released_at.date().isoformat()} by {item.released_by}"
         table.add_row(
             str(item.id),
-            item.source,
-            item.covers,
-            item.reason,
-            item.by,
+            plain(item.source),
+            plain(item.covers),
+            plain(item.reason),
+            plain(item.by),
             item.created_at.date().isoformat(),
             item.until.isoformat() if item.until else "",
-            state,
+            plain(state),
         )
-    Console(soft_wrap=True, highlight=False).print(table)
+    print_table(table)
 
 
 @hold.command()

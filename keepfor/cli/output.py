@@ -39,6 +39,8 @@ from keepfor.errors import UsageError
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
+    from rich.table import Table
+    from rich.text import Text
 
 __all__ = [
     "OutputError",
@@ -46,6 +48,8 @@ __all__ = [
     "guarded_stdout",
     "live_progress",
     "output_file",
+    "plain",
+    "print_table",
     "shows_progress",
     "silence_stdout",
 ]
@@ -87,6 +91,28 @@ def _printable(text: str) -> str:
     from keepfor.report.text import printable
 
     return printable(text)
+
+
+def plain(value: object) -> Text:
+    """A value a person or a record gave (a key, a customer, a reason), for a rich table
+    or line: as it is, never read as rich markup (``[/b]`` is text, not a closing tag),
+    control characters escaped (:func:`keepfor.report.text.printable`)."""
+    from rich.text import Text
+
+    return Text(_printable(str(value)))
+
+
+def print_table(table: Table) -> None:
+    """A rich table on standard output: fitted to a terminal's width; in a file or a
+    pipe, as wide as its cells need, so that no key or id is folded there."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    if not console.is_terminal:
+        wide = console.options.update_width(100_000)
+        console.width = max(console.width, Measurement.get(console, wide, table).maximum)
+    console.print(table)
 
 
 def _sink(fd: int, failure: str, *, closefd: bool) -> _Sink:

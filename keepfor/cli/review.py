@@ -24,6 +24,7 @@ from keepfor import holds
 from keepfor.abc import RecordSource
 from keepfor.actions import review as queue
 from keepfor.actions.settings import ActionSettings
+from keepfor.cli.output import plain, print_table
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.sql import db_error
@@ -88,7 +89,6 @@ def list_(status: str, fmt: str, **where: Any) -> None:
 
 
 def _table(found: list[queue.ReviewItem]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"Review queue: {len(found)} item{'' if len(found) == 1 else 's'}")
@@ -98,14 +98,14 @@ def _table(found: list[queue.ReviewItem]) -> None:
         decided = "" if item.decided_by is None else f"{item.decided_by}: {item.reason}"
         table.add_row(
             str(item.id),
-            item.source,
-            item.record_key,
-            item.rule_id,
+            plain(item.source),
+            plain(item.record_key),
+            plain(item.rule_id),
             item.queued_at.strftime("%Y-%m-%d %H:%M"),
             item.status.value + ("" if item.then is None else f" ({item.then.value})"),
-            decided,
+            plain(decided),
         )
-    Console(soft_wrap=True).print(table)
+    print_table(table)
 
 
 def _decide(

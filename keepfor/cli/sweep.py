@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -24,13 +23,13 @@ from keepfor.actions.sweep import (
 )
 from keepfor.actions.trail import Trail
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
+from keepfor.cli.output import plain, print_table
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
 from keepfor.connectors.targets import prepare_tables, sweeping_lock, target_for
 from keepfor.engine import Instant, RuleSet
 from keepfor.report.held import HELD_JOIN, HELD_SHOWN, held_item, held_rows, more_held
 from keepfor.report.model import HeldRow
-from keepfor.report.text import printable
 
 EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
@@ -218,7 +217,6 @@ def _iso(at: Instant) -> str:
 
 
 def _table(result: SweepResult, restorable: date) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     title = "Sweep: applied" if result.applied else "Sweep: dry run, nothing changed"
@@ -229,9 +227,9 @@ def _table(result: SweepResult, restorable: date) -> None:
     table.add_column("what")
     for name, tally in result.sources.items():
         for pack, rule, _action, n, words in _rows(tally, result.applied):
-            table.add_row(name, pack, rule, str(n), words)
+            table.add_row(plain(name), pack, rule, str(n), words)
         table.add_section()
-    Console(file=sys.stdout, soft_wrap=True).print(table)
+    print_table(table)
     if any(tally.archive for tally in result.sources.values()):
         click.echo(f"Archived records can be restored until {restorable.isoformat()}.")
     if not result.applied:
@@ -240,21 +238,15 @@ def _table(result: SweepResult, restorable: date) -> None:
 
 def _held_table(result: SweepResult, held: dict[str, list[HeldRow]]) -> None:
     """The held records, with their holds' reasons: nothing is done to them."""
-    from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     if not any(held.values()):
         return
     table = Table("source", "record", "held by", title="Held records: nothing is done to them")
     for name, rows in held.items():
         for row in rows[:HELD_SHOWN]:
-            table.add_row(
-                Text(printable(name)),
-                Text(printable(row.key)),
-                Text(printable(HELD_JOIN.join(row.reasons))),
-            )
-    Console(file=sys.stdout, soft_wrap=True).print(table)
+            table.add_row(plain(name), plain(row.key), plain(HELD_JOIN.join(row.reasons)))
+    print_table(table)
     for name, rows in held.items():
         if len(rows) > HELD_SHOWN:
             more = result.sources[name].held - HELD_SHOWN

@@ -241,3 +241,29 @@ def test_an_anonymise_with_no_field_to_rewrite_is_refused(shop: Path) -> None:
     assert json.loads(dry.stdout)["sources"]["shop"]["anonymise"] == 1
     assert dry.stderr.startswith("keepfor: warning: source 'shop'"), dry.stderr
     assert "erase --apply refuses it" in dry.stderr
+
+
+def test_text_in_the_table_is_shown_as_given_never_as_markup(shop: Path) -> None:
+    """A hold's reason and a customer that look like rich markup (``[/b]`` would close a
+    tag no one opened) are printed as they are, not styled, not an internal error."""
+    reason = "see [/x] and [bold]this[/bold]"
+    held = invoke(
+        "hold", "add", "--config", shop / "keepfor.toml", "--source", "shop", "--id", "3",
+        "--reason", reason, "--by", "legal",
+    )  # fmt: skip
+    assert held.exit_code == 0, held.stderr
+    run = invoke(
+        "erase", "--customer", "c1", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml", "--at", "2026-11-22",
+    )  # fmt: skip
+    assert (run.exit_code, run.stderr) == (0, ""), run
+    assert reason in run.stdout
+    odd = invoke(
+        "erase", "--customer", "[/b]", "--rules", shop / "pack.yaml",
+        "--config", shop / "keepfor.toml", "--at", "2026-11-22",
+    )  # fmt: skip
+    assert (odd.exit_code, odd.stderr) == (0, ""), odd
+    assert "customer [/b]: 0 would be purged" in odd.stdout
+    listed = invoke("hold", "list", "--config", shop / "keepfor.toml", "--source", "shop")
+    assert (listed.exit_code, listed.stderr) == (0, ""), listed
+    assert reason in listed.stdout

@@ -160,3 +160,10 @@ def test_until_without_hold_is_bad_input(hr: Path) -> None:
     run = invoke("review", "reject", "1", "--reason", "x", "--until", "2027-01-01",
                  "--config", hr / "keepfor.toml")  # fmt: skip
     assert_bad_input(run, "--until goes with --hold")
+
+
+def test_a_reason_that_looks_like_markup_is_listed_as_given(hr: Path) -> None:
+    _sweep(hr, "--apply")
+    _review(hr, "reject", "2", "--reason", "[/b] not [red]yet[/red]", "--by", "bob")
+    out = _review(hr, "list", "--status", "rejected")
+    assert "bob: [/b] not [red]yet[/red]" in out

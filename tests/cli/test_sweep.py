@@ -417,3 +417,16 @@ def test_an_anonymise_that_rewrites_a_field_is_taken(shop: Path) -> None:
     assert (code, err) == (0, "")
     assert json.loads(out)["sources"]["orders"]["anonymise"] == 5
     assert _count(shop, "SELECT count(*) FROM records WHERE placed_at IS NULL") == 5
+
+
+def test_in_a_file_or_pipe_the_table_folds_no_id(shop: Path) -> None:
+    """Standard output that is not a terminal gets the table as wide as its cells: a
+    long rule id is whole on its row (a terminal's width folds it instead)."""
+    long_id = "orders-kept-six-years-after-the-end-of-the-financial-year"
+    pack = shop / "pack.yaml"
+    pack.write_text(PACK.replace("id: orders", f"id: {long_id}"), encoding="utf-8")
+    code, out, _ = _sweep(shop, "--config", _config(shop, CHILDREN))
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if "would be purged" in line]
+    assert long_id in row
+    assert len(row) > 80
