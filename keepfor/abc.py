@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from keepfor.errors import SourceError, UsageError
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from keepfor.engine import Action, Decision, Instant, RuleSet
     from keepfor.engine.cutoffs import Predicate
     from keepfor.engine.evaluate import Unreadable
@@ -194,6 +196,13 @@ class RecordSource(ABC):
         source's constants contradict its conditions (the ``applies_to`` of another
         category than the one every record has). True by default."""
         return True
+
+    def holds_engine(self) -> sa.Engine | None:
+        """The database of this source's holds, where there is one to read (None: the
+        source keeps none, or the database that would keep them is not made yet); asking
+        makes nothing. Its own database for a table or the store, its ``state_db`` for a
+        file or CRM source."""
+        return None
 
     def known_fields(self) -> set[str] | None:
         """Every field some record has, where a source can tell (None: any field it is

@@ -140,3 +140,37 @@ def test_importing_keepfor_stays_light(statement: str) -> None:
     heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
     assert heavy == []
     assert "keepfor" in loaded
+
+
+REPORT_NEVER_LOADS = (
+    "alembic",  # the store's migrations
+    "sqlmodel",  # the store's models
+    "keepfor.store",
+    "keepfor.audit",  # what acting needs, not reading
+    "keepfor.actions.trail",
+    "keepfor.connectors.targets",
+)
+
+
+def test_a_report_on_a_table_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    """Start-up is measured (docs/benchmarks.md); this pins what a report on a table
+    imports, so that acting's and the store's modules (a quarter of a second) do not
+    creep back onto its path."""
+    db = tmp_path / "empty.db"
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, category TEXT, placed_at DATE)")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        'pack: p\nversion: "1"\ntimezone: UTC\nrules:\n  - id: orders\n'
+        "    applies_to: {category: order}\n    retain: {from: placed_at, for: P6Y}\n"
+        "    then: purge\n",
+        encoding="utf-8",
+    )
+    args = ["report", "--rules", str(pack), "--db", f"sqlite:///{db}", "--table", "records",
+            "--format", "csv", "--output", str(tmp_path / "out.csv")]  # fmt: skip
+    run = f"from keepfor.cli.app import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    ..."
+    loaded = _modules_after(f"exec({run!r})")
+    assert "keepfor.report.build" in loaded  # it did report
+    assert sorted(m for m in loaded if m.startswith(REPORT_NEVER_LOADS)) == []

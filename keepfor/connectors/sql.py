@@ -323,6 +323,9 @@ class SqlTableSource(RecordSource):
     ) -> Iterator[Group]:
         return grouping.select_groups(self, predicate, fields, bound)
 
+    def holds_engine(self) -> sa.Engine:
+        return self.engine
+
     def reads_ahead(self) -> bool:
         """Each read on a connection of its own, but for an in-memory SQLite database
         (one connection shared, or one database per thread)."""

@@ -162,6 +162,9 @@ class StoreSource(RecordSource):
             self._engine = open_store(self.url)
         return self._engine
 
+    def holds_engine(self) -> sa.Engine:
+        return self.engine
+
     def open(self) -> None:
         """Open the store: a one-line error when it is missing, unreachable or not
         initialised."""

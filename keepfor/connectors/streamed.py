@@ -293,6 +293,11 @@ class StreamedSource(RecordSource):
         """What acts on this source's due records (``trail`` None: a dry run's)."""
         raise SourceError(f"{self.where()}: keepfor cannot act on it")
 
+    def holds_engine(self) -> Any:
+        if self.marks.url is None or not self.marks.there():
+            return None
+        return self.marks.engine
+
     def dry_run_query(self, predicate: Predicate) -> str:
         return f"read every record of {self.where()} and test in Python: {predicate!r}"
 

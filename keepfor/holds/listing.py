@@ -75,13 +75,8 @@ class ActiveHolds:
 def holds_of_source(source: RecordSource, today: date) -> ActiveHolds:
     """The active holds of an opened source on ``today`` (none for a source that keeps
     no holds); a database failure is one line naming the source (no password)."""
-    from keepfor.connectors.streamed import StreamedSource
-    from keepfor.connectors.targets import engine_of
-
-    engine = engine_of(source)
+    engine = source.holds_engine()
     if engine is None:
-        return ActiveHolds()
-    if isinstance(source, StreamedSource) and not source.marks.there():
         return ActiveHolds()
     try:
         with engine.connect() as conn:
