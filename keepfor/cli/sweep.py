@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -95,8 +96,9 @@ def sweep(
     for warning in result.warnings:
         click.echo(f"keepfor: warning: {warning}", err=True)
     _print(result, fmt, clock.now().date() + RESTORABLE, held)
-    for failure in result.failures:
-        click.echo(f"keepfor: error: {failure}", err=True)
+    for failure, times in Counter(result.failures).items():  # once each, in order
+        batches = "" if times == 1 else f" ({times} batches)"
+        click.echo(f"keepfor: error: {failure}{batches}", err=True)
     if result.failures:
         click.echo(
             "keepfor: partly done: what was done is audited; run the sweep again to finish",

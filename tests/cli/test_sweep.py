@@ -430,3 +430,23 @@ def test_in_a_file_or_pipe_the_table_folds_no_id(shop: Path) -> None:
     (row,) = [line for line in out.splitlines() if "would be purged" in line]
     assert long_id in row
     assert len(row) > 80
+
+
+def test_the_same_failure_of_several_batches_is_one_line(shop: Path) -> None:
+    """Every purge batch fails alike (a trigger refuses deletes, as a missing privilege
+    would): the error is said once, with how many batches it stopped; exit 4."""
+    db = sqlite3.connect(shop / "shop.db")
+    db.execute(
+        "CREATE TRIGGER no_deletes BEFORE DELETE ON records "
+        "BEGIN SELECT RAISE(ABORT, 'deletes are not allowed here'); END"
+    )
+    db.commit()
+    db.close()
+    code, _, err = _sweep(shop, "--config", _config(shop, CHILDREN), "--apply",
+                          "--batch-size", "2", "--allow-mass-disposal")  # fmt: skip
+    assert code == 4
+    errors = [line for line in err.splitlines() if line.startswith("keepfor: error:")]
+    assert len(errors) == 1, err
+    assert "deletes are not allowed here" in errors[0]
+    assert errors[0].endswith(" (2 batches)")
+    assert _count(shop, "SELECT count(*) FROM records") == 20  # nothing purged
