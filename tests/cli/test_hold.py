@@ -37,16 +37,15 @@ ROWS = [  # id, customer, placed_at: 1-5 due at 2026-11-22, 6 retained
 AT = "2026-11-22T09:00:00Z"
 
 
-@pytest.fixture
-def shop(db_url: str, tmp_path: Path) -> list[str]:
-    """The options that name the table of orders, and the pack at ``--rules``."""
+def _orders(db_url: str, table: str, customer: sa.types.TypeEngine[Any], rows: list[Any]) -> None:
+    """A table of orders (id, customer of the given type, category, placed_at)."""
     engine = sa.create_engine(db_url)
     meta = sa.MetaData()
     orders = sa.Table(
-        "kf_hold_orders",
+        table,
         meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("customer", sa.String(20)),
+        sa.Column("customer", customer),
         sa.Column("category", sa.String(20)),
         sa.Column("placed_at", sa.Date),
     )
@@ -54,9 +53,15 @@ def shop(db_url: str, tmp_path: Path) -> list[str]:
     with engine.begin() as conn:
         conn.execute(
             orders.insert(),
-            [{"id": i, "customer": c, "category": "order", "placed_at": d} for i, c, d in ROWS],
+            [{"id": i, "customer": c, "category": "order", "placed_at": d} for i, c, d in rows],
         )
     engine.dispose()
+
+
+@pytest.fixture
+def shop(db_url: str, tmp_path: Path) -> list[str]:
+    """The options that name the table of orders, and the pack at ``--rules``."""
+    _orders(db_url, "kf_hold_orders", sa.String(20), ROWS)
     (tmp_path / "pack.yaml").write_text(PACK, encoding="utf-8")
     return ["--db", db_url, "--table", "kf_hold_orders"]
 
@@ -176,31 +181,8 @@ def test_a_customer_kept_as_bytes_is_held_and_explained_by_its_hex(
 ) -> None:
     """A customer column of bytes: a hold names the customer in lowercase hex, as the
     push-down compares it; the report counts the record held and ``explain`` names it."""
-    engine = sa.create_engine(db_url)
-    meta = sa.MetaData()
-    orders = sa.Table(
-        "kf_hold_bytes",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("customer", sa.LargeBinary(16)),
-        sa.Column("category", sa.String(20)),
-        sa.Column("placed_at", sa.Date),
-    )
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            orders.insert(),
-            [
-                {
-                    "id": 1,
-                    "customer": b"\x01\xab",
-                    "category": "order",
-                    "placed_at": date(2020, 1, 1),
-                },
-                {"id": 2, "customer": b"\x02", "category": "order", "placed_at": date(2020, 1, 1)},
-            ],
-        )
-    engine.dispose()
+    day = date(2020, 1, 1)
+    _orders(db_url, "kf_hold_bytes", sa.LargeBinary(16), [(1, b"\x01\xab", day), (2, b"\x02", day)])
     pack = tmp_path / "pack.yaml"
     pack.write_text(PACK, encoding="utf-8")
     where = ["--db", db_url, "--table", "kf_hold_bytes"]
