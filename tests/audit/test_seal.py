@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,17 @@ def _head(url: str) -> tuple[int, str, str | None]:
     finally:
         engine.dispose()
     return int(row[0]), str(row[1]), row[2]
+
+
+def _write(url: str, *steps: Callable[[sa.Connection], object]) -> None:
+    """Each step in a transaction of its own, on ``url``'s database."""
+    engine = _engine(url)
+    try:
+        for step in steps:
+            with engine.begin() as conn:
+                step(conn)
+    finally:
+        engine.dispose()
 
 
 def _verify(url: str, key: bytes | None) -> VerifyResult:
@@ -233,20 +245,18 @@ def test_without_a_key_the_line_is_as_before_and_the_seal_not_checked(swept: str
 
 def _old_trail(url: str) -> None:
     """A trail as an older keepfor left it: entries, and a head table without ``seal``."""
-    engine = _engine(url)
-    try:
-        with engine.begin() as conn:
-            ensure(conn)
-        with engine.begin() as conn:
-            append(conn, pending(3))
-        with engine.begin() as conn:
-            append(conn, pending(2, start=3, batch="b2"))
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"ALTER TABLE {head.name} DROP COLUMN seal"))
-        with engine.connect() as conn:
-            assert not has_seal(conn)
-    finally:
-        engine.dispose()
+
+    def unsealable(conn: sa.Connection) -> None:
+        assert not has_seal(conn)
+
+    _write(
+        url,
+        ensure,
+        lambda conn: append(conn, pending(3)),
+        lambda conn: append(conn, pending(2, start=3, batch="b2")),
+        lambda conn: conn.execute(sa.text(f"ALTER TABLE {head.name} DROP COLUMN seal")),
+        unsealable,
+    )
 
 
 @pytest.mark.usefixtures("with_key")
@@ -277,16 +287,12 @@ def test_a_trail_written_before_seals_verifies_and_says_it_is_unsealed(db_url: s
 
 
 def test_a_batch_appended_without_the_key_leaves_the_head_unsealed(db_url: str) -> None:
-    engine = _engine(db_url)
-    try:
-        with engine.begin() as conn:
-            ensure(conn)
-        with engine.begin() as conn:
-            append(conn, pending(2), key=KEY)
-        with engine.begin() as conn:
-            append(conn, pending(1, start=2, batch="b2"))
-    finally:
-        engine.dispose()
+    _write(
+        db_url,
+        ensure,
+        lambda conn: append(conn, pending(2), key=KEY),
+        lambda conn: append(conn, pending(1, start=2, batch="b2")),
+    )
     result = _verify(db_url, KEY)
     assert (result.ok, result.seal) == (True, UNSEALED)
     assert _head(db_url)[2] is None
@@ -294,16 +300,12 @@ def test_a_batch_appended_without_the_key_leaves_the_head_unsealed(db_url: str) 
 
 @pytest.mark.usefixtures("with_key")
 def test_a_seal_that_is_not_hex_is_a_fault_not_a_crash(db_url: str) -> None:
-    engine = _engine(db_url)
-    try:
-        with engine.begin() as conn:
-            ensure(conn)
-        with engine.begin() as conn:
-            append(conn, pending(2), key=KEY)
-        with engine.begin() as conn:
-            conn.execute(head.update().values(seal="\u00e9" * 10))
-    finally:
-        engine.dispose()
+    _write(
+        db_url,
+        ensure,
+        lambda conn: append(conn, pending(2), key=KEY),
+        lambda conn: conn.execute(head.update().values(seal="\u00e9" * 10)),
+    )
     run = invoke("audit", "verify", "--db", db_url)
     assert run.exit_code == 1, run
     assert "the head's seal does not match the audit key" in run.stdout
@@ -312,12 +314,7 @@ def test_a_seal_that_is_not_hex_is_a_fault_not_a_crash(db_url: str) -> None:
 def _strip_seal(url: str) -> None:
     """What an attacker who knows of the seal does after :func:`_remove_newest`: clear
     it, so that the head looks like one written before seals."""
-    engine = _engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(head.update().values(seal=None))
-    finally:
-        engine.dispose()
+    _write(url, lambda conn: conn.execute(head.update().values(seal=None)))
 
 
 @pytest.mark.usefixtures("with_key")
@@ -347,12 +344,7 @@ def test_require_seal_passes_a_sealed_trail(swept: str) -> None:
 
 @pytest.mark.usefixtures("with_key")
 def test_require_seal_passes_an_empty_trail(db_url: str) -> None:
-    engine = _engine(db_url)
-    try:
-        with engine.begin() as conn:
-            ensure(conn)  # the tables, no entry yet: nothing to seal
-    finally:
-        engine.dispose()
+    _write(db_url, ensure)  # the tables, no entry yet: nothing to seal
     run = invoke("audit", "verify", "--db", db_url, "--require-seal")
     assert (run.exit_code, run.stderr) == (0, ""), run
     assert run.stdout == f"0 entries, intact (head {GENESIS})\n"
