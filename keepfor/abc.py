@@ -159,10 +159,17 @@ class RecordSource(ABC):
         given fields (those the rules read)."""
 
     def select_groups(
-        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+        self,
+        predicate: Predicate,
+        fields: Collection[str],
+        *,
+        bound: int = 10_000,
+        whole: bool = False,
     ) -> Iterator[Group]:
         """The records the predicate holds for, as groups of one case each (a source that
-        cannot group gives one group per record)."""
+        cannot group gives one group per record). ``whole``: the predicate keeps about
+        every record (a report's counts), a hint for how to read; the groups are the
+        same."""
         for key, record in self.select(predicate, fields):
             yield Group(record, record, 1, (key,))
 

@@ -32,6 +32,9 @@ __all__ = ["group_keys", "group_records", "select_groups", "stream"]
 CHUNK = 10_000
 """Rows fetched per round trip while streaming."""
 
+_PG_GROUPED = "SET LOCAL enable_sort = off; SET LOCAL parallel_tuple_cost = 0.001"
+_PG_WHOLE = "SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0"
+
 _KEY_ARRAYS: dict[str, Callable[..., sa.ColumnElement[Any]]] = {
     "sqlite": sa.func.json_group_array,
     "postgresql": sa.func.json_agg,
@@ -78,10 +81,16 @@ def _read(column: FieldColumn, value: Any) -> Any:
 
 
 def select_groups(
-    source: SqlTableSource, predicate: Predicate, fields: Collection[str], bound: int
+    source: SqlTableSource,
+    predicate: Predicate,
+    fields: Collection[str],
+    bound: int,
+    *,
+    whole: bool = False,
 ) -> Iterator[Group]:
     """The groups, their statement built here and now (in the caller's thread: a
-    report's counts are read by a thread of their own, which only runs the statement)."""
+    report's counts are read by a thread of their own, which only runs the statement).
+    ``whole``: the predicate keeps about every record (see :func:`stream`)."""
     names, columns = source.columns_of(fields)
     layout = _Layout(names, columns, source.zones)
     count = sa.func.count()
@@ -95,16 +104,21 @@ def select_groups(
         .where(source.where(predicate))
         .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(layout.keys))))
     )
-    return _groups(source, query, layout, with_keys=bool(keys))
+    return _groups(source, query, layout, with_keys=bool(keys), whole=whole)
 
 
 def _groups(
-    source: SqlTableSource, query: sa.Select[Any], layout: _Layout, *, with_keys: bool
+    source: SqlTableSource,
+    query: sa.Select[Any],
+    layout: _Layout,
+    *,
+    with_keys: bool,
+    whole: bool,
 ) -> Iterator[Group]:
     constants = dict(source.mapping.constants)
     first_key = len(layout.keys)
     size_at = first_key + len(layout.values)
-    for row in stream(source, query, grouped=True):
+    for row in stream(source, query, grouped=True, whole=whole):
         low, high = layout.records(row, constants)
         found = row[-1] if with_keys else None
         if isinstance(found, str):
@@ -144,7 +158,7 @@ def group_keys(
 
 
 def stream(
-    source: SqlTableSource, query: sa.Select[Any], *, grouped: bool = False
+    source: SqlTableSource, query: sa.Select[Any], *, grouped: bool = False, whole: bool = False
 ) -> Iterator[Sequence[Any]]:
     """The rows of ``query`` as they come, the connection released however the loop ends.
 
@@ -159,15 +173,19 @@ def stream(
     a hundredth of the default (``parallel_tuple_cost``), and the planner takes the
     parallel scan the hand-written query gets (the 4M-row csv report: 2.1 s to 1.6 s).
     A table too small for parallel workers is scanned alone as before.
+
+    ``whole``: a grouping of about every record (a report's counts). Parallel workers
+    would only scan and hand every row to the one process that groups them, which is
+    the slow part: read alone, the 4M-row counts take as long and half the processor
+    time (1.0 against 2.0 s of CPU), which the report's other pass, read at the same
+    time, then has (docs/benchmarks.md).
     """
     from keepfor.connectors.sql import db_error
 
     try:
         with source.engine.connect() as conn:
             if grouped and source.dialect == "postgresql":
-                conn.exec_driver_sql(
-                    "SET LOCAL enable_sort = off; SET LOCAL parallel_tuple_cost = 0.001"
-                )
+                conn.exec_driver_sql(_PG_WHOLE if whole else _PG_GROUPED)
             if source.dialect == "postgresql" and source.engine.dialect.driver == "psycopg":
                 yield from _psycopg_stream(conn, query)
                 return

@@ -319,9 +319,14 @@ class SqlTableSource(RecordSource):
     # -- groups and counts -------------------------------------------------------------
 
     def select_groups(
-        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+        self,
+        predicate: Predicate,
+        fields: Collection[str],
+        *,
+        bound: int = 10_000,
+        whole: bool = False,
     ) -> Iterator[Group]:
-        return grouping.select_groups(self, predicate, fields, bound)
+        return grouping.select_groups(self, predicate, fields, bound, whole=whole)
 
     def holds_engine(self) -> sa.Engine:
         return self.engine

@@ -30,7 +30,7 @@ from keepfor.engine.cutoffs import (
 from keepfor.engine.evaluate import Evaluator as PythonEvaluator
 from keepfor.errors import KeepforError, quoted
 from keepfor.reading import Decided, ReadAhead, decided_groups, keys_of
-from keepfor.report.counts import count_source, counted
+from keepfor.report.counts import count_source, counted_groups
 from keepfor.report.held import list_held
 from keepfor.report.model import Report, RowLabel, UnreadableRow
 
@@ -98,8 +98,7 @@ def _counts_ahead(
     if not (writer.wants_aggregates and source.reads_ahead()):
         yield None
         return
-    groups = source.select_groups(counted(rules, at), rules.fields(), bound=0)
-    with ReadAhead(groups) as ahead:
+    with ReadAhead(counted_groups(source, rules, at)) as ahead:
         yield ahead
 
 

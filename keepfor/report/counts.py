@@ -13,7 +13,8 @@ counts: they cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -36,7 +37,14 @@ from keepfor.engine.evaluate import local_today
 from keepfor.reading import decided_groups
 from keepfor.report.model import CHART_MONTHS, FORECAST_DAYS, Counts, Report
 
-__all__ = ["bucket_predicates", "count_source", "counted", "held_bucket", "month_ends"]
+__all__ = [
+    "bucket_predicates",
+    "count_source",
+    "counted",
+    "counted_groups",
+    "held_bucket",
+    "month_ends",
+]
 
 
 def bucket_predicates(rules: RuleSet, at: Instant) -> dict[str, Predicate]:
@@ -108,18 +116,27 @@ class _Windows:
         return found
 
     def month(self, decision: Decision) -> str | None:
-        """The first chart month by whose end the decision has fallen due, if any."""
+        """The first chart month by whose end the decision has fallen due, if any: a
+        binary search, as being due by a month's end is monotone in the month."""
         now = {o.pack.id: local_today(self.at, o.pack) for o in decision.matched}
-        for label, end in self.months:
-            if self._due(decision, {pack: max(end, day) for pack, day in now.items()}):
-                return label
-        return None
+
+        def due_by(index: int) -> bool:
+            end = self.months[index][1]
+            return self._due(decision, {pack: max(end, day) for pack, day in now.items()})
+
+        first = bisect_left(range(len(self.months)), True, key=due_by)
+        return self.months[first][0] if first < len(self.months) else None
 
 
 def counted(rules: RuleSet, at: Instant) -> Predicate:
     """The records whose groups the engine decides for the counts: those not in the held
     bucket (not held, an index lookup; or unreadable)."""
     return Any_((Not(held_predicate(rules, at)), unreadable_predicate(rules)))
+
+
+def counted_groups(source: RecordSource, rules: RuleSet, at: Instant) -> Iterator[Group]:
+    """The groups of :func:`counted`: about every record, read as such."""
+    return source.select_groups(counted(rules, at), rules.fields(), bound=0, whole=True)
 
 
 def count_source(
@@ -138,6 +155,8 @@ def count_source(
     counts = Counts(held=source.count({"held": held_bucket(rules, at)})["held"])
     counts.total = counts.held
     rest = counted(rules, at)
+    if groups is None:
+        groups = counted_groups(source, rules, at)
     windows = _Windows(rules, at)
     by_month = dict(report.by_month)
     seen: dict[int, tuple[Decision, list[int], str | None]] = {}

@@ -464,3 +464,31 @@ def test_a_stream_left_early_leaves_its_connection_clean(
         source.close()
         gc.collect()
     assert [str(w.message) for w in caught if "unbuffered" in str(w.message)] == []
+
+
+def test_a_whole_grouping_gives_the_same_groups_read_in_one_process(
+    open_source: Callable[..., SqlTableSource],
+) -> None:
+    """``whole`` (a report's counts) changes how PostgreSQL reads, never what: its
+    parallel workers would only hand every row to the one process that groups them."""
+    source = open_source()
+    source.open()
+    said: list[str] = []
+    sa.event.listen(source.engine, "before_cursor_execute", lambda *args: said.append(args[2]))
+    fields = ["category", "placed_at", "resolved_at", "paid"]
+
+    def groups(whole: bool) -> list[tuple[Any, ...]]:
+        found = source.select_groups(All(()), fields, bound=0, whole=whole)
+        return sorted((repr(g.token), g.size) for g in found)
+
+    assert groups(True) == groups(False)
+    assert sum(size for _, size in groups(True)) == 6
+    settings = [s for s in said if s.startswith("SET LOCAL")]
+    if source.dialect == "postgresql":
+        assert settings == [
+            "SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0",
+            "SET LOCAL enable_sort = off; SET LOCAL parallel_tuple_cost = 0.001",
+            "SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0",
+        ]
+    else:
+        assert settings == []

@@ -81,7 +81,12 @@ class GroupSource(ListSource):
         self.read_again: list[Any] = []
 
     def select_groups(
-        self, predicate: Predicate, fields: Collection[str], *, bound: int = 10_000
+        self,
+        predicate: Predicate,
+        fields: Collection[str],
+        *,
+        bound: int = 10_000,
+        whole: bool = False,
     ) -> Iterator[Group]:
         yield from self.groups
 
