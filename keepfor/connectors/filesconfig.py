@@ -113,7 +113,7 @@ def _dates(section: Section) -> DateReading:
     dayfirst = section.body.get("dayfirst", False)
     if not isinstance(dayfirst, bool):
         raise section.error(f"dayfirst must be true or false, not {quoted(dayfirst)}")
-    return DateReading(tuple(formats), dayfirst)
+    return DateReading(tuple(formats), dayfirst, options=("date_formats", "dayfirst"))
 
 
 def _delimiter(section: Section) -> str:

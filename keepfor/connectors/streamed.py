@@ -31,7 +31,7 @@ from keepfor.abc import ActionTarget, Keyed, RecordSource
 from keepfor.connectors.pushdown import fold
 from keepfor.engine import RuleSet
 from keepfor.engine.cutoffs import Predicate, match_predicate
-from keepfor.engine.datetext import DateTextError, parse_date_text
+from keepfor.engine.datetext import DateTextError, UnreadDate, parse_date_text
 from keepfor.engine.predicates import Acted, All, Any_, Held, Not, Switch, fields_of, holds
 from keepfor.engine.rules import RetentionRule, ValueKind
 from keepfor.errors import SourceError, did_you_mean, quoted
@@ -105,13 +105,21 @@ class FieldReader:
         except DateTextError as error:
             try:
                 read = self.dates.read(text, str(error))
-            except DateRefused:
-                return value  # the engine lists it as unreadable, with its value
+            except DateRefused as refused:  # listed as unreadable, with its value and why
+                return UnreadDate(value, refused.reason)
             if read is None:
-                return value
+                return self._not_a_date(value, str(error))
         if isinstance(read, datetime) and read.tzinfo is None:
             return read.replace(tzinfo=zone)
         return read
+
+    def _not_a_date(self, value: str, iso_error: str) -> str:
+        """A text that is no date at all: the engine's own words, unless the source
+        reads dates in ways of its own, which the words then name."""
+        if not self.dates.formats:
+            return value
+        formats = self.dates.options[0]
+        return UnreadDate(value, f"{iso_error}, nor in {formats} ({self.dates.listed()})")
 
 
 def _boolean(value: Any) -> Any:

@@ -24,7 +24,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from keepfor.engine.datetext import DATE_TEXT_EXAMPLE, DateTextError, parse_date_text
+from keepfor.engine.datetext import (
+    DATE_TEXT_EXAMPLE,
+    DateTextError,
+    UnreadDate,
+    parse_date_text,
+)
 from keepfor.errors import RecordError, quoted
 
 __all__ = [
@@ -114,6 +119,8 @@ def local_date(value: Any, zone: ZoneInfo, field: str) -> date | None:
         try:
             value = parse_date_text(value)
         except DateTextError as error:
+            if isinstance(value, UnreadDate):  # the source's own ways failed too: say so
+                raise RecordError(value.reason, field=field) from None
             raise RecordError(f"{error} (e.g. {DATE_TEXT_EXAMPLE})", field=field) from None
     if isinstance(value, datetime):
         if value.tzinfo is None:

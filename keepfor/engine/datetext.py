@@ -24,7 +24,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from keepfor.errors import quoted
 
-__all__ = ["DATE_TEXT_EXAMPLE", "DateTextError", "is_date_text", "parse_date_text"]
+__all__ = [
+    "DATE_TEXT_EXAMPLE",
+    "DateTextError",
+    "UnreadDate",
+    "is_date_text",
+    "parse_date_text",
+]
 
 DATE_TEXT_EXAMPLE = "'2024-03-31', '2024-03-31 23:30:00' or '2024-03-31T23:30:00Z'"
 
@@ -39,6 +45,22 @@ _DATETIME = re.compile(
 
 class DateTextError(ValueError):
     """A text that is not a date or datetime of the grammar above."""
+
+
+class UnreadDate(str):
+    """A text that a source tried to read as a date in its own ways too (a file's
+    ``date_formats``) and could not: the text itself, as the record holds it, and why,
+    for the engine to say when it lists the record as unreadable."""
+
+    reason: str
+
+    def __new__(cls, text: str, reason: str) -> UnreadDate:
+        made = super().__new__(cls, text)
+        made.reason = reason
+        return made
+
+    def __reduce__(self) -> tuple[type[UnreadDate], tuple[str, str]]:
+        return (UnreadDate, (str(self), self.reason))
 
 
 def parse_date_text(text: str) -> date | datetime:

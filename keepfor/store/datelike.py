@@ -226,6 +226,9 @@ class DateReading:
 
     formats: tuple[str, ...] = ()
     dayfirst: bool = False
+    options: tuple[str, str] = ("--date-format", "--dayfirst")
+    """How the user names the two settings, for messages (a file source's config:
+    ``date_formats``, ``dayfirst``)."""
 
     def __post_init__(self) -> None:
         for fmt in self.formats:
@@ -246,19 +249,23 @@ class DateReading:
         shape = date_shape(text)
         if shape is None:
             return None
+        formats, dayfirst = self.options
         if self.dayfirst:
-            return _read_dayfirst(text, shape, iso_error)
+            return _read_dayfirst(text, shape, iso_error, self.options)
         if _ISO_SHAPED.match(text):
             raise DateRefused(_iso_refusal(text, iso_error))
         if self.formats:
-            listed = ", ".join(quoted(fmt) for fmt in self.formats)
             raise DateRefused(
-                f"{quoted(text)} looks like a date but matches no --date-format ({listed})"
+                f"{quoted(text)} looks like a date but matches no {formats} ({self.listed()})"
             )
         raise DateRefused(
             f"{quoted(text)} is not an ISO 8601 date (YYYY-MM-DD); "
-            "for dates written another way give --date-format or --dayfirst"
+            f"for dates written another way give {formats} or {dayfirst}"
         )
+
+    def listed(self) -> str:
+        """The formats, quoted, for a message."""
+        return ", ".join(quoted(fmt) for fmt in self.formats)
 
 
 def _iso_refusal(text: str, iso_error: str) -> str:
@@ -270,13 +277,15 @@ def _iso_refusal(text: str, iso_error: str) -> str:
     return f"{iso_error} (e.g. 2019-03-31 or 2019-03-31T23:30:00Z)"
 
 
-def _read_dayfirst(text: str, shape: DateShape, iso_error: str) -> date | datetime:
+def _read_dayfirst(
+    text: str, shape: DateShape, iso_error: str, options: tuple[str, str]
+) -> date | datetime:
     """A date-like text read by dateutil: day first, or year, month, day when the year leads."""
     q = quoted(text)
     if shape.two_digit_year:
         raise DateRefused(
-            f"{q} has a two-digit year, which --dayfirst does not guess; "
-            "give --date-format with %y (e.g. %d/%m/%y)"
+            f"{q} has a two-digit year, which {options[1]} does not guess; "
+            f"give {options[0]} with %y (e.g. %d/%m/%y)"
         )
     if _ZONE_ARITHMETIC.search(text):
         raise DateRefused(f"{q} adds an offset to a zone name; write the offset alone (+01:00)")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keepfor import parse_pack
+from keepfor import Status, evaluate, parse_pack
 from keepfor.connectors.config import load_config
 from keepfor.connectors.files import FileSource
 from keepfor.engine import RuleSet
@@ -127,6 +127,53 @@ def test_dayfirst_reads_day_first_dates_and_the_rest_stay_unreadable(tmp_path: P
     assert read["2"]["last_activity_at"] == "13/13/2015"
     counts = source.count(bucket_predicates(RULES, AT))
     assert (counts["due"], counts["unreadable"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("keys", "cell", "why"),
+    [
+        (
+            {"date_formats": ["%d/%m/%Y"]},
+            "31/02/2020",
+            "'31/02/2020' looks like a date but matches no date_formats ('%d/%m/%Y')",
+        ),
+        (
+            {"date_formats": ["%d/%m/%Y", "%d.%m.%Y"]},
+            "yesterday",
+            "'yesterday' is not an ISO 8601 date or datetime, "
+            "nor in date_formats ('%d/%m/%Y', '%d.%m.%Y')",
+        ),
+        (
+            {},
+            "31/12/2019",
+            "'31/12/2019' is not an ISO 8601 date (YYYY-MM-DD); "
+            "for dates written another way give date_formats or dayfirst",
+        ),
+        (
+            {"dayfirst": True},
+            "31/12/19",
+            "'31/12/19' has a two-digit year, which dayfirst does not guess; "
+            "give date_formats with %y (e.g. %d/%m/%y)",
+        ),
+        ({}, "yesterday", "'yesterday' is not an ISO 8601 date or datetime (e.g. "),
+    ],
+)
+def test_an_unreadable_cell_says_why_in_the_source_s_own_terms(
+    tmp_path: Path, keys: dict[str, Any], cell: str, why: str
+) -> None:
+    """The engine lists the record as unreadable with the value as the file holds it,
+    and why, naming the settings of the source's config that failed to read it."""
+    text = f"id,type,tier,opted_in,last_activity_at\n1,contact,5,,{cell}\n"
+    source = source_of(tmp_path, "csv", "c.csv", text, category_column="type", **keys)
+    record = records(source)["1"]
+    assert record["last_activity_at"] == cell
+    decision = evaluate(RULES, record, AT)
+    assert decision.status is Status.UNREADABLE
+    assert decision.problem is not None
+    assert decision.problem.value == cell
+    assert decision.reason.startswith(f"field 'last_activity_at' (rule 'contacts'): {why}"), (
+        decision.reason
+    )
 
 
 def test_a_cell_compared_with_text_and_numbers_stays_text(tmp_path: Path) -> None:

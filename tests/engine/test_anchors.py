@@ -7,6 +7,7 @@ time (BST, UTC+1) starts at 01:00 UTC on the last Sunday of March (2019-03-31,
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ import pytest
 
 from keepfor import RecordError
 from keepfor.engine import EndOf, EndOfKind, FieldAnchor, MonthDay, local_date
+from keepfor.engine.datetext import UnreadDate
 
 D = date.fromisoformat
 LONDON = ZoneInfo("Europe/London")
@@ -344,3 +346,19 @@ def test_anchor_reads_its_own_field() -> None:
 )
 def test_anchor_to_dict(anchor: Any, written: Any) -> None:
     assert anchor.to_dict() == written
+
+
+def test_a_text_a_source_could_not_read_says_why_in_the_source_s_words() -> None:
+    """An :class:`UnreadDate` is the text the record holds (equal to it, pickled as
+    it), and its reason is what the engine says of it; an ISO text it cannot be."""
+    text = UnreadDate("31/02/2020", "'31/02/2020' matches no date_formats ('%d/%m/%Y')")
+    assert text == "31/02/2020"
+    assert isinstance(text, str)
+    again = pickle.loads(pickle.dumps(text))
+    assert (again, again.reason) == (text, text.reason)
+    with pytest.raises(RecordError) as caught:
+        local_date(text, ZoneInfo("UTC"), "placed_at")
+    assert str(caught.value) == f"field 'placed_at': {text.reason}"
+    assert caught.value.field == "placed_at"
+    with pytest.raises(RecordError, match="not an ISO 8601 date or datetime"):
+        local_date("31/02/2020", ZoneInfo("UTC"), "placed_at")
