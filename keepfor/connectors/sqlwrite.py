@@ -134,8 +134,10 @@ class SqlTableTarget(ActionTarget):
         return column
 
     def prepare(self, actions: Collection[Action]) -> None:
-        """A purge would be blocked by a foreign key the config does not declare as child
-        rows: say so, by name, before anything is written."""
+        """Before anything is written: each write the actions need is one the database
+        allows this user (:meth:`_writes`), and a purge would not be blocked by a foreign
+        key the config does not declare as child rows; else say which, by name."""
+        self._probe(actions)
         if Action.PURGE in actions:
             blocking = self._blocking_foreign_keys()
             if blocking:
@@ -146,6 +148,45 @@ class SqlTableTarget(ActionTarget):
                     f'[sources.NAME.purge] children = ["{table}.{columns}"], or give the '
                     "foreign key ON DELETE CASCADE"
                 )
+
+    def _writes(self, actions: Collection[Action]) -> list[tuple[str, sa.Delete | sa.Update]]:
+        """Each statement the actions need, as one that changes no row: (what, statement)."""
+        none = sa.false()
+        writes: list[tuple[str, sa.Delete | sa.Update]] = []
+        if Action.PURGE in actions:
+            for child in self.children:
+                writes.append((f"purge (DELETE on '{child.table.name}'", sa.delete(child.table)))
+            writes.append((f"purge (DELETE on '{self.table.name}'", sa.delete(self.table)))
+        if Action.ANONYMISE in actions and self.anonymise:
+            columns = {column: column for column, _ in self.anonymise.values()}
+            names = ", ".join(column.name for column in columns)
+            writes.append((f"anonymise (UPDATE of {names}", sa.update(self.table).values(columns)))
+        if Action.FLAG in actions and self.flag_column is not None:
+            flag = {self.flag_column: self.flag_column}
+            what = f"flag (UPDATE of {self.flag_column.name}"
+            writes.append((what, sa.update(self.table).values(flag)))
+        return [(what, statement.where(none)) for what, statement in writes]
+
+    def _probe(self, actions: Collection[Action]) -> None:
+        """Run each write on no row, in a transaction rolled back: a database checks the
+        user's privileges (and a read-only file) whatever the rows, so a sweep that could
+        do nothing is one line, exit 2, instead of every batch failing (exit 4)."""
+        writes = self._writes(actions)
+        if not writes:
+            return
+        try:
+            with self.source.engine.connect() as conn, conn.begin() as transaction:
+                for what, statement in writes:
+                    try:
+                        conn.execute(statement)
+                    except SQLAlchemyError as error:
+                        raise SourceError(
+                            f"{self._where()}: the database refuses the {what}: "
+                            f"{first_line(error)}); nothing was done"
+                        ) from None
+                transaction.rollback()
+        except SQLAlchemyError as error:
+            raise db_error(self._where(), self.source.url, error) from None
 
     def _blocking_foreign_keys(self) -> list[tuple[str, str, str]]:
         """(constraint, table, columns) of each foreign key to this table that neither a

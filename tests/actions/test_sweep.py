@@ -234,6 +234,10 @@ def test_a_purge_without_child_rows_deletes_rechecks_and_audits_in_one_statement
         sa.event.remove(sa.Engine, "before_cursor_execute", record)
     _check_applied(url, result, lines=False)
     deletes = [s for s in seen if f"DELETE FROM {TABLE}" in s]
+    # the first tries the delete on no row (the user may delete: SqlTableTarget.prepare)
+    no_row = ("false", "false = 1", "0 = 1")  # each dialect's constant false
+    assert deletes[0] in [f"DELETE FROM {TABLE} WHERE {false}" for false in no_row]
+    deletes = deletes[1:]
     assert deletes
     assert all("RETURNING" in s for s in deletes)
     if url.startswith("postgresql"):
