@@ -63,7 +63,9 @@ class FieldReader:
     fields: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, Any] = field(default_factory=dict)
     timezone: str = "UTC"
-    dates: DateReading = field(default_factory=DateReading)
+    dates: DateReading | None = None
+    """How to read date texts that are not ISO 8601, where the source's config says
+    (a file's ``date_formats``, ``dayfirst``); None: ISO 8601 only (a CRM's API)."""
 
     def name_of(self, rule_field: str) -> str:
         """The source's name of a rule field."""
@@ -103,6 +105,8 @@ class FieldReader:
         try:
             read: date | datetime | None = parse_date_text(text)
         except DateTextError as error:
+            if self.dates is None:
+                return value  # the engine lists it as unreadable, in its own words
             try:
                 read = self.dates.read(text, str(error))
             except DateRefused as refused:  # listed as unreadable, with its value and why
@@ -116,10 +120,10 @@ class FieldReader:
     def _not_a_date(self, value: str, iso_error: str) -> str:
         """A text that is no date at all: the engine's own words, unless the source
         reads dates in ways of its own, which the words then name."""
-        if not self.dates.formats:
+        dates = self.dates
+        if dates is None or not dates.formats:
             return value
-        formats = self.dates.options[0]
-        return UnreadDate(value, f"{iso_error}, nor in {formats} ({self.dates.listed()})")
+        return UnreadDate(value, f"{iso_error}, nor in {dates.options[0]} ({dates.listed()})")
 
 
 def _boolean(value: Any) -> Any:

@@ -174,6 +174,22 @@ def test_no_state_database_means_nothing_held_or_acted_on() -> None:
 LONDON_SUMMER = timezone(timedelta(hours=1))
 
 
+CV_RULES = RuleSet(
+    (
+        parse_pack(
+            {
+                "pack": "p",
+                "version": "1",
+                "timezone": "UTC",
+                "rules": [{"id": "cvs", "applies_to": {"category": "cv"},
+                           "retain": {"from": "v", "for": "P6M"}, "then": "purge"}],
+            }
+        ),
+    )
+)  # fmt: skip
+CV = {"category": "cv"}
+
+
 @pytest.mark.parametrize(
     ("raw", "kind", "reader", "expected"),
     [
@@ -215,6 +231,20 @@ def test_a_reader_reads_what_it_can_and_passes_on_the_rest(
     assert got == expected
     if isinstance(expected, datetime):
         assert got.utcoffset() == expected.utcoffset()
+
+
+def test_a_reader_says_why_a_date_text_is_unreadable_only_in_its_source_s_terms() -> None:
+    """A CRM's reader reads ISO 8601 only: its source has no setting to name, so the
+    text is passed on as it is (the engine says why). A file's reader names its own."""
+    kinds = {"v": ValueKind.DATE}
+    crm = FieldReader().read({"v": "31/12/2019"}, ["v"], kinds)["v"]
+    assert type(crm) is str
+    assert "for dates written another way" not in evaluate(CV_RULES, {**CV, "v": crm}, AT).reason
+    file = FieldReader(dates=DateReading(options=("date_formats", "dayfirst")))
+    text = file.read({"v": "31/12/2019"}, ["v"], kinds)["v"]
+    assert text == "31/12/2019"
+    reason = evaluate(CV_RULES, {**CV, "v": text}, AT).reason
+    assert "for dates written another way give date_formats or dayfirst" in reason
 
 
 def test_a_reader_maps_names_and_constants() -> None:
