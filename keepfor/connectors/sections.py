@@ -20,6 +20,10 @@ __all__ = ["Section"]
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+_OPTIONS = {"db": "url", "database": "url"}
+"""A config key named as the command line names its option -> the config's key."""
+
+
 @dataclass(frozen=True)
 class Section:
     """One source's table of a config file, with the name and file its errors give."""
@@ -36,10 +40,13 @@ class Section:
         return SourceError(f"{self.where}: {message}")
 
     def only(self, keys: tuple[str, ...]) -> None:
-        """Every key is one of ``keys`` (a suggestion for a misspelt one)."""
+        """Every key is one of ``keys`` (a suggestion for a misspelt one, or for the
+        name of the command-line option that says the same: ``db`` for ``--db``)."""
         for key in self.body:
             if key not in keys:
-                raise self.error(f"unknown key {quoted(key)}{did_you_mean(key, keys)}")
+                meant = _OPTIONS.get(key)
+                hint = f" (did you mean '{meant}'?)" if meant in keys else did_you_mean(key, keys)
+                raise self.error(f"unknown key {quoted(key)}{hint}")
 
     def required(self, key: str) -> str:
         value = self.text(key)

@@ -140,6 +140,11 @@ BASE = '[sources.orders]\nurl = "sqlite:///shop.db"\ntable = "orders"\n'
             id="unknown-key-2",
         ),
         pytest.param(
+            '[sources.orders]\ndb = "sqlite:///x.db"\ntable = "orders"\n',
+            ("source 'orders'", "unknown key 'db' (did you mean 'url'?)"),
+            id="db-as-on-the-command-line",
+        ),
+        pytest.param(
             '[sources.orders]\ntable = "orders"\n', ("source 'orders'", "needs 'url'"), id="no-url"
         ),
         pytest.param(
