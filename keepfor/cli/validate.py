@@ -22,17 +22,29 @@ def ok_line(file: object, pack: RulePack) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(),
+    metavar="PATH",
+    help="A pack or a folder of packs, as the other commands take them (or give PATHS).",
+)
 @source_options
-def validate(paths: tuple[str, ...], **where: Any) -> None:
-    """Check rule packs (files or folders) without evaluating anything; with --db or
-    --config, also that every source can give every field the rules read.
+def validate(paths: tuple[str, ...], rule_paths: tuple[str, ...], **where: Any) -> None:
+    """Check rule packs (files or folders, as PATHS or --rules) without evaluating
+    anything; with --db or --config, also that every source can give every field the
+    rules read.
 
     Prints one line per pack; a pack that does not load is reported on stderr
     with its file, line, rule and key, and the exit code is 2. A field that no record of
     a source has is a warning (a misspelt field would keep records waiting for ever).
     """
     options = SourceOptions.pop(where)
+    paths = (*paths, *rule_paths)
+    if not paths:
+        raise click.UsageError("give the packs to check: PATHS or --rules PATH")
     failed = 0
 
     def report(error: RulePackError) -> None:

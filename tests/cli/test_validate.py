@@ -60,6 +60,18 @@ def test_several_paths(write: Write, shop_pack: Path) -> None:
     ]
 
 
+def test_packs_given_with_rules_as_every_other_command_takes_them(
+    write: Write, shop_pack: Path
+) -> None:
+    ledger = write("more/ledger.yaml", LEDGER_PACK)
+    run = invoke("validate", "--rules", shop_pack, "--rules", ledger.parent)
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        ok_line(shop_pack, "shop", "2026.1", 2),
+        ok_line(ledger, "ledger", "1", 1),
+    ]
+
+
 def test_bad_packs_are_each_reported_and_good_ones_still_ok(
     write: Write, shop_pack: Path, tmp_path: Path
 ) -> None:
