@@ -10,7 +10,7 @@ in the sweep batch's transaction, with the audit entry that says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,6 +34,7 @@ __all__ = [
     "approved_batches",
     "decide",
     "done",
+    "each",
     "ensure",
     "items",
     "queue",
@@ -167,13 +168,30 @@ def items(
     conn: sa.Connection, source: str | None = None, status: ReviewStatus | None = None
 ) -> list[ReviewItem]:
     """The queue, oldest first (nothing where it was never made)."""
+    return list(each(conn, source, status))
+
+
+def each(
+    conn: sa.Connection, source: str | None = None, status: ReviewStatus | None = None
+) -> Iterator[ReviewItem]:
+    """The queue, oldest first, read as it is used (a first sweep may queue a whole
+    table's worth)."""
     if not exists(conn):
-        return []
+        return
     query = sa.select(review).order_by(review.c.id)
     if source is not None:
         query = query.where(review.c.source == source)
     if status is not None:
         query = query.where(review.c.status == status.value)
+    for row in conn.execute(query.execution_options(yield_per=1_000)):
+        yield ReviewItem.of(row)
+
+
+def _chosen(conn: sa.Connection, ids: Sequence[int]) -> list[ReviewItem]:
+    """The items of these ids (not the whole queue)."""
+    if not exists(conn):
+        return []
+    query = sa.select(review).where(review.c.id.in_(list(ids)))
     return [ReviewItem.of(row) for row in conn.execute(query)]
 
 
@@ -193,7 +211,7 @@ def decide(
         raise UsageError(
             f"an approval disposes of records: --then purge, anonymise or archive, not {then}"
         )
-    found = {item.id: item for item in items(conn) if item.id in set(ids)}
+    found = {item.id: item for item in _chosen(conn, ids)}
     for wanted in ids:
         item = found.get(wanted)
         if item is None:
@@ -207,9 +225,8 @@ def decide(
         "decided_at": at.astimezone(UTC).replace(tzinfo=None),
         "reason": reason,
     }
-    chosen = review.c.id.in_(list(ids))
-    conn.execute(sa.update(review).where(chosen).values(values))
-    return [ReviewItem.of(row) for row in conn.execute(sa.select(review).where(chosen))]
+    conn.execute(sa.update(review).where(review.c.id.in_(list(ids))).values(values))
+    return _chosen(conn, ids)
 
 
 def approved(conn: sa.Connection, source: str) -> list[ReviewItem]:

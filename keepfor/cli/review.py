@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -76,16 +77,32 @@ def list_(status: str, fmt: str, **where: Any) -> None:
     wanted = None if status == "all" else queue.ReviewStatus(status)
     found: list[queue.ReviewItem] = []
     with _databases(SourceOptions.pop(where)) as databases:
-        for source, engine, url in databases:
-            try:
-                with engine.connect() as conn:
-                    found += queue.items(conn, source.name, wanted)
-            except SQLAlchemyError as error:
-                raise db_error(f"source '{source.name}'", url, error) from None
-    if fmt == "json":
-        click.echo(json.dumps([item.to_dict() for item in found], indent=2))
-        return
+        if fmt == "json":  # every item, written as it is read
+            _json(each_item(databases, wanted))
+            return
+        found.extend(each_item(databases, wanted))
     _table(found)
+
+
+def each_item(
+    databases: list[tuple[RecordSource, sa.Engine, str]], wanted: queue.ReviewStatus | None
+) -> Iterator[queue.ReviewItem]:
+    """The items of each source's queue, oldest first, as they are read."""
+    for source, engine, url in databases:
+        try:
+            with engine.connect() as conn:
+                yield from queue.each(conn, source.name, wanted)
+        except SQLAlchemyError as error:
+            raise db_error(f"source '{source.name}'", url, error) from None
+
+
+def _json(found: Iterator[queue.ReviewItem]) -> None:
+    """A JSON list, an item a line (a first sweep may queue a whole table's worth)."""
+    out = sys.stdout
+    out.write("[")
+    for i, item in enumerate(found):
+        out.write(f"{',' if i else ''}\n  {json.dumps(item.to_dict())}")
+    out.write("\n]\n")
 
 
 def _table(found: list[queue.ReviewItem]) -> None:
