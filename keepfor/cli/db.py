@@ -10,6 +10,8 @@ from keepfor.actions import review, state
 from keepfor.actions.trail import Trail
 from keepfor.audit import table as audit_table
 from keepfor.cli.app import EXIT_BAD_INPUT
+from keepfor.daemon import runs
+from keepfor.database import create_missing, making_tables
 from keepfor.errors import UsageError
 from keepfor.holds import table as holds_table
 from keepfor.store import (
@@ -40,20 +42,24 @@ def db() -> None:
 
 
 ACTING_TABLES = (*audit_table.TABLES, state.acted.name, review.review.name, holds_table.TABLE)
-"""keepfor's tables for acting on records and auditing it, which ``db init`` also makes."""
+"""keepfor's tables for acting on records and auditing it, which ``db init`` also makes,
+with the daemon's log of runs."""
 
 
 def ensure_acting_tables(conn: sa.Connection) -> list[str]:
-    """Make the tables a sweep, a review and a hold need (as ``sweep --apply`` does, and
-    the holds table too), where missing; return the names of those made.
+    """Make the tables a sweep, a review, a hold and the daemon need (as ``sweep --apply``
+    and the daemon do), where missing; return the names of those made.
 
     Made by ``db init`` so that they exist before the first sweep: ``audit verify`` and
-    ``hold list`` then work on a fresh database, and the first sweep creates nothing.
+    ``hold list`` then work on a fresh database, the first sweep creates nothing, and
+    keepfor may run as a user who may not create tables (the owner runs ``db init``).
     """
     had = set(sa.inspect(conn).get_table_names())
     Trail.ensure(conn)
     holds_table.ensure(conn)
-    return [name for name in ACTING_TABLES if name not in had]
+    with making_tables(conn):  # the daemon's leases are SQLite's, which has no privileges
+        create_missing(conn, runs.RUNS.metadata, [runs.RUNS])
+    return [name for name in (*ACTING_TABLES, runs.RUNS.name) if name not in had]
 
 
 @db.command("init")

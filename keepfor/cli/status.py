@@ -102,7 +102,8 @@ def _table(rows: dict[str, dict[str, Any]]) -> None:
         else:
             end = _short(last["finished"]) or "(running)"
             click.echo(f"  last run  {_short(last['started'])} .. {end}  {last['outcome']}")
-            click.echo(f"  counts    {_counts(last['counts'])}")
+            if last["counts"] or last["outcome"] != "failed":  # a failed run counted nothing
+                click.echo(f"  counts    {_counts(last['counts'])}")
             if last["detail"]:
                 click.echo(f"  detail    {last['detail']}")
         if row["next_run"] is not None:

@@ -92,6 +92,23 @@ def test_table(tmp_path: Path, url: str) -> None:
         assert text in done.stdout
 
 
+def test_a_failed_run_shows_why_and_no_counts(tmp_path: Path, url: str) -> None:
+    """A run that failed before it acted counted nothing: "nothing to do" would say it
+    found nothing due."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        failed = Run(SOURCE, STARTED + timedelta(hours=1), STARTED + timedelta(hours=1),
+                     RunOutcome.FAILED, True, detail="the database refuses the purge")  # fmt: skip
+        runs.begin(conn, failed)
+    engine.dispose()
+    done = invoke("status", "--config", _config(tmp_path, url))
+    assert done.exit_code == 0, done.stderr
+    lines = done.stdout.split(f"{SOURCE}:", 1)[1].split("quotes:", 1)[0].splitlines()
+    assert any(line.strip().endswith("failed") for line in lines), lines
+    assert "  detail    the database refuses the purge" in lines
+    assert not any("counts" in line for line in lines), lines
+
+
 def test_a_database_that_does_not_answer(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a SQLite database, " * 200)
