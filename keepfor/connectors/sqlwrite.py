@@ -149,23 +149,22 @@ class SqlTableTarget(ActionTarget):
                     "foreign key ON DELETE CASCADE"
                 )
 
-    def _writes(self, actions: Collection[Action]) -> list[tuple[str, sa.Delete | sa.Update]]:
-        """Each statement the actions need, as one that changes no row: (what, statement)."""
-        none = sa.false()
-        writes: list[tuple[str, sa.Delete | sa.Update]] = []
+    def _writes(self, actions: Collection[Action]) -> list[tuple[str, str, sa.Delete | sa.Update]]:
+        """Each statement the actions need, as one that changes no row: (action, what the
+        statement does, the statement)."""
+        writes: list[tuple[str, str, sa.Delete | sa.Update]] = []
         if Action.PURGE in actions:
-            for child in self.children:
-                writes.append((f"purge (DELETE on '{child.table.name}'", sa.delete(child.table)))
-            writes.append((f"purge (DELETE on '{self.table.name}'", sa.delete(self.table)))
+            for table in (*(child.table for child in self.children), self.table):
+                writes.append(("purge", f"DELETE on '{table.name}'", sa.delete(table)))
         if Action.ANONYMISE in actions and self.anonymise:
             columns = {column: column for column, _ in self.anonymise.values()}
             names = ", ".join(column.name for column in columns)
-            writes.append((f"anonymise (UPDATE of {names}", sa.update(self.table).values(columns)))
+            update = sa.update(self.table).values(columns)
+            writes.append(("anonymise", f"UPDATE of {names}", update))
         if Action.FLAG in actions and self.flag_column is not None:
-            flag = {self.flag_column: self.flag_column}
-            what = f"flag (UPDATE of {self.flag_column.name}"
-            writes.append((what, sa.update(self.table).values(flag)))
-        return [(what, statement.where(none)) for what, statement in writes]
+            update = sa.update(self.table).values({self.flag_column: self.flag_column})
+            writes.append(("flag", f"UPDATE of {self.flag_column.name}", update))
+        return [(action, what, statement.where(sa.false())) for action, what, statement in writes]
 
     def _probe(self, actions: Collection[Action]) -> None:
         """Run each write on no row, in a transaction rolled back: a database checks the
@@ -176,13 +175,13 @@ class SqlTableTarget(ActionTarget):
             return
         try:
             with self.source.engine.connect() as conn, conn.begin() as transaction:
-                for what, statement in writes:
+                for action, what, statement in writes:
                     try:
                         conn.execute(statement)
                     except SQLAlchemyError as error:
                         raise SourceError(
-                            f"{self._where()}: the database refuses the {what}: "
-                            f"{first_line(error)}); nothing was done"
+                            f"{self._where()}: the database refuses the {action} "
+                            f"({what}: {first_line(error)}); nothing was done"
                         ) from None
                 transaction.rollback()
         except SQLAlchemyError as error:
