@@ -46,6 +46,12 @@ class Section:
             if key not in keys:
                 meant = _OPTIONS.get(key)
                 hint = f" (did you mean '{meant}'?)" if meant in keys else did_you_mean(key, keys)
+                plain = key.isidentifier() and len(key) <= 64  # a name a rule could read
+                if not hint and plain and "fields" in keys and isinstance(self.body[key], str):
+                    hint = (
+                        f"; a column the rules read as a field goes under "
+                        f'[sources.{self.name}.fields] ({key} = "COLUMN")'
+                    )
                 raise self.error(f"unknown key {quoted(key)}{hint}")
 
     def required(self, key: str) -> str:

@@ -140,6 +140,14 @@ BASE = '[sources.orders]\nurl = "sqlite:///shop.db"\ntable = "orders"\n'
             id="unknown-key-2",
         ),
         pytest.param(
+            BASE + 'customer = "customer_id"\n',
+            (
+                "unknown key 'customer'; a column the rules read as a field goes under "
+                '[sources.orders.fields] (customer = "COLUMN")',
+            ),
+            id="a-field-mapped-in-the-wrong-table",
+        ),
+        pytest.param(
             '[sources.orders]\ndb = "sqlite:///x.db"\ntable = "orders"\n',
             ("source 'orders'", "unknown key 'db' (did you mean 'url'?)"),
             id="db-as-on-the-command-line",
