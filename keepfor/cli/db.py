@@ -11,7 +11,6 @@ from keepfor.actions.trail import Trail
 from keepfor.audit import table as audit_table
 from keepfor.cli.app import EXIT_BAD_INPUT
 from keepfor.daemon import runs
-from keepfor.database import create_missing, making_tables
 from keepfor.errors import UsageError
 from keepfor.holds import table as holds_table
 from keepfor.store import (
@@ -57,8 +56,7 @@ def ensure_acting_tables(conn: sa.Connection) -> list[str]:
     had = set(sa.inspect(conn).get_table_names())
     Trail.ensure(conn)
     holds_table.ensure(conn)
-    with making_tables(conn):  # the daemon's leases are SQLite's, which has no privileges
-        create_missing(conn, runs.RUNS.metadata, [runs.RUNS])
+    runs.ensure(conn)  # the daemon's leases are SQLite's, which has no privileges
     return [name for name in (*ACTING_TABLES, runs.RUNS.name) if name not in had]
 
 

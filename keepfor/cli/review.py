@@ -75,13 +75,12 @@ def _able(source: RecordSource, then: Action) -> None:
 def list_(status: str, fmt: str, **where: Any) -> None:
     """The queued records of each source."""
     wanted = None if status == "all" else queue.ReviewStatus(status)
-    found: list[queue.ReviewItem] = []
     with _databases(SourceOptions.pop(where)) as databases:
+        found = each_item(databases, wanted)
         if fmt == "json":  # every item, written as it is read
-            _json(each_item(databases, wanted))
-            return
-        found.extend(each_item(databases, wanted))
-    _table(found)
+            _json(found)
+        else:
+            _table(list(found))
 
 
 def each_item(

@@ -44,15 +44,22 @@ class Section:
         name of the command-line option that says the same: ``db`` for ``--db``)."""
         for key in self.body:
             if key not in keys:
-                meant = _OPTIONS.get(key)
-                hint = f" (did you mean '{meant}'?)" if meant in keys else did_you_mean(key, keys)
-                plain = key.isidentifier() and len(key) <= 64  # a name a rule could read
-                if not hint and plain and "fields" in keys and isinstance(self.body[key], str):
-                    hint = (
-                        f"; a column the rules read as a field goes under "
-                        f'[sources.{self.name}.fields] ({key} = "COLUMN")'
-                    )
-                raise self.error(f"unknown key {quoted(key)}{hint}")
+                raise self.error(f"unknown key {quoted(key)}{self._hint(key, keys)}")
+
+    def _hint(self, key: str, keys: tuple[str, ...]) -> str:
+        """What an unknown key may have meant: a key it is close to, the key of its
+        command-line option, or (a name set to a text) a field's column, mapped elsewhere."""
+        meant = _OPTIONS.get(key)
+        if meant in keys:
+            return f" (did you mean '{meant}'?)"
+        close = did_you_mean(key, keys)
+        plain = key.isidentifier() and len(key) <= 64  # a name a rule could read
+        if close or not plain or "fields" not in keys or not isinstance(self.body[key], str):
+            return close
+        return (
+            f"; a column the rules read as a field goes under "
+            f'[sources.{self.name}.fields] ({key} = "COLUMN")'
+        )
 
     def required(self, key: str) -> str:
         value = self.text(key)

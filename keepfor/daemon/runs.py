@@ -19,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from keepfor.database import create_missing, making_tables
+
 __all__ = ["RUNS", "Run", "RunOutcome", "begin", "ensure", "finish", "last_run"]
 
 _META = sa.MetaData()
@@ -84,8 +86,10 @@ class Run:
 
 
 def ensure(conn: sa.Connection) -> None:
-    """The table (and its index), where missing."""
-    _META.create_all(conn, checkfirst=True)
+    """The table (and its index), where missing, one process at a time (``db init``
+    makes it ahead of the daemon, which makes it itself where it is missing)."""
+    with making_tables(conn):
+        create_missing(conn, _META, [RUNS])
 
 
 def begin(conn: sa.Connection, run: Run) -> int:
