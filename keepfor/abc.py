@@ -348,13 +348,6 @@ class ActionTarget(ABC):
         """Records per batch: the default, and the most one batch can take."""
         return 10_000, 10_000
 
-    @property
-    def acts_while_reading(self) -> bool:
-        """Whether a batch can be acted on while a read of the source is still open
-        (then a sweep streams its batches, memory bounded by a batch; else it reads
-        every due key first: SQLite cannot commit a write while a read is open)."""
-        return False
-
     @abstractmethod
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
         """Act on a batch inside one transaction, re-checking ``batch.recheck`` in the

@@ -1,16 +1,21 @@
-"""Batches kept in a temporary file while a source that cannot be written during a read
-(SQLite) is read to the end: memory is bounded by a run of keys, not by the due set.
+"""A sweep's batches kept in a temporary file while the source is read to the end, then
+given back in key order: memory is bounded by a run of keys, not by the due set.
 
-The keys of each kind of batch (rule, action and selection) come back in key order,
-cut into batches again: a batch then touches a stretch of the table, not pages all
-over it, and each page is written by fewer transactions (the 4M-row SQLite purge's
-``DELETE`` statements, 10,000 keys a batch: 7.6 s with each rule's keys in the order
-read, 2.3 s in key order; bench/delete_order.py). It is an external sort: the keys
-held in memory are sorted and written as a run per kind once :data:`RUN` of them are
-held; reading merges each kind's runs. Keys are sorted only where they are all of one
-type that orders totally (``int``, ``str``, ``bytes``); others come back in the order
-read. Either way every key comes back exactly once, with its batch's rule, action and
-selection.
+Why every due key is read first: SQLite cannot commit a write while a read of it is
+open, and on every table a batch in key order touches one stretch of it, each page
+written by the batches of that stretch one after the other, where keys in the order
+read (by group, all over the table) make every batch write most pages again (the 4M-row
+purge's ``DELETE`` statements, bench/delete_order.py: on SQLite 7.6 s in the order read,
+2.3 s each rule's keys in key order, about 1 s all rules' keys merged; on PostgreSQL 3.3,
+1.9 and 1.2 s, the bare ``DELETE`` 0.9 s).
+
+It is an external sort: the keys held in memory are sorted and written as a run per kind
+of batch (rule, action and selection) once :data:`RUN` of them are held; reading merges
+the runs of every kind of one selection into one key order and cuts each kind's keys
+into batches again. Keys are sorted only where they are all of one type that orders
+totally (``int``, ``str``, ``bytes``); others come back in the order read. Either way
+every key comes back exactly once, with its batch's rule, action and selection, and the
+selections (a sweep's passes, gentlest action first) one after the other.
 
 Keys are written with :mod:`pickle`, which keeps every key type a database gives (int,
 str, Decimal, UUID, bytes, dates) exactly; the file is read back once and deleted when
@@ -24,6 +29,7 @@ import pickle
 import tempfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from typing import IO, Any
 
 from keepfor.abc import ActionBatch
@@ -57,7 +63,7 @@ class _Kind:
 
 
 class SpilledBatches:
-    """Add batches, then read them once: each kind's keys in key order, ``size`` a batch."""
+    """Add batches, then read them once: in key order, ``size`` keys a batch at most."""
 
     def __init__(self, size: int, *, run: int = RUN, chunk: int = CHUNK) -> None:
         # closed by close(), which reading to the end or a failed read calls
@@ -65,6 +71,7 @@ class SpilledBatches:
         self._kinds: dict[tuple[object, ...], _Kind] = {}
         self._held = 0
         self.size, self._run_keys, self._chunk = size, run, chunk
+        self.held_most = 2 * size
 
     def add(self, batch: ActionBatch) -> None:
         which = (batch.source, batch.rule, batch.pack, batch.action, batch.recheck, batch.reviewed)
@@ -104,21 +111,44 @@ class SpilledBatches:
         return heapq.merge(*runs) if kind.sortable else (k for run in runs for k in run)
 
     def __iter__(self) -> Generator[ActionBatch]:
-        """Each kind's batches, kinds in the order first added; the file is closed at
-        the end."""
+        """The batches, the kinds of one selection (a sweep's pass) together, passes in
+        the order first added; the file is closed at the end."""
         try:
             self._write_runs()
+            passes: dict[object, list[_Kind]] = {}
             for kind in self._kinds.values():
-                keys: list[Any] = []
-                for key in self._keys(kind):
-                    keys.append(key)
-                    if len(keys) == self.size:
-                        yield replace(kind.head, keys=tuple(keys))
-                        keys = []
-                if keys:
-                    yield replace(kind.head, keys=tuple(keys))
+                passes.setdefault(kind.head.recheck, []).append(kind)
+            for kinds in passes.values():
+                yield from self._cut(kinds)
         finally:
             self.close()
+
+    def _cut(self, kinds: list[_Kind]) -> Iterator[ActionBatch]:
+        """The kinds' keys cut into batches. Where every key is of one type that orders,
+        all kinds' keys are merged into one key order, so the batches advance through the
+        table together and a page is written by the batches of one stretch of keys, one
+        after the other, not once per kind (bench/delete_order.py); else each kind's keys
+        in turn. A kind's batch goes once it is full or, where the kinds together hold
+        :attr:`held_most` keys, the fullest kind's: memory stays bounded by two batches."""
+        types = {t for kind in kinds for t in kind.types}
+        merged = len(types) == 1 and all(kind.sortable for kind in kinds)
+        streams = [zip(self._keys(kind), repeat(i)) for i, kind in enumerate(kinds)]
+        keyed = heapq.merge(*streams) if merged else (pair for s in streams for pair in s)
+        pending: list[list[Any]] = [[] for _ in kinds]
+        held = 0
+        for key, i in keyed:
+            pending[i].append(key)
+            held += 1
+            if len(pending[i]) < self.size and held < self.held_most:
+                continue
+            if len(pending[i]) < self.size:
+                i = max(range(len(kinds)), key=lambda n: len(pending[n]))
+            held -= len(pending[i])
+            yield replace(kinds[i].head, keys=tuple(pending[i]))
+            pending[i] = []
+        for kind, keys in zip(kinds, pending, strict=True):
+            if keys:
+                yield replace(kind.head, keys=tuple(keys))
 
     @property
     def on_disk(self) -> bool:

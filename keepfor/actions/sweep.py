@@ -13,13 +13,14 @@ transaction each, dry run unless asked to apply.
    audits. A crash leaves every batch done and audited, or not done at all; a re-run
    selects only what is still due and not yet acted on.
 
-The keys of a source are read before its first batch is acted on (SQLite cannot write a
-table while a read of it is open); they are the only thing kept in memory.
+With ``--apply``, every due key of a source is read before its first batch is acted on,
+into a temporary file that gives them back in key order (:mod:`keepfor.actions.spill`):
+SQLite cannot write a table while a read of it is open, and batches in key order write
+each page of a table once, not once per batch.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -164,17 +165,11 @@ _Pending = tuple[str, str, Action, Predicate]
 """A batch's pack, rule, action and the selection that read it."""
 
 
-def _streamed(
-    source: RecordSource,
-    rules: RuleSet,
-    at: Instant,
-    size: int,
-    limit: int | None,
-    stop: Stop = _never,
+def _keyed(
+    source: RecordSource, rules: RuleSet, at: Instant, limit: int | None, stop: Stop = _never
 ) -> Generator[ActionBatch]:
-    """Every due key, in batches of one rule and action, as they are read: a batch as
-    soon as it is full, the rest at the end. Nothing is read until the first is asked for."""
-    pending: dict[_Pending, list[Any]] = defaultdict(list)
+    """Every due key (``limit`` at most) with its rule, action and selection, as read: a
+    group's keys, or a chunk of them, at a time (cut into batches by the spill)."""
     left = limit
     with closing(_decided(source, rules, at, KEY_BOUND, stop)) as stream:
         for selection, decided in stream:
@@ -182,22 +177,14 @@ def _streamed(
             assert winner is not None
             assert action is not None
             which = (winner.pack.id, winner.rule.id, action, selection)
-            keys = pending[which]
             with closing(keys_of(source, selection, decided, KEY_BOUND)) as chunks:
                 for chunk in chunks:
                     taken = chunk if left is None else chunk[:left]
-                    keys.extend(taken)
+                    if taken:
+                        yield _batch(source.name, which, taken)
                     left = None if left is None else left - len(taken)
-                    while len(keys) >= size:
-                        yield _batch(source.name, which, keys[:size])
-                        del keys[:size]
                     if left == 0:
-                        break
-            if left == 0:
-                break
-    for which, keys in pending.items():
-        for i in range(0, len(keys), size):
-            yield _batch(source.name, which, keys[i : i + size])
+                        return
 
 
 def _batch(source: str, which: _Pending, keys: Sequence[Any]) -> ActionBatch:
@@ -295,16 +282,16 @@ def _planned(
     limit: int | None,
     stop: Stop,
 ) -> tuple[SourceTally, Generator[ActionBatch]]:
-    """A source's tally, and its batches to act on: streamed where the target can act
-    while the source is read (counted beforehand by groups), else read in full first
-    into a temporary file, each rule's keys put in key order (and counted from them:
-    the due set is read once)."""
+    """A source's tally, and its batches to act on. A dry run counts the due records by
+    groups (no key read); with ``apply`` every due key is read first into a temporary
+    file that gives them back in key order, and counted from them (the due set is read
+    once)."""
     due, _ = _selection(rules, at)
-    if apply and not target.acts_while_reading:
+    if apply:
         spilled = SpilledBatches(size)
         tally = _counts(source, rules, at)
         try:
-            for batch in _streamed(source, rules, at, size, limit, stop):
+            for batch in _keyed(source, rules, at, limit, stop):
                 tally.add(batch.action, len(batch.keys), (batch.pack, batch.rule))
                 spilled.add(batch)
         except BaseException:
@@ -313,7 +300,7 @@ def _planned(
         batches: Iterator[ActionBatch] = iter(spilled)
     else:
         tally = _plan(source, rules, at, limit, stop)
-        batches = _streamed(source, rules, at, size, limit, stop) if apply else iter(())
+        batches = iter(())
     approved = _capped(target.approved(due, size), _left(limit, tally))
     for batch in approved:
         tally.add(batch.action, len(batch.keys), (batch.pack, batch.rule))

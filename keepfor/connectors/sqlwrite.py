@@ -82,12 +82,6 @@ class SqlTableTarget(ActionTarget):
             return 50_000, 100_000
         return 10_000, 100_000 if dialect == "sqlite" else 30_000
 
-    @property
-    def acts_while_reading(self) -> bool:
-        """Server databases: the read streams on its own connection while batches
-        commit on others; SQLite's single writer waits for readers to finish."""
-        return self.source.dialect != "sqlite"
-
     # -- checks, before anything is written ---------------------------------------------
 
     def _where(self) -> str:

@@ -75,10 +75,6 @@ class StoreTarget(ActionTarget):
         """Every action but ``archive``: keepfor's store has no restorable archive."""
         return frozenset(Action) - {Action.ARCHIVE}
 
-    @property
-    def acts_while_reading(self) -> bool:
-        return self.source.engine.dialect.name != "sqlite"
-
     def approved(self, recheck: Predicate, size: int) -> list[ActionBatch]:
         try:
             with self.source.engine.connect() as conn:

@@ -90,10 +90,6 @@ class StoppingTarget(ActionTarget):
     def batch_size(self) -> tuple[int, int]:
         return self.inner.batch_size
 
-    @property
-    def acts_while_reading(self) -> bool:
-        return self.inner.acts_while_reading
-
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
         if self.stopping.is_set():
             self.left += len(batch.keys)

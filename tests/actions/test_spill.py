@@ -117,3 +117,43 @@ def test_keys_of_every_type_a_database_gives_survive() -> None:
     (back,) = list(spilled)
     assert back.keys == keys  # not of one type: in the order read
     assert [type(k) for k in back.keys] == [type(k) for k in keys]
+
+
+def test_the_kinds_of_one_selection_come_back_merged_in_one_key_order() -> None:
+    spilled = SpilledBatches(5, run=6, chunk=2)
+    spilled.add(_batch("odd", Action.PURGE, tuple(range(39, 0, -2))))
+    spilled.add(_batch("even", Action.PURGE, tuple(range(0, 40, 2))))
+    back = [(b.rule, b.keys) for b in spilled]
+    assert back == [
+        ("even", (0, 2, 4, 6, 8)),
+        ("odd", (1, 3, 5, 7, 9)),
+        ("even", (10, 12, 14, 16, 18)),
+        ("odd", (11, 13, 15, 17, 19)),
+        ("even", (20, 22, 24, 26, 28)),
+        ("odd", (21, 23, 25, 27, 29)),
+        ("even", (30, 32, 34, 36, 38)),
+        ("odd", (31, 33, 35, 37, 39)),
+    ]
+
+
+def test_selections_come_back_one_after_the_other_in_the_order_first_added() -> None:
+    first, second = All(()), All((All(()),))
+    spilled = SpilledBatches(3)
+    spilled.add(ActionBatch("shop", "flagged", "pack", Action.FLAG, (5, 1), first))
+    spilled.add(ActionBatch("shop", "purged", "pack", Action.PURGE, (2, 0), second))
+    spilled.add(ActionBatch("shop", "flagged", "pack", Action.FLAG, (3,), first))
+    assert [(b.rule, b.keys) for b in spilled] == [("flagged", (1, 3, 5)), ("purged", (0, 2))]
+
+
+def test_many_kinds_hold_at_most_two_batches_of_keys() -> None:
+    kinds = 12
+    spilled = SpilledBatches(10)
+    for n in range(kinds):  # key k is kind k % 12's: every kind grows slowly
+        spilled.add(_batch(f"r{n}", Action.PURGE, tuple(range(n, 600, kinds))))
+    yielded, highest = 0, -1
+    for batch in spilled:
+        assert len(batch.keys) <= 10
+        yielded += len(batch.keys)
+        highest = max(highest, *batch.keys)
+        assert highest + 1 - yielded <= 2 * 10  # read by the merge and not yet given back
+    assert yielded == 600

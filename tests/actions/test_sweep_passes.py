@@ -13,11 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from keepfor.actions.settings import ActionSettings, Strategy
+from keepfor.audit import Pseudonymiser
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
-from keepfor.engine import Action, RuleSet, evaluate, parse_pack
+from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
 from tests.actions import filled_table
-from tests.actions.test_sweep import AT, expected_actions, sweep_with
+from tests.actions.test_sweep import AT, KEY, expected_actions, sweep_with
 
 TABLE = "kf_passes"
 
@@ -141,3 +142,27 @@ def test_overlapping_rules_of_different_actions_act_once_each_as_the_engine_deci
     assert _ids(url, "email NOT LIKE 'person%'") == expected[Action.ANONYMISE]
     again = _sweep(url, apply=True)
     assert tuple(again.count(a) for a in actions) == (0, 0, 0, 0)
+
+
+def test_each_record_s_audit_entry_names_the_rule_and_action_that_won_it(url: str) -> None:
+    """Batches of several rules of one action are cut from one key order: each record's
+    entry still names its own winning rule and action, and there is one per record."""
+    name = Pseudonymiser(KEY, "shop")
+    expected = {}
+    for row in ROWS:
+        decision = evaluate(RULES, row, AT)
+        if decision.status is Status.DUE:
+            assert decision.winner is not None
+            assert decision.action is not None
+            expected[name(str(row["id"]))] = (decision.winner.rule.id, decision.action.value)
+    assert len({rule for rule, _ in expected.values()}) >= 4  # several rules per action
+    _sweep(url, apply=True)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT record, rule_id, action FROM keepfor_audit"))
+            entries = [(r[0], (r[1], r[2])) for r in rows]
+    finally:
+        engine.dispose()
+    assert len(entries) == len(expected)
+    assert dict(entries) == expected
