@@ -1,13 +1,18 @@
-"""What the order of a purge's keys costs on SQLite: the due records of the benchmark
-tables deleted in batches of keys (one transaction each, the hand-written predicate as
-the re-check, as keepfor's batches re-check), the keys in the order a sweep reads them
-(each rule's together, groups in any order) or sorted, against the bare ``DELETE``.
+"""What the order of a purge's keys costs: the due records of the benchmark tables
+deleted in batches of keys (one transaction each, the hand-written predicate as the
+re-check, as keepfor's batches re-check), the keys in the order a sweep would read them
+(each rule's together, groups all over the table), each rule's sorted, all rules' merged
+into one key order (each rule's batch going when full, as keepfor's spill cuts them), or
+all sorted together, against the bare ``DELETE``.
 
-Each method runs on a fresh copy of ``bench/out/bench_<size>.db`` (made by
-``make_data.py``), whole statements timed with ``time.perf_counter``; every method
-deletes the same rows (checked). Figures in docs/benchmarks.md.
+Each method runs on a fresh copy of the table: SQLite ``bench/out/bench_<size>.db``
+copied; PostgreSQL ``keepfor_bench.records_<size>`` copied to ``delete_order_copy``
+(primary key, ``VACUUM (FREEZE, ANALYZE)``, ``CHECKPOINT``; dropped after). Whole
+statements timed with ``time.perf_counter``; every method deletes the same rows
+(checked); the cost per row is (t(4M) - t(1M)) / 3M of the fastest of ``--repeat``.
+Figures in docs/benchmarks.md.
 
-    .venv/bin/python bench/delete_order.py [--sizes 1m 4m]
+    .venv/bin/python bench/delete_order.py [--db sqlite|postgresql] [--sizes 1m 4m] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -20,46 +25,83 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 OUT = Path(__file__).parent / "out"
-RULES = {  # bench/handwritten/sweep_sqlite.sql's predicate, one term per rule
-    "order": "category = 'order' AND placed_at <= '2020-03-31'",
-    "enquiry": "category = 'enquiry' AND resolved_at < '2025-11-22 00:00:00.000000'",
-    "quote": "category = 'quote' AND accepted = 0 AND quoted_at <= '2025-11-21'",
-    "cv": "category = 'cv' AND received_at <= '2026-05-21'",
+PG_URL = "postgresql://postgres@127.0.0.1:5432/keepfor_bench"
+RULES = {  # bench/handwritten/sweep_*.sql's predicate, one term per rule
+    "sqlite": {
+        "order": "category = 'order' AND placed_at <= '2020-03-31'",
+        "enquiry": "category = 'enquiry' AND resolved_at < '2025-11-22 00:00:00.000000'",
+        "quote": "category = 'quote' AND accepted = 0 AND quoted_at <= '2025-11-21'",
+        "cv": "category = 'cv' AND received_at <= '2026-05-21'",
+    },
+    "postgresql": {
+        "order": "category = 'order' AND placed_at <= '2020-03-31'",
+        "enquiry": "category = 'enquiry' AND resolved_at < '2025-11-22 00:00:00+00'",
+        "quote": "category = 'quote' AND NOT accepted AND quoted_at <= '2025-11-21'",
+        "cv": "category = 'cv' AND received_at <= '2026-05-21'",
+    },
 }
-WHERE = " OR ".join(f"({term})" for term in RULES.values())
 
-Method = Callable[[sqlite3.Connection], int]
+Batches = list[list[int]]
+Method = Callable[[Any, str], int]  # (connection, table) -> rows deleted
 
 
-def _rule_keys(db: Path, *, sort: bool) -> list[int]:
-    """The due keys, each rule's together; within a rule sorted, or shuffled (a sweep
-    reads them by group, whose keys lie all over the table)."""
-    conn = sqlite3.connect(db)
-    keys: list[int] = []
+def _where(db: str) -> str:
+    return " OR ".join(f"({term})" for term in RULES[db].values())
+
+
+def _rule_keys(conn: Any, db: str, table: str) -> list[list[int]]:
+    """Each rule's due keys, shuffled (a sweep reads them by group, all over the table)."""
     rng = random.Random(1)
-    for term in RULES.values():
-        found = [row[0] for row in conn.execute(f"SELECT id FROM records WHERE {term}")]
-        if sort:
-            found.sort()
-        else:
-            rng.shuffle(found)
-        keys += found
-    conn.close()
-    return keys
+    out = []
+    for term in RULES[db].values():
+        found = [row[0] for row in conn.execute(f"SELECT id FROM {table} WHERE {term}")]
+        rng.shuffle(found)
+        out.append(found)
+    return out
 
 
-def _batches(keys: list[int], size: int) -> Method:
-    def delete(conn: sqlite3.Connection) -> int:
+def _orders(rules: list[list[int]], size: int) -> dict[str, Batches]:
+    def cut(keys: list[int]) -> Batches:
+        return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+    merged: Batches = []
+    pending: list[list[int]] = [[] for _ in rules]
+    for key, i in sorted((k, i) for i, keys in enumerate(rules) for k in keys):
+        pending[i].append(key)
+        if len(pending[i]) == size:
+            merged.append(pending[i])
+            pending[i] = []
+    merged += [keys for keys in pending if keys]
+    chunked: Batches = []  # every `size` keys merged, each rule's keys among them a batch
+    every = sorted((k, i) for i, keys in enumerate(rules) for k in keys)
+    for start in range(0, len(every), size):
+        chunk: list[list[int]] = [[] for _ in rules]
+        for key, i in every[start : start + size]:
+            chunk[i].append(key)
+        chunked += [keys for keys in chunk if keys]
+    return {
+        f"each rule's keys as read, {size:,}": [b for keys in rules for b in cut(keys)],
+        f"each rule's keys sorted, {size:,}": [b for keys in rules for b in cut(sorted(keys))],
+        f"every rule's merged, each rule's batch, {size:,}": merged,
+        f"every rule's merged, cut every {size:,} keys": chunked,
+        f"every key sorted, rules mixed, {size:,}": cut(sorted(k for keys in rules for k in keys)),
+    }
+
+
+def _sqlite_batches(batches: Batches) -> Method:
+    def delete(conn: sqlite3.Connection, table: str) -> int:
         done = 0
-        for i in range(0, len(keys), size):
-            batch = keys[i : i + size]
+        for batch in batches:
             conn.execute("BEGIN")
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS k (k)")
             conn.execute("DELETE FROM temp.k")
             conn.executemany("INSERT INTO temp.k VALUES (?)", [(k,) for k in batch])
-            sql = f"DELETE FROM records WHERE id IN (SELECT k FROM temp.k) AND ({WHERE})"
+            sql = f"DELETE FROM {table} WHERE id IN (SELECT k FROM temp.k) AND ({_where('sqlite')})"
             done += conn.execute(sql).rowcount
             conn.execute("COMMIT")
         return done
@@ -67,44 +109,99 @@ def _batches(keys: list[int], size: int) -> Method:
     return delete
 
 
-def _bare(conn: sqlite3.Connection) -> int:
-    conn.execute("BEGIN")
-    done = conn.execute(f"DELETE FROM records WHERE {WHERE}").rowcount
-    conn.execute("COMMIT")
-    return done
+def _pg_batches(batches: Batches) -> Method:
+    def delete(conn: psycopg.Connection, table: str) -> int:
+        done = 0
+        for batch in batches:
+            with conn.transaction():
+                sql = f"DELETE FROM {table} WHERE id = ANY(%s) AND ({_where('postgresql')})"
+                done += conn.execute(sql, (batch,)).rowcount
+        return done
+
+    return delete
 
 
-def _time(source: Path, method: Method) -> tuple[float, int]:
+def _bare(db: str) -> Method:
+    def delete(conn: Any, table: str) -> int:
+        if db == "sqlite":
+            conn.execute("BEGIN")
+        done = conn.execute(f"DELETE FROM {table} WHERE {_where(db)}").rowcount
+        if db == "sqlite":
+            conn.execute("COMMIT")
+        return int(done)
+
+    return delete
+
+
+def _time_sqlite(size: str, method: Method) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "copy.db"
-        shutil.copy(source, copy)
+        shutil.copy(OUT / f"bench_{size}.db", copy)
         conn = sqlite3.connect(copy, isolation_level=None)
         start = time.perf_counter()
-        done = method(conn)
+        done = method(conn, "records")
         elapsed = time.perf_counter() - start
         conn.close()
     return elapsed, done
 
 
+def _time_pg(size: str, method: Method) -> tuple[float, int]:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS delete_order_copy")
+        conn.execute("SET max_parallel_workers_per_gather = 0")  # keep the id order
+        conn.execute(f"CREATE TABLE delete_order_copy AS SELECT * FROM records_{size}")
+        conn.execute("RESET max_parallel_workers_per_gather")
+        conn.execute("ALTER TABLE delete_order_copy ADD PRIMARY KEY (id)")
+        conn.execute("VACUUM (FREEZE, ANALYZE) delete_order_copy")
+        conn.execute("CHECKPOINT")
+        try:
+            start = time.perf_counter()
+            done = method(conn, "delete_order_copy")
+            return time.perf_counter() - start, done
+        finally:
+            conn.execute("DROP TABLE IF EXISTS delete_order_copy")
+
+
+def _keys(db: str, size: str) -> list[list[int]]:
+    if db == "sqlite":
+        with sqlite3.connect(OUT / f"bench_{size}.db") as conn:
+            return _rule_keys(conn, db, "records")
+    with psycopg.connect(PG_URL) as conn:
+        return _rule_keys(conn, db, f"records_{size}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--sizes", nargs="+", default=["1m", "4m"])
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    for size in args.sizes:
-        db = OUT / f"bench_{size}.db"
-        read, ordered = _rule_keys(db, sort=False), _rule_keys(db, sort=True)
-        methods: list[tuple[str, Method]] = [("the bare DELETE", _bare)]
-        methods += [("every key sorted, 10,000", _batches(sorted(read), 10_000))]
-        for n in (10_000, 50_000, 100_000):
-            methods.append((f"each rule's keys as read, {n:,}", _batches(read, n)))
-        for n in (10_000, 50_000):
-            methods.append((f"each rule's keys sorted, {n:,}", _batches(ordered, n)))
-        counts = set()
-        for name, method in methods:
-            elapsed, done = _time(db, method)
-            counts.add(done)
-            print(f"{size} | {name} | {elapsed:.2f} s | {done} rows")
-        assert len(counts) == 1, f"the methods deleted different counts: {counts}"
+    size = args.batch_size or (10_000 if args.db == "sqlite" else 50_000)
+    sqlite = args.db == "sqlite"
+    timed, wrap = (_time_sqlite, _sqlite_batches) if sqlite else (_time_pg, _pg_batches)
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(args.repeat):
+        for rows in args.sizes:
+            methods = {"the bare DELETE": _bare(args.db)}
+            for name, batches in _orders(_keys(args.db, rows), size).items():
+                methods[name] = wrap(batches)
+            counts = set()
+            for name, method in methods.items():
+                elapsed, done = timed(rows, method)
+                counts.add(done)
+                key = (name, rows)
+                best[key] = min(best.get(key, elapsed), elapsed)
+                print(f"{args.db} | {rows} | {name} | {elapsed:.2f} s | {done} rows", flush=True)
+            assert len(counts) == 1, f"the methods deleted different counts: {counts}"
+    if args.sizes == ["1m", "4m"]:
+        print(f"\n| {args.db}: keys of a batch | 1M s | 4M s | µs per row | vs the bare DELETE |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        bare = (best[("the bare DELETE", "4m")] - best[("the bare DELETE", "1m")]) / 3
+        for name in methods:
+            one, four = best[(name, "1m")], best[(name, "4m")]
+            per = (four - one) / 3
+            print(f"| {name} | {one:.2f} | {four:.2f} | {per:.3f} | {per / bare:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from keepfor.errors import SourceError, UsageError
+from keepfor.errors import KeepforError, SourceError, UsageError
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -354,6 +354,20 @@ class ActionTarget(ABC):
         statement that acts; the audit entries are written in the same transaction.
         Either every record the re-check still selects is acted on and audited, or
         nothing is (an error is raised and the transaction rolled back)."""
+
+    def apply_round(self, batches: Sequence[ActionBatch], at: Instant) -> list[BatchResult]:
+        """Act on a sweep's round: batches of one selection, of several rules, whose keys
+        lie in one stretch of key order; a result per batch. A table acts on a round in
+        one transaction (each page written once); by default each batch is applied on
+        its own, and one that fails is a result of failed records with the error."""
+        results = []
+        for batch in batches:
+            try:
+                results.append(self.apply(batch, at))
+            except KeepforError as error:
+                failed = dict.fromkeys(batch.keys, Outcome.FAILED)
+                results.append(BatchResult(failed, str(error)))
+        return results
 
 
 class Evaluator(Protocol):

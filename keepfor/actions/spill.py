@@ -29,12 +29,12 @@ import pickle
 import tempfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
-from itertools import repeat
+from itertools import chain, islice, repeat
 from typing import IO, Any
 
 from keepfor.abc import ActionBatch
 
-__all__ = ["SpilledBatches"]
+__all__ = ["Round", "SpilledBatches"]
 
 IN_MEMORY = 4 << 20
 """Bytes of runs kept in memory before the file is written to disk."""
@@ -46,6 +46,10 @@ CHUNK = 2_000
 """Keys per pickled piece of a run: what merging holds of each run at a time."""
 
 _ORDERED = (int, str, bytes)
+
+Round = tuple[ActionBatch, ...]
+"""Batches of one selection, of different rules, whose keys together are at most a
+batch's size: acted on together (:meth:`keepfor.abc.ActionTarget.apply_round`)."""
 
 
 @dataclass
@@ -63,7 +67,7 @@ class _Kind:
 
 
 class SpilledBatches:
-    """Add batches, then read them once: in key order, ``size`` keys a batch at most."""
+    """Add batches, then read them once, as rounds in key order of ``size`` keys at most."""
 
     def __init__(self, size: int, *, run: int = RUN, chunk: int = CHUNK) -> None:
         # closed by close(), which reading to the end or a failed read calls
@@ -71,7 +75,6 @@ class SpilledBatches:
         self._kinds: dict[tuple[object, ...], _Kind] = {}
         self._held = 0
         self.size, self._run_keys, self._chunk = size, run, chunk
-        self.held_most = 2 * size
 
     def add(self, batch: ActionBatch) -> None:
         which = (batch.source, batch.rule, batch.pack, batch.action, batch.recheck, batch.reviewed)
@@ -110,45 +113,34 @@ class SpilledBatches:
         runs = [self._run(offsets) for offsets in kind.runs]
         return heapq.merge(*runs) if kind.sortable else (k for run in runs for k in run)
 
-    def __iter__(self) -> Generator[ActionBatch]:
-        """The batches, the kinds of one selection (a sweep's pass) together, passes in
-        the order first added; the file is closed at the end."""
+    def __iter__(self) -> Generator[Round]:
+        """The rounds, those of one selection (a sweep's pass) together, passes in the
+        order first added; the file is closed at the end."""
         try:
             self._write_runs()
             passes: dict[object, list[_Kind]] = {}
             for kind in self._kinds.values():
                 passes.setdefault(kind.head.recheck, []).append(kind)
             for kinds in passes.values():
-                yield from self._cut(kinds)
+                yield from self._rounds(kinds)
         finally:
             self.close()
 
-    def _cut(self, kinds: list[_Kind]) -> Iterator[ActionBatch]:
-        """The kinds' keys cut into batches. Where every key is of one type that orders,
-        all kinds' keys are merged into one key order, so the batches advance through the
-        table together and a page is written by the batches of one stretch of keys, one
-        after the other, not once per kind (bench/delete_order.py); else each kind's keys
-        in turn. A kind's batch goes once it is full or, where the kinds together hold
-        :attr:`held_most` keys, the fullest kind's: memory stays bounded by two batches."""
+    def _rounds(self, kinds: list[_Kind]) -> Iterator[Round]:
+        """The kinds' keys, ``size`` at a time, each kind's among them a batch. Where every
+        key is of one type that orders, all kinds' keys are merged into one key order: a
+        round is then one stretch of the table, acted on in one transaction, and each page
+        is written once, not once per rule (bench/delete_order.py); else each kind's keys
+        in turn. Memory holds one round's keys."""
         types = {t for kind in kinds for t in kind.types}
         merged = len(types) == 1 and all(kind.sortable for kind in kinds)
         streams = [zip(self._keys(kind), repeat(i)) for i, kind in enumerate(kinds)]
-        keyed = heapq.merge(*streams) if merged else (pair for s in streams for pair in s)
-        pending: list[list[Any]] = [[] for _ in kinds]
-        held = 0
-        for key, i in keyed:
-            pending[i].append(key)
-            held += 1
-            if len(pending[i]) < self.size and held < self.held_most:
-                continue
-            if len(pending[i]) < self.size:
-                i = max(range(len(kinds)), key=lambda n: len(pending[n]))
-            held -= len(pending[i])
-            yield replace(kinds[i].head, keys=tuple(pending[i]))
-            pending[i] = []
-        for kind, keys in zip(kinds, pending, strict=True):
-            if keys:
-                yield replace(kind.head, keys=tuple(keys))
+        keyed = heapq.merge(*streams) if merged else chain.from_iterable(streams)
+        while piece := list(islice(keyed, self.size)):
+            parts: dict[int, list[Any]] = {}
+            for key, i in piece:
+                parts.setdefault(i, []).append(key)
+            yield tuple(replace(kinds[i].head, keys=tuple(keys)) for i, keys in parts.items())
 
     @property
     def on_disk(self) -> bool:

@@ -8,15 +8,16 @@ transaction each, dry run unless asked to apply.
 2. **Safety valve**: where one run would purge, archive or anonymise more than a source's
    ``max_disposal_share`` of its records, nothing at all is done (:class:`MassDisposal`,
    exit 3), unless the run allows mass disposal.
-3. **Act**: the due records' keys, per rule and action, in batches; each batch one
-   transaction in which the target re-selects the keys by the same predicate, acts and
-   audits. A crash leaves every batch done and audited, or not done at all; a re-run
+3. **Act**: the due records' keys in key order, a batch's size at a time (a round: each
+   rule's keys among them a batch of one rule and action); each round one transaction
+   (on a table) in which the target re-selects the keys by the same predicate, acts and
+   audits. A crash leaves every round done and audited, or not done at all; a re-run
    selects only what is still due and not yet acted on.
 
-With ``--apply``, every due key of a source is read before its first batch is acted on,
+With ``--apply``, every due key of a source is read before its first round is acted on,
 into a temporary file that gives them back in key order (:mod:`keepfor.actions.spill`):
-SQLite cannot write a table while a read of it is open, and batches in key order write
-each page of a table once, not once per batch.
+SQLite cannot write a table while a read of it is open, and rounds in key order write
+each page of a table once, not once per rule and batch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from keepfor.abc import ActionBatch, ActionTarget, Outcome, RecordSource
 from keepfor.actions.settings import ActionSettings
-from keepfor.actions.spill import SpilledBatches
+from keepfor.actions.spill import Round, SpilledBatches
 from keepfor.actions.tally import MassDisposal, SourceTally, SweepResult
 from keepfor.engine import Action, Instant, RuleSet, Status
 from keepfor.engine.cutoffs import Acted, All, Any_, Not, Predicate, match_predicate
@@ -218,14 +219,14 @@ def run_sweep(
     allow_mass_disposal: bool = False,
     stop: Stop = _never,
 ) -> SweepResult:
-    """Plan every source; with ``apply``, pass the safety valve, then act batch by batch.
-    A batch that fails is counted and named; the others go on (exit 4: partly done).
+    """Plan every source; with ``apply``, pass the safety valve, then act round by round.
+    A round that fails is counted and named; the others go on (exit 4: partly done).
     ``batch_size`` None: each target's default; a larger one than a target takes is cut
     to its most (:attr:`ActionTarget.batch_size`). ``stop``: asked before each group of
-    records and each batch is read (a daemon asked to stop finishes the batch under way
+    records and each round is read (a daemon asked to stop finishes the round under way
     and reads no more); then ``stopped`` is set and nothing more is done."""
     result = SweepResult(applied=apply, at=at)
-    planned: dict[str, tuple[ActionTarget, Generator[ActionBatch]]] = {}
+    planned: dict[str, tuple[ActionTarget, Generator[Round]]] = {}
     for item in swept:
         item.source.check(rules)
         target = item.target(item.source)  # checks the action settings
@@ -281,7 +282,7 @@ def _planned(
     size: int,
     limit: int | None,
     stop: Stop,
-) -> tuple[SourceTally, Generator[ActionBatch]]:
+) -> tuple[SourceTally, Generator[Round]]:
     """A source's tally, and its batches to act on. A dry run counts the due records by
     groups (no key read); with ``apply`` every due key is read first into a temporary
     file that gives them back in key order, and counted from them (the due set is read
@@ -297,17 +298,17 @@ def _planned(
         except BaseException:
             spilled.close()
             raise
-        batches: Iterator[ActionBatch] = iter(spilled)
+        rounds: Iterator[Round] = iter(spilled)
     else:
         tally = _plan(source, rules, at, limit, stop)
-        batches = iter(())
+        rounds = iter(())
     approved = _capped(target.approved(due, size), _left(limit, tally))
     for batch in approved:
         tally.add(batch.action, len(batch.keys), (batch.pack, batch.rule))
-    return tally, _chained(batches, approved)
+    return tally, _chained(rounds, ((batch,) for batch in approved))
 
 
-def _chained(*parts: Iterable[ActionBatch]) -> Generator[ActionBatch]:
+def _chained(*parts: Iterable[Round]) -> Generator[Round]:
     """The parts one after the other; closing this closes a part still being read."""
     for part in parts:
         yield from part
@@ -316,40 +317,41 @@ def _chained(*parts: Iterable[ActionBatch]) -> Generator[ActionBatch]:
 def _act(
     name: str,
     target: ActionTarget,
-    batches: Generator[ActionBatch],
+    rounds: Generator[Round],
     at: Instant,
     result: SweepResult,
     stop: Stop,
 ) -> None:
-    """Apply the batches one by one; a read that fails stops this source's batches
+    """Apply the rounds one by one; a read that fails stops this source's rounds
     (those already done stay done and audited); so does ``stop()`` turning true, checked
-    before each batch is read, and what was planned and not reached is ``left``."""
+    before each round is read, and what was planned and not reached is ``left``."""
     before = result.sources[name]
     tally = result.sources[name] = SourceTally(
         held=before.held, total=before.total, unreadable=before.unreadable
     )
-    with closing(batches):
+    with closing(rounds):
         while not stop():
             try:
-                batch = next(batches, None)
+                batches = next(rounds, None)
             except KeepforError as error:
                 result.failures.append(str(error))
                 return
-            if batch is None and not stop():  # all done (not a read cut short by stop)
+            if batches is None and not stop():  # all done (not a read cut short by stop)
                 return
-            if batch is None:
+            if batches is None:
                 break
             try:
-                done = target.apply(batch, at)
+                results = target.apply_round(batches, at)
             except KeepforError as error:
-                tally.failed += len(batch.keys)
+                tally.failed += sum(len(batch.keys) for batch in batches)
                 result.failures.append(str(error))
                 continue
-            tally.add(batch.action, done.count(Outcome.DONE), (batch.pack, batch.rule))
-            tally.skipped += done.count(Outcome.SKIPPED)
-            if done.error is not None:
-                tally.failed += done.count(Outcome.FAILED)
-                result.failures.append(done.error)
+            for batch, done in zip(batches, results, strict=True):
+                tally.add(batch.action, done.count(Outcome.DONE), (batch.pack, batch.rule))
+                tally.skipped += done.count(Outcome.SKIPPED)
+                if done.error is not None:
+                    tally.failed += done.count(Outcome.FAILED)
+                    result.failures.append(done.error)
     if stop():
         result.stopped = True
         reached = tally.acted + tally.skipped + tally.failed

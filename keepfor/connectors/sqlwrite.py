@@ -217,11 +217,19 @@ class SqlTableTarget(ActionTarget):
     # -- one batch ----------------------------------------------------------------------
 
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
+        return self.apply_round((batch,), at)[0]
+
+    def apply_round(self, batches: Sequence[ActionBatch], at: Instant) -> list[BatchResult]:
+        """The round's batches in one transaction: a page of the table is written once
+        for the round, not once per rule (a batch's own statements as always)."""
         if self.trail is None:
             raise SourceError(f"{self._where()}: a dry run acts on nothing")
+        batch = batches[0]
         try:
             with self.source.engine.begin() as conn:
-                done = self._act_and_audit(conn, batch, self.trail)
+                done = []
+                for batch in batches:
+                    done.append(set(self._act_and_audit(conn, batch, self.trail)))
         except IntegrityError as error:
             raise SourceError(
                 f"{self._where()}: {batch.action.value} of rule '{batch.rule}' was refused by "
@@ -230,10 +238,10 @@ class SqlTableTarget(ActionTarget):
             ) from None
         except SQLAlchemyError as error:
             raise db_error(self._where(), self.source.url, error) from None
-        acted = set(done)
-        return BatchResult(
-            {key: Outcome.DONE if key in acted else Outcome.SKIPPED for key in batch.keys}
-        )
+        return [
+            BatchResult({k: Outcome.DONE if k in acted else Outcome.SKIPPED for k in b.keys})
+            for b, acted in zip(batches, done, strict=True)
+        ]
 
     def _act_and_audit(self, conn: sa.Connection, batch: ActionBatch, trail: Trail) -> list[Any]:
         """Act on the batch and write its audit entries, in ``conn``'s transaction; the

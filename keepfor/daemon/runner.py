@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -91,10 +91,13 @@ class StoppingTarget(ActionTarget):
         return self.inner.batch_size
 
     def apply(self, batch: ActionBatch, at: Instant) -> BatchResult:
+        return self.apply_round((batch,), at)[0]
+
+    def apply_round(self, batches: Sequence[ActionBatch], at: Instant) -> list[BatchResult]:
         if self.stopping.is_set():
-            self.left += len(batch.keys)
+            self.left += sum(len(batch.keys) for batch in batches)
             raise KeepforError(STOPPING)
-        return self.inner.apply(batch, at)
+        return self.inner.apply_round(batches, at)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Batches spilled to a temporary file: every key comes back exactly once, with its
-batch's rule, action and selection, each kind's keys in key order where they order."""
+batch's rule, action and selection, each kind's keys in key order where they order, in
+rounds of a batch's size at most (the kinds of one selection merged in one key order)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ def _batch(rule: str, action: Action, keys: tuple[object, ...]) -> ActionBatch:
 
 def _typed(key: object) -> tuple[str, object]:
     return type(key).__name__, key
+
+
+def _flat(spilled: SpilledBatches) -> list[ActionBatch]:
+    """Every batch of every round, in order; each round checked: at most ``size`` keys,
+    one selection, a batch of one kind each."""
+    out = []
+    for batches in spilled:
+        assert 1 <= sum(len(b.keys) for b in batches) <= spilled.size
+        assert len({b.recheck for b in batches}) == 1
+        assert len({(b.rule, b.action) for b in batches}) == len(batches)
+        out.extend(batches)
+    return out
 
 
 def _each_key(batches: list[ActionBatch]) -> Counter[tuple[str, Action, tuple[str, object]]]:
@@ -72,7 +85,7 @@ def test_every_key_comes_back_once_with_its_batch_s_kind(
     spilled = SpilledBatches(size, run=run, chunk=2)
     for batch in batches:
         spilled.add(batch)
-    back = list(spilled)
+    back = _flat(spilled)
     assert _each_key(back) == _each_key(batches)
     assert all(1 <= len(b.keys) <= size for b in back)
     for rule, action in {(b.rule, b.action) for b in back}:
@@ -86,7 +99,7 @@ def test_a_kind_s_keys_come_back_sorted_across_runs() -> None:
     for n in range(10):  # interleaved kinds, each batch's keys descending
         spilled.add(_batch("a", Action.PURGE, tuple(range(100 - n, 0, -10))))
         spilled.add(_batch("b", Action.FLAG, (f"k{n}", f"j{n}")))
-    back = list(spilled)
+    back = _flat(spilled)
     a = [k for b in back if b.rule == "a" for k in b.keys]
     b = [k for b in back if b.rule == "b" for k in b.keys]
     assert a == sorted(k for n in range(10) for k in range(100 - n, 0, -10))
@@ -105,7 +118,7 @@ def test_a_large_due_set_is_written_to_disk_not_kept_in_memory(
     for n in reversed(range(60)):  # 600,000 keys: megabytes past the in-memory size
         spilled.add(_batch("a", Action.PURGE, tuple(k + n * 10_000 for k in keys)))
     assert spilled.on_disk
-    got = list(spilled)
+    got = _flat(spilled)
     assert [b.keys for b in got] == [tuple(range(n * 10_000, (n + 1) * 10_000)) for n in range(60)]
     assert spilled._file.closed
 
@@ -114,25 +127,21 @@ def test_keys_of_every_type_a_database_gives_survive() -> None:
     keys = (1, "ORD-1", Decimal("1.10"), uuid.UUID(int=7), b"\x00\xff", date(2024, 2, 29))
     spilled = SpilledBatches(10)
     spilled.add(_batch("a", Action.FLAG, keys))
-    (back,) = list(spilled)
+    ((back,),) = list(spilled)
     assert back.keys == keys  # not of one type: in the order read
     assert [type(k) for k in back.keys] == [type(k) for k in keys]
 
 
-def test_the_kinds_of_one_selection_come_back_merged_in_one_key_order() -> None:
+def test_the_kinds_of_one_selection_come_back_merged_in_rounds_of_one_key_order() -> None:
     spilled = SpilledBatches(5, run=6, chunk=2)
-    spilled.add(_batch("odd", Action.PURGE, tuple(range(39, 0, -2))))
-    spilled.add(_batch("even", Action.PURGE, tuple(range(0, 40, 2))))
-    back = [(b.rule, b.keys) for b in spilled]
+    spilled.add(_batch("odd", Action.PURGE, tuple(range(19, 0, -2))))
+    spilled.add(_batch("even", Action.PURGE, tuple(range(0, 20, 2))))
+    back = [[(b.rule, b.keys) for b in batches] for batches in spilled]
     assert back == [
-        ("even", (0, 2, 4, 6, 8)),
-        ("odd", (1, 3, 5, 7, 9)),
-        ("even", (10, 12, 14, 16, 18)),
-        ("odd", (11, 13, 15, 17, 19)),
-        ("even", (20, 22, 24, 26, 28)),
-        ("odd", (21, 23, 25, 27, 29)),
-        ("even", (30, 32, 34, 36, 38)),
-        ("odd", (31, 33, 35, 37, 39)),
+        [("even", (0, 2, 4)), ("odd", (1, 3))],
+        [("odd", (5, 7, 9)), ("even", (6, 8))],
+        [("even", (10, 12, 14)), ("odd", (11, 13))],
+        [("odd", (15, 17, 19)), ("even", (16, 18))],
     ]
 
 
@@ -142,18 +151,13 @@ def test_selections_come_back_one_after_the_other_in_the_order_first_added() -> 
     spilled.add(ActionBatch("shop", "flagged", "pack", Action.FLAG, (5, 1), first))
     spilled.add(ActionBatch("shop", "purged", "pack", Action.PURGE, (2, 0), second))
     spilled.add(ActionBatch("shop", "flagged", "pack", Action.FLAG, (3,), first))
-    assert [(b.rule, b.keys) for b in spilled] == [("flagged", (1, 3, 5)), ("purged", (0, 2))]
+    back = [[(b.rule, b.keys) for b in batches] for batches in spilled]
+    assert back == [[("flagged", (1, 3, 5))], [("purged", (0, 2))]]
 
 
-def test_many_kinds_hold_at_most_two_batches_of_keys() -> None:
-    kinds = 12
+def test_many_kinds_come_back_a_stretch_of_keys_at_a_time() -> None:
     spilled = SpilledBatches(10)
-    for n in range(kinds):  # key k is kind k % 12's: every kind grows slowly
-        spilled.add(_batch(f"r{n}", Action.PURGE, tuple(range(n, 600, kinds))))
-    yielded, highest = 0, -1
-    for batch in spilled:
-        assert len(batch.keys) <= 10
-        yielded += len(batch.keys)
-        highest = max(highest, *batch.keys)
-        assert highest + 1 - yielded <= 2 * 10  # read by the merge and not yet given back
-    assert yielded == 600
+    for n in range(12):  # key k is kind k % 12's
+        spilled.add(_batch(f"r{n}", Action.PURGE, tuple(range(n, 600, 12))))
+    rounds = [sorted(k for b in batches for k in b.keys) for batches in spilled]
+    assert rounds == [list(range(i, i + 10)) for i in range(0, 600, 10)]

@@ -4,7 +4,7 @@ a re-run does nothing more; the safety valve refuses before anything is done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -379,6 +379,33 @@ def test_a_foreign_key_that_would_block_a_purge_is_named_before_anything_is_done
     assert _sweep(url, apply=False, settings=no_children).sources["shop"].purge == 5
 
 
+def test_a_round_is_one_transaction_a_refused_batch_undoes_the_others(url: str) -> None:
+    """A round's batches (several rules, one stretch of keys) commit together or not at
+    all: the purge the foreign key refuses takes the flags before it back with it."""
+    expected = _expected()
+    flagged, purged = sorted(expected[Action.FLAG]), sorted(expected[Action.PURGE])
+    source = _shop(url)
+    trail = Trail(KEY, RULES, FixedClock(datetime(2026, 11, 22, 9, tzinfo=UTC)))
+    try:
+        source.open()
+        with source.engine.begin() as conn:
+            Trail.ensure(conn)
+        target = SqlTableTarget(source, NO_CHILDREN, trail)
+        due = bucket_predicates(RULES, AT)["due"]
+        round_ = (
+            ActionBatch("shop", "quotes", "shop", Action.FLAG, tuple(flagged), due),
+            ActionBatch("shop", "orders", "shop", Action.PURGE, tuple(purged), due),
+        )
+        with pytest.raises(SourceError, match="purge of rule 'orders' was refused"):
+            target.apply_round(round_, AT)
+    finally:
+        source.close()
+    assert flagged
+    assert all(r["flagged_at"] is None for r in _table(url, TABLE))
+    assert len(_table(url, TABLE)) == len(ROWS)
+    assert _table(url, "keepfor_audit") == []
+
+
 @pytest.mark.parametrize("children", [True, False])
 def test_a_batch_leaves_alone_a_record_gone_or_no_longer_due_since_it_was_selected(
     url: str, children: bool
@@ -444,9 +471,9 @@ class _Watched:
         events = self.events
 
         class Target(SqlTableTarget):
-            def apply(self, batch: ActionBatch, at: Any) -> Any:
+            def apply_round(self, batches: Sequence[ActionBatch], at: Any) -> Any:
                 events.append("batch")
-                return super().apply(batch, at)
+                return super().apply_round(batches, at)
 
         return Target(source, settings, trail)
 
@@ -474,10 +501,10 @@ def test_every_due_key_is_read_before_the_first_batch_and_batches_come_in_key_or
     keys: list[tuple[Action, Any]] = []
 
     class Keys(SqlTableTarget):
-        def apply(self, batch: ActionBatch, at: Any) -> Any:
+        def apply_round(self, batches: Sequence[ActionBatch], at: Any) -> Any:
             watched.events.append("batch")
-            keys.extend((batch.action, key) for key in batch.keys)
-            return super().apply(batch, at)
+            keys.extend((batch.action, key) for batch in batches for key in batch.keys)
+            return super().apply_round(batches, at)
 
     result = sweep_with(source, Keys, batch_size=1)
     _check_applied(url, result)
@@ -514,9 +541,9 @@ def test_batches_take_the_targets_default_and_never_more_than_its_most(
         def batch_size(self) -> tuple[int, int]:
             return 2, 3
 
-        def apply(self, batch: ActionBatch, at: Any) -> Any:
-            sizes.append(len(batch.keys))
-            return super().apply(batch, at)
+        def apply_round(self, batches: Sequence[ActionBatch], at: Any) -> Any:
+            sizes.append(sum(len(batch.keys) for batch in batches))
+            return super().apply_round(batches, at)
 
     result = sweep_with(_shop(url), Small, batch_size=asked)
     _check_applied(url, result)
