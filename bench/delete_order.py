@@ -1,9 +1,10 @@
 """What the order of a purge's keys costs: the due records of the benchmark tables
 deleted in batches of keys (one transaction each, the hand-written predicate as the
 re-check, as keepfor's batches re-check), the keys in the order a sweep would read them
-(each rule's together, groups all over the table), each rule's sorted, all rules' merged
-into one key order (each rule's batch going when full, as keepfor's spill cuts them), or
-all sorted together, against the bare ``DELETE``.
+(each rule's together, groups all over the table), each rule's sorted, in keepfor's
+rounds (all rules' keys merged into one key order, a transaction per batch's size of
+keys, each rule's keys among them a statement), or all sorted in one statement per
+batch whatever their rule, against the bare ``DELETE``.
 
 Each method runs on a fresh copy of the table: SQLite ``bench/out/bench_<size>.db``
 copied; PostgreSQL ``keepfor_bench.records_<size>`` copied to ``delete_order_copy``
@@ -46,7 +47,7 @@ RULES = {  # bench/handwritten/sweep_*.sql's predicate, one term per rule
     },
 }
 
-Batches = list[list[int]]
+Batches = list[list[list[int]]]  # transactions, each of statements, each of keys
 Method = Callable[[Any, str], int]  # (connection, table) -> rows deleted
 
 
@@ -67,42 +68,36 @@ def _rule_keys(conn: Any, db: str, table: str) -> list[list[int]]:
 
 def _orders(rules: list[list[int]], size: int) -> dict[str, Batches]:
     def cut(keys: list[int]) -> Batches:
-        return [keys[i : i + size] for i in range(0, len(keys), size)]
+        return [[keys[i : i + size]] for i in range(0, len(keys), size)]
 
-    merged: Batches = []
-    pending: list[list[int]] = [[] for _ in rules]
-    for key, i in sorted((k, i) for i, keys in enumerate(rules) for k in keys):
-        pending[i].append(key)
-        if len(pending[i]) == size:
-            merged.append(pending[i])
-            pending[i] = []
-    merged += [keys for keys in pending if keys]
-    chunked: Batches = []  # every `size` keys merged, each rule's keys among them a batch
     every = sorted((k, i) for i, keys in enumerate(rules) for k in keys)
+    rounds: Batches = []  # keepfor's: every `size` keys merged, each rule's a statement
     for start in range(0, len(every), size):
-        chunk: list[list[int]] = [[] for _ in rules]
+        parts: dict[int, list[int]] = {}
         for key, i in every[start : start + size]:
-            chunk[i].append(key)
-        chunked += [keys for keys in chunk if keys]
+            parts.setdefault(i, []).append(key)
+        rounds.append(list(parts.values()))
     return {
-        f"each rule's keys as read, {size:,}": [b for keys in rules for b in cut(keys)],
-        f"each rule's keys sorted, {size:,}": [b for keys in rules for b in cut(sorted(keys))],
-        f"every rule's merged, each rule's batch, {size:,}": merged,
-        f"every rule's merged, cut every {size:,} keys": chunked,
-        f"every key sorted, rules mixed, {size:,}": cut(sorted(k for keys in rules for k in keys)),
+        f"each rule's keys as read, {size:,} a transaction": [b for k in rules for b in cut(k)],
+        f"each rule's keys sorted, {size:,} a transaction": [
+            b for k in rules for b in cut(sorted(k))
+        ],
+        f"rounds: all rules' merged, {size:,} a transaction, a statement per rule": rounds,
+        f"every key sorted, {size:,} a statement (rules mixed)": cut([k for k, _ in every]),
     }
 
 
 def _sqlite_batches(batches: Batches) -> Method:
     def delete(conn: sqlite3.Connection, table: str) -> int:
         done = 0
-        for batch in batches:
+        for statements in batches:
             conn.execute("BEGIN")
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS k (k)")
-            conn.execute("DELETE FROM temp.k")
-            conn.executemany("INSERT INTO temp.k VALUES (?)", [(k,) for k in batch])
-            sql = f"DELETE FROM {table} WHERE id IN (SELECT k FROM temp.k) AND ({_where('sqlite')})"
-            done += conn.execute(sql).rowcount
+            for keys in statements:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS k (k)")
+                conn.execute("DELETE FROM temp.k")
+                conn.executemany("INSERT INTO temp.k VALUES (?)", [(k,) for k in keys])
+                where = f"id IN (SELECT k FROM temp.k) AND ({_where('sqlite')})"
+                done += conn.execute(f"DELETE FROM {table} WHERE {where}").rowcount
             conn.execute("COMMIT")
         return done
 
@@ -112,10 +107,11 @@ def _sqlite_batches(batches: Batches) -> Method:
 def _pg_batches(batches: Batches) -> Method:
     def delete(conn: psycopg.Connection, table: str) -> int:
         done = 0
-        for batch in batches:
+        for statements in batches:
             with conn.transaction():
-                sql = f"DELETE FROM {table} WHERE id = ANY(%s) AND ({_where('postgresql')})"
-                done += conn.execute(sql, (batch,)).rowcount
+                for keys in statements:
+                    sql = f"DELETE FROM {table} WHERE id = ANY(%s) AND ({_where('postgresql')})"
+                    done += conn.execute(sql, (keys,)).rowcount
         return done
 
     return delete

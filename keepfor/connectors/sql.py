@@ -23,6 +23,7 @@ The mapping of fields to columns and the table's reflection:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -80,6 +81,7 @@ class SqlTableSource(RecordSource):
         self._fields: dict[str, FieldColumn] = {}
         self._holds = HoldsTable()
         self._acted = HoldsTable("keepfor_acted")
+        self._writing = threading.local()
 
     # -- reflection and checks ---------------------------------------------------------
 
@@ -239,7 +241,7 @@ class SqlTableSource(RecordSource):
         """A hold of this source covers the row's key or customer (false while the
         database has no holds table: a report never creates one)."""
         try:
-            if not self._holds.there(self.engine):
+            if not self._holds.there(self._bind()):
                 return sa.false()
         except SQLAlchemyError as error:
             raise db_error(self.where_text, self.url, error) from None
@@ -247,13 +249,27 @@ class SqlTableSource(RecordSource):
         text = None if customer is None else as_text(customer, self.dialect)
         return held_condition(self.name, as_text(self.key_column, self.dialect), text, today)
 
+    @contextlib.contextmanager
+    def writing(self, conn: sa.Connection) -> Iterator[None]:
+        """Predicates compiled meanwhile (in this thread) ask ``conn``, the write
+        transaction's, whether keepfor's tables are there, not a connection of their own."""
+        self._writing.conn = conn
+        try:
+            yield
+        finally:
+            self._writing.conn = None
+
+    def _bind(self) -> sa.Engine | sa.Connection:
+        conn: sa.Connection | None = getattr(self._writing, "conn", None)
+        return self.engine if conn is None else conn
+
     def acted(self, action: str) -> sa.ColumnElement[bool]:
         """keepfor already took ``action`` on the row (flagged, anonymised, queued): a
         mark in ``keepfor_acted`` on the key's text (false while there is no such table)."""
         from keepfor.actions import state
 
         try:
-            if not self._acted.there(self.engine):
+            if not self._acted.there(self._bind()):
                 return sa.false()
         except SQLAlchemyError as error:
             raise db_error(self.where_text, self.url, error) from None

@@ -221,12 +221,17 @@ class SqlTableTarget(ActionTarget):
 
     def apply_round(self, batches: Sequence[ActionBatch], at: Instant) -> list[BatchResult]:
         """The round's batches in one transaction: a page of the table is written once
-        for the round, not once per rule (a batch's own statements as always)."""
+        for the round, not once per rule (a batch's own statements as always). On SQLite
+        the transaction takes the write lock first, so that no hold can be added between
+        the re-check's look for the holds table and the act; that look, and the marks',
+        is made in this transaction (another connection would wait for its lock)."""
         if self.trail is None:
             raise SourceError(f"{self._where()}: a dry run acts on nothing")
         batch = batches[0]
         try:
-            with self.source.engine.begin() as conn:
+            with self.source.engine.begin() as conn, self.source.writing(conn):
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 done = []
                 for batch in batches:
                     done.append(set(self._act_and_audit(conn, batch, self.trail)))

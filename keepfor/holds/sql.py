@@ -16,6 +16,7 @@ the row's column or of a holds table an older keepfor made in (PAD SPACE) ``utf8
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import date
 from typing import Any
@@ -42,10 +43,17 @@ class HoldsTable:
         self._seen = False
         self._asked: float | None = None
 
-    def there(self, engine: sa.Engine) -> bool:
+    def there(self, bind: sa.Engine | sa.Connection) -> bool:
+        """Asked of ``bind``: a connection of its own from an engine, or, inside a write
+        transaction, that transaction's connection (on SQLite another one would wait for
+        the write lock the transaction holds, and time out)."""
         now = time.monotonic()
         if not self._seen and (self._asked is None or now - self._asked >= self.RECHECK):
-            with engine.connect() as conn:
+            with (
+                contextlib.nullcontext(bind)
+                if isinstance(bind, sa.Connection)
+                else (bind.connect()) as conn
+            ):
                 if self.table is None:
                     self._seen = exists(conn)
                 else:

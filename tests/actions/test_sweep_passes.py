@@ -17,6 +17,7 @@ from keepfor.audit import Pseudonymiser
 from keepfor.connectors.sql import SqlTableSource, TableMapping
 from keepfor.connectors.sqlwrite import SqlTableTarget
 from keepfor.engine import Action, RuleSet, Status, evaluate, parse_pack
+from keepfor.holds.sql import HoldsTable
 from tests.actions import filled_table
 from tests.actions.test_sweep import AT, KEY, expected_actions, sweep_with
 
@@ -94,16 +95,19 @@ def _rows() -> list[dict[str, Any]]:
 ROWS = _rows()
 
 
-@pytest.fixture
-def url(db_url: str) -> str:
-    columns = [
+def _columns() -> list[sa.Column[Any]]:
+    return [
         sa.Column("category", sa.String(20)),
         sa.Column("placed_at", sa.Date),
         sa.Column("closed", sa.Boolean),
         sa.Column("email", sa.String(100)),
         sa.Column("flagged_at", sa.DateTime),
     ]
-    return filled_table(db_url, TABLE, columns, ROWS)
+
+
+@pytest.fixture
+def url(db_url: str) -> str:
+    return filled_table(db_url, TABLE, _columns(), ROWS)
 
 
 def _sweep(url: str, *, apply: bool) -> Any:
@@ -166,3 +170,26 @@ def test_each_record_s_audit_entry_names_the_rule_and_action_that_won_it(url: st
         engine.dispose()
     assert len(entries) == len(expected)
     assert dict(entries) == expected
+
+
+def test_a_round_on_sqlite_looks_for_keepfor_s_tables_in_its_own_transaction(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round's later batches compile their re-check after its first wrote: on SQLite a
+    look for the holds and marks tables on another connection would wait for the write
+    lock the round holds (its cache spilled to the file) and fail the round. It asks the
+    round's own connection: every due record is acted on, none fails."""
+    monkeypatch.setattr(HoldsTable, "RECHECK", 0.0)  # no table yet: look every time
+    url = filled_table(f"sqlite:///{tmp_path}/shop.db", TABLE, _columns(), ROWS)
+    source = SqlTableSource(url, TableMapping(table=TABLE, source="shop"))
+
+    def tiny_cache(dbapi: Any, _record: Any) -> None:  # every write spills at once
+        dbapi.execute("PRAGMA cache_size = 1")
+        dbapi.execute("PRAGMA busy_timeout = 200")
+
+    sa.event.listen(source.engine, "connect", tiny_cache)
+    result = sweep_with(source, SqlTableTarget, settings=SETTINGS, rules=RULES, batch_size=7)
+    assert result.failures == []
+    expected = expected_actions(ROWS, "id", RULES)
+    assert result.sources["shop"].purge == len(expected[Action.PURGE])
+    assert _ids(url) == {r["id"] for r in ROWS} - expected[Action.PURGE]
