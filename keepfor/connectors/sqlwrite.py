@@ -47,6 +47,7 @@ class SqlTableTarget(ActionTarget):
         self.source = source
         self.settings = settings
         self.trail = trail
+        self._round: dict[Predicate, sa.ColumnElement[bool]] = {}
         self.table = source.table
         self.key = source.key_column
         self.children = [self._child(c.table, c.column) for c in settings.children]
@@ -227,19 +228,17 @@ class SqlTableTarget(ActionTarget):
         is made in this transaction (another connection would wait for its lock)."""
         if self.trail is None:
             raise SourceError(f"{self._where()}: a dry run acts on nothing")
-        batch = batches[0]
+        what = ", ".join(f"{b.action.value} of rule '{b.rule}'" for b in batches)
         try:
             with self.source.engine.begin() as conn, self.source.writing(conn):
                 if conn.dialect.name == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                done = []
-                for batch in batches:
-                    done.append(set(self._act_and_audit(conn, batch, self.trail)))
+                self._round.clear()
+                done = self._act_round(conn, batches, self.trail)
         except IntegrityError as error:
             raise SourceError(
-                f"{self._where()}: {batch.action.value} of rule '{batch.rule}' was refused by "
-                f"the database (a foreign key or constraint): {first_line(error)}; nothing "
-                "of this batch was done"
+                f"{self._where()}: {what} was refused by the database (a foreign key or "
+                f"constraint): {first_line(error)}; nothing of this batch was done"
             ) from None
         except SQLAlchemyError as error:
             raise db_error(self._where(), self.source.url, error) from None
@@ -247,6 +246,39 @@ class SqlTableTarget(ActionTarget):
             BatchResult({k: Outcome.DONE if k in acted else Outcome.SKIPPED for k in b.keys})
             for b, acted in zip(batches, done, strict=True)
         ]
+
+    def _act_round(
+        self, conn: sa.Connection, batches: Sequence[ActionBatch], trail: Trail
+    ) -> list[set[Any]]:
+        """Act on the round's batches and audit them, in ``conn``'s transaction; the keys
+        acted on, per batch. Purges the database re-checks and deletes in one statement
+        (but on PostgreSQL, whose statement writes the audit too) are one ``DELETE`` for the
+        round, each batch audited under its rule: one pass over the round's pages."""
+        one = batches[0]
+        together = len(batches) > 1 and not self._purges_in_sql(conn, one)
+        if not together or not all(self._deletes_returning(conn, b) for b in batches):
+            return [set(self._act_and_audit(conn, batch, trail)) for batch in batches]
+        gone = set(self._delete_returning(conn, [k for b in batches for k in b.keys], one))
+        text = self.source.key.text
+        out = []
+        for batch in batches:
+            done = [key for key in batch.keys if key in gone]
+            trail.write(conn, batch, [text(key) for key in done])
+            out.append(set(done))
+        return out
+
+    def _deletes_returning(self, conn: sa.Connection, batch: ActionBatch) -> bool:
+        """A purge without child rows, where one statement re-checks, deletes and says
+        what it deleted."""
+        return batch.action is Action.PURGE and not self.children and conn.dialect.delete_returning
+
+    def _delete_returning(
+        self, conn: sa.Connection, keys: Sequence[Any], batch: ActionBatch
+    ) -> list[Any]:
+        """Delete those of ``keys`` that ``batch``'s re-check still selects; the keys deleted."""
+        rechecked = sa.and_(self._among(conn, keys), self._rechecked(batch))
+        statement = sa.delete(self.table).where(rechecked).returning(self.key)
+        return list(conn.execute(statement).scalars())
 
     def _act_and_audit(self, conn: sa.Connection, batch: ActionBatch, trail: Trail) -> list[Any]:
         """Act on the batch and write its audit entries, in ``conn``'s transaction; the
@@ -256,7 +288,7 @@ class SqlTableTarget(ActionTarget):
             key_text = as_text(self.key, conn.dialect.name).label("key_text")
             deleted = (
                 sa.delete(self.table)
-                .where(self._among(conn, batch.keys), self.source.where(batch.recheck))
+                .where(self._among(conn, batch.keys), self._rechecked(batch))
                 .returning(self.key.label("key"), key_text)
                 .cte("d")
             )
@@ -265,6 +297,14 @@ class SqlTableTarget(ActionTarget):
         text = self.source.key.text
         trail.write(conn, batch, [text(k) for k in done])
         return done
+
+    def _rechecked(self, batch: ActionBatch) -> sa.ColumnElement[bool]:
+        """The batch's re-check as SQL, built once a round (its batches share it; each
+        building costs milliseconds, and looks for the holds table again)."""
+        where = self._round.get(batch.recheck)
+        if where is None:
+            where = self._round[batch.recheck] = self.source.where(batch.recheck)
+        return where
 
     def _purges_in_sql(self, conn: sa.Connection, batch: ActionBatch) -> bool:
         """A purge without child rows nor a review behind it, on PostgreSQL, of a key whose
@@ -289,9 +329,7 @@ class SqlTableTarget(ActionTarget):
 
     def _live(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
         """The batch's keys that are still selected by its predicate, locked."""
-        query = sa.select(self.key).where(
-            self._among(conn, batch.keys), self.source.where(batch.recheck)
-        )
+        query = sa.select(self.key).where(self._among(conn, batch.keys), self._rechecked(batch))
         if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
             query = query.with_for_update()
         live = list(conn.execute(query).scalars())
@@ -302,11 +340,8 @@ class SqlTableTarget(ActionTarget):
         return [key for text, key in texts.items() if text not in done]
 
     def _act(self, conn: sa.Connection, batch: ActionBatch) -> list[Any]:
-        if batch.action is Action.PURGE and not self.children and conn.dialect.delete_returning:
-            # one statement re-checks and deletes: what it returns is what it deleted
-            rechecked = sa.and_(self._among(conn, batch.keys), self.source.where(batch.recheck))
-            statement = sa.delete(self.table).where(rechecked).returning(self.key)
-            return list(conn.execute(statement).scalars())
+        if self._deletes_returning(conn, batch):
+            return self._delete_returning(conn, batch.keys, batch)
         live = self._live(conn, batch)
         if not live:
             return live
