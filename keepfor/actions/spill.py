@@ -1,21 +1,22 @@
 """A sweep's batches kept in a temporary file while the source is read to the end, then
-given back in key order: memory is bounded by a run of keys, not by the due set.
+given back as rounds in key order: memory is bounded by a run of keys, not by the due set.
 
 Why every due key is read first: SQLite cannot commit a write while a read of it is
-open, and on every table a batch in key order touches one stretch of it, each page
-written by the batches of that stretch one after the other, where keys in the order
-read (by group, all over the table) make every batch write most pages again (the 4M-row
-purge's ``DELETE`` statements, bench/delete_order.py: on SQLite 7.6 s in the order read,
-2.3 s each rule's keys in key order, about 1 s all rules' keys merged; on PostgreSQL 3.3,
-1.9 and 1.2 s, the bare ``DELETE`` 0.9 s).
+open; and on every table, a round (the next ``size`` due keys in key order, whatever
+their rule) touches one stretch of it and is acted on in one transaction, so a page is
+written once, where batches in the order read (by group, all over the table) write most
+pages again each. The 4M-row purge's ``DELETE`` statements (bench/delete_order.py,
+docs/benchmarks.md): on SQLite 10.5 s in the order read, 3.4 s each rule's keys sorted,
+1.6 s in rounds, the bare ``DELETE`` 1.4 s; on PostgreSQL 3.0, 2.1, 1.5 and 0.9 s.
 
 It is an external sort: the keys held in memory are sorted and written as a run per kind
 of batch (rule, action and selection) once :data:`RUN` of them are held; reading merges
-the runs of every kind of one selection into one key order and cuts each kind's keys
-into batches again. Keys are sorted only where they are all of one type that orders
-totally (``int``, ``str``, ``bytes``); others come back in the order read. Either way
-every key comes back exactly once, with its batch's rule, action and selection, and the
-selections (a sweep's passes, gentlest action first) one after the other.
+the runs of every kind of one selection into one key order and cuts it into rounds, each
+kind's keys in a round a batch of its own. Keys are sorted only where they are all of one
+type that orders totally (``int``, ``str``, ``bytes``); others come back in the order
+read, kind after kind. Either way every key comes back exactly once, with its batch's
+rule, action and selection, and the selections (a sweep's passes, gentlest action first)
+one after the other.
 
 Keys are written with :mod:`pickle`, which keeps every key type a database gives (int,
 str, Decimal, UUID, bytes, dates) exactly; the file is read back once and deleted when
