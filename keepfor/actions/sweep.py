@@ -283,10 +283,10 @@ def _planned(
     limit: int | None,
     stop: Stop,
 ) -> tuple[SourceTally, Generator[Round]]:
-    """A source's tally, and its batches to act on. A dry run counts the due records by
+    """A source's tally, and its rounds to act on. A dry run counts the due records by
     groups (no key read); with ``apply`` every due key is read first into a temporary
     file that gives them back in key order, and counted from them (the due set is read
-    once)."""
+    once); the batches a person approved in review follow, a round each."""
     due, _ = _selection(rules, at)
     if apply:
         spilled = SpilledBatches(size)

@@ -49,11 +49,10 @@ class HoldsTable:
         the write lock the transaction holds, and time out)."""
         now = time.monotonic()
         if not self._seen and (self._asked is None or now - self._asked >= self.RECHECK):
-            with (
-                contextlib.nullcontext(bind)
-                if isinstance(bind, sa.Connection)
-                else (bind.connect()) as conn
-            ):
+            opened = (
+                contextlib.nullcontext(bind) if isinstance(bind, sa.Connection) else bind.connect()
+            )
+            with opened as conn:
                 if self.table is None:
                     self._seen = exists(conn)
                 else:
