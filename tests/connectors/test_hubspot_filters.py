@@ -82,12 +82,13 @@ leaves = st.one_of(
 )
 predicates = st.recursive(
     leaves,
+    # .map, not st.builds: builds keeps the repr of every nested call for its report,
+    # which grew past Hypothesis's 30 kB warning for deep trees
     lambda inner: st.one_of(
-        st.builds(Not, inner),
-        st.builds(All, st.lists(inner, max_size=4).map(tuple)),
-        st.builds(Any_, st.lists(inner, max_size=4).map(tuple)),
-        st.builds(
-            Switch,
+        inner.map(Not),
+        st.lists(inner, max_size=4).map(lambda parts: All(tuple(parts))),
+        st.lists(inner, max_size=4).map(lambda parts: Any_(tuple(parts))),
+        st.tuples(
             st.sampled_from(["lifecyclestage", "category"]),
             st.lists(
                 st.tuples(st.sampled_from(["lead", "customer", "contact"]), inner),
@@ -95,7 +96,7 @@ predicates = st.recursive(
                 unique_by=lambda c: c[0],
             ).map(tuple),
             inner,
-        ),
+        ).map(lambda t: Switch(*t)),
     ),
     max_leaves=12,
 )
