@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from keepfor.engine import Action, Decision, Instant, RuleSet
     from keepfor.engine.cutoffs import Predicate
-    from keepfor.engine.evaluate import Unreadable
+    from keepfor.engine.decision import Unreadable
     from keepfor.engine.rules import RetentionRule
     from keepfor.report.model import DueRow, HeldRow, Report, RowLabel, UnreadableRow
 

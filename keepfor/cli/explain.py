@@ -27,7 +27,7 @@ from keepfor.cli.sources import (
 )
 from keepfor.engine import Decision, Instant, Retain, RuleSet, Status, TermResult
 from keepfor.engine.cutoffs import held_predicate
-from keepfor.engine.evaluate import RuleOutcome
+from keepfor.engine.decision import RuleOutcome
 from keepfor.errors import RecordError, UsageError, quoted
 from keepfor.evaluators import evaluator_named
 from keepfor.holds import Hold

@@ -13,7 +13,8 @@ from keepfor.engine.anchors import (
     Several,
     local_date,
 )
-from keepfor.engine.evaluate import Decision, Instant, RuleOutcome, Status, evaluate
+from keepfor.engine.decision import Decision, RuleOutcome, Status
+from keepfor.engine.evaluate import Instant, evaluate
 from keepfor.engine.loader import json_schema, load_pack, load_rules, parse_pack
 from keepfor.engine.periods import Period
 from keepfor.engine.rules import Action, Basis, Boundary, RetentionRule, RulePack, RuleSet

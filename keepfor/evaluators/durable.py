@@ -57,8 +57,9 @@ from fractions import Fraction
 from numbers import Number
 from typing import Any
 
-from keepfor.engine.evaluate import Decision, Instant, Verdicts, check_instant, decide, match
+from keepfor.engine.decision import Decision
 from keepfor.engine.evaluate import Evaluator as PythonEvaluator
+from keepfor.engine.evaluate import Instant, Verdicts, check_instant, decide, match
 from keepfor.engine.rules import RuleSet, Scalar
 from keepfor.errors import UsageError
 

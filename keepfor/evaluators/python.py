@@ -9,8 +9,9 @@ from itertools import islice
 from typing import Any, Protocol, runtime_checkable
 
 from keepfor.abc import Evaluator
-from keepfor.engine.evaluate import Decision, Instant, check_instant
+from keepfor.engine.decision import Decision
 from keepfor.engine.evaluate import Evaluator as PythonEvaluator
+from keepfor.engine.evaluate import Instant, check_instant
 from keepfor.engine.rules import RulePack, RuleSet
 
 __all__ = ["BatchEvaluator", "PythonEvaluator", "evaluate_many"]

@@ -31,7 +31,8 @@ from typing import Any
 
 from keepfor.abc import Clock
 from keepfor.clock import SystemClock
-from keepfor.engine.evaluate import Decision, Instant, check_instant, decide, match
+from keepfor.engine.decision import Decision
+from keepfor.engine.evaluate import Instant, check_instant, decide, match
 from keepfor.engine.rules import RuleSet
 from keepfor.errors import UsageError, quoted
 from keepfor.evaluators.durable import (

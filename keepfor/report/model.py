@@ -9,7 +9,7 @@ from datetime import date
 from typing import NamedTuple
 
 from keepfor.engine import Decision, Instant, RuleSet
-from keepfor.engine.evaluate import Unreadable
+from keepfor.engine.decision import Unreadable
 
 __all__ = [
     "BUCKETS",
