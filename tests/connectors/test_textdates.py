@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
-from keepfor.connectors.textdates import _SQLite, text_dates
+from keepfor.connectors.textdates import text_dates
+from keepfor.connectors.textdates.sqlite import _SQLite
 from keepfor.engine.datetext import is_date_text
 
 Part = Callable[[_SQLite], sa.ColumnElement[bool]]
