@@ -46,9 +46,9 @@ from keepfor.actions import state
 from keepfor.actions.remote import StateDbTarget
 from keepfor.actions.settings import ActionSettings, StrategyKind
 from keepfor.actions.trail import Trail
+from keepfor.connectors.anonymise import value_pseudonym
 from keepfor.connectors.filerows import RawRow, temporary, write_atomically
 from keepfor.connectors.files import FileSource
-from keepfor.connectors.sqlwrite import value_pseudonym
 from keepfor.connectors.streamed import CHUNK
 from keepfor.database import making_tables
 from keepfor.engine import Action, Instant

@@ -22,7 +22,7 @@ from keepfor.abc import Keyed
 from keepfor.actions.remote import RemoteTarget
 from keepfor.actions.settings import ActionSettings, Strategy, StrategyKind
 from keepfor.actions.trail import Trail
-from keepfor.connectors.sqlwrite import value_pseudonym
+from keepfor.connectors.anonymise import value_pseudonym
 from keepfor.engine import Action
 from keepfor.errors import SourceError
 

@@ -5,14 +5,14 @@ predicate they were chosen by (still due, still readable, not held), locked wher
 database can, acted on, and audited, or none of it.
 
 Anonymisation is checked against each column's type, length and NOT NULL when the target
-is made, before anything is written: a value that cannot fit is a config error, not a
-failed batch.
+is made, before anything is written (:mod:`keepfor.connectors.anonymise`, which also makes
+the values): a value that cannot fit is a config error, not a failed batch. So is a write
+the database would refuse, or a foreign key that would block a purge, found before the
+first batch (:mod:`keepfor.connectors.sqlprobe`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -23,17 +23,16 @@ from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
 from keepfor.actions import review, state
 from keepfor.actions.settings import ActionSettings, Strategy, StrategyKind
 from keepfor.actions.trail import Trail
-from keepfor.connectors import keysets
+from keepfor.connectors import anonymise, keysets
 from keepfor.connectors.sql import SqlTableSource, db_error
+from keepfor.connectors.sqlprobe import Write, blocking_foreign_keys, probe_writes
 from keepfor.database import first_line
 from keepfor.engine import Action, Instant
 from keepfor.engine.cutoffs import Predicate
 from keepfor.errors import SourceError, did_you_mean
 from keepfor.holds.sql import as_text
 
-__all__ = ["SqlTableTarget", "value_pseudonym"]
-
-_TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText)
+__all__ = ["SqlTableTarget"]
 
 
 class SqlTableTarget(ActionTarget):
@@ -105,36 +104,19 @@ class SqlTableTarget(ActionTarget):
         return table.columns[column]
 
     def _anonymised_column(self, name: str, strategy: Strategy) -> sa.Column[Any]:
+        """The column ``name``, if ``strategy`` can anonymise it
+        (:func:`anonymise.checked_column`)."""
         where = f"{self._where()}: anonymise.{name} = '{strategy}'"
-        column = self._column(name, where)
-        if column is self.key:
-            raise SourceError(f"{where}: the key column cannot be anonymised")
-        if strategy.kind is StrategyKind.NULL:
-            if not column.nullable:
-                raise SourceError(f"{where}: column '{name}' is NOT NULL")
-            return column
-        if not isinstance(column.type, _TEXT_TYPES):
-            raise SourceError(f"{where}: column '{name}' is {column.type}, not text")
-        length = getattr(column.type, "length", None)
-        too_long = length is not None and len(strategy.text or "") > length
-        if strategy.kind is StrategyKind.FIXED and too_long:
-            raise SourceError(
-                f"{where}: the text has {len(strategy.text or '')} characters; "
-                f"column '{name}' holds {length}"
-            )
-        if strategy.kind is StrategyKind.HASH and length is not None and length < 16:
-            raise SourceError(
-                f"{where}: column '{name}' holds {length} characters; a pseudonym needs 16"
-            )
-        return column
+        return anonymise.checked_column(self._column(name, where), strategy, self.key, where)
 
     def prepare(self, actions: Collection[Action]) -> None:
         """Before anything is written: each write the actions need is one the database
         allows this user (:meth:`_writes`), and a purge would not be blocked by a foreign
-        key the config does not declare as child rows; else say which, by name."""
-        self._probe(actions)
+        key the config does not declare as child rows; else say which, by name
+        (:mod:`keepfor.connectors.sqlprobe`)."""
+        probe_writes(self.source, self._writes(actions))
         if Action.PURGE in actions:
-            blocking = self._blocking_foreign_keys()
+            blocking = blocking_foreign_keys(self.source, self.children)
             if blocking:
                 name, table, columns = blocking[0]
                 raise SourceError(
@@ -144,10 +126,10 @@ class SqlTableTarget(ActionTarget):
                     "foreign key ON DELETE CASCADE"
                 )
 
-    def _writes(self, actions: Collection[Action]) -> list[tuple[str, str, sa.Delete | sa.Update]]:
+    def _writes(self, actions: Collection[Action]) -> list[Write]:
         """Each statement the actions need, as one that changes no row: (action, what the
         statement does, the statement)."""
-        writes: list[tuple[str, str, sa.Delete | sa.Update]] = []
+        writes: list[Write] = []
         if Action.PURGE in actions:
             for table in (*(child.table for child in self.children), self.table):
                 writes.append(("purge", f"DELETE on '{table.name}'", sa.delete(table)))
@@ -160,49 +142,6 @@ class SqlTableTarget(ActionTarget):
             update = sa.update(self.table).values({self.flag_column: self.flag_column})
             writes.append(("flag", f"UPDATE of {self.flag_column.name}", update))
         return [(action, what, statement.where(sa.false())) for action, what, statement in writes]
-
-    def _probe(self, actions: Collection[Action]) -> None:
-        """Run each write on no row, in a transaction rolled back: a database checks the
-        user's privileges (and a read-only file) whatever the rows, so a sweep that could
-        do nothing is one line, exit 2, instead of every batch failing (exit 4)."""
-        writes = self._writes(actions)
-        if not writes:
-            return
-        try:
-            with self.source.engine.connect() as conn, conn.begin() as transaction:
-                for action, what, statement in writes:
-                    try:
-                        conn.execute(statement)
-                    except SQLAlchemyError as error:
-                        raise SourceError(
-                            f"{self._where()}: the database refuses the {action} "
-                            f"({what}: {first_line(error)}); nothing was done"
-                        ) from None
-                transaction.rollback()
-        except SQLAlchemyError as error:
-            raise db_error(self._where(), self.source.url, error) from None
-
-    def _blocking_foreign_keys(self) -> list[tuple[str, str, str]]:
-        """(constraint, table, columns) of each foreign key to this table that neither a
-        declared child nor ON DELETE CASCADE / SET NULL takes care of."""
-        declared = {(c.table.name, c.name) for c in self.children}
-        found: list[tuple[str, str, str]] = []
-        try:
-            inspector = sa.inspect(self.source.engine)
-            for name in inspector.get_table_names(schema=self.table.schema):
-                for key in inspector.get_foreign_keys(name, schema=self.table.schema):
-                    if key.get("referred_table") != self.table.name:
-                        continue
-                    columns = key.get("constrained_columns") or []
-                    ondelete = str((key.get("options") or {}).get("ondelete") or "").upper()
-                    handled = ondelete in ("CASCADE", "SET NULL", "SET DEFAULT")
-                    if handled or all((name, c) in declared for c in columns):
-                        continue
-                    label = f"'{key['name']}'" if key.get("name") else "(unnamed)"
-                    found.append((label, name, ", ".join(columns)))
-        except SQLAlchemyError as error:
-            raise db_error(self._where(), self.source.url, error) from None
-        return found
 
     # -- what a person approved ------------------------------------------------------------
 
@@ -367,50 +306,13 @@ class SqlTableTarget(ActionTarget):
         return live
 
     def _anonymise(self, conn: sa.Connection, live: Sequence[Any]) -> None:
-        plain: dict[sa.Column[Any], Any] = {}
-        hashed: list[sa.Column[Any]] = []
-        for column, strategy in self.anonymise.values():
-            if strategy.kind is StrategyKind.NULL:
-                plain[column] = None
-            elif strategy.kind is StrategyKind.FIXED:
-                plain[column] = strategy.text
-            elif strategy.kind is StrategyKind.TRUNCATE:
-                plain[column] = sa.func.substr(column, 1, strategy.length)
-            else:
-                hashed.append(column)
+        """Each anonymised column of the ``live`` rows set by its strategy: in SQL, or
+        hashed (:mod:`keepfor.connectors.anonymise`)."""
+        plain, hashed = anonymise.set_values(self.anonymise.values())
         if plain:
             conn.execute(sa.update(self.table).where(self._among(conn, live)).values(plain))
         if hashed:
-            self._hash(conn, live, hashed)
-
-    def _hash(
-        self, conn: sa.Connection, live: Sequence[Any], columns: list[sa.Column[Any]]
-    ) -> None:
-        """Each value replaced by its keyed pseudonym (HMAC-SHA256, hex, cut to the
-        column's length): equal values stay equal within a column, nothing is readable."""
-        rows = conn.execute(sa.select(self.key, *columns).where(self._among(conn, live))).all()
-        params = []
-        for row in rows:
-            values: dict[str, Any] = {"_key": row[0]}
-            for i, column in enumerate(columns, start=1):
-                values[f"_v{i}"] = None if row[i] is None else self._pseudonym(column, row[i])
-            params.append(values)
-        statement = (
-            sa.update(self.table)
-            .where(self.key == sa.bindparam("_key"))
-            .values({c: sa.bindparam(f"_v{i}") for i, c in enumerate(columns, start=1)})
-        )
-        conn.execute(statement, params)
-
-    def _pseudonym(self, column: sa.Column[Any], value: Any) -> str:
-        assert self.trail is not None
-        length = getattr(column.type, "length", None) or 64
-        return value_pseudonym(self.trail.key, self.source.name, column.name, value)[:length]
-
-
-def value_pseudonym(key: bytes, source: str, field: str, value: Any) -> str:
-    """An anonymised value: HMAC-SHA256 of the value's text under the audit key, salted
-    with source and field, in hex (64 characters). Equal values of one field stay equal;
-    nothing of the value can be read back without the key."""
-    salt = f"anonymise\x1f{source}\x1f{field}\x1f".encode()
-    return hmac.new(key, salt + str(value).encode(), hashlib.sha256).hexdigest()
+            assert self.trail is not None
+            rows = self._among(conn, live)
+            secret, name = self.trail.key, self.source.name
+            anonymise.hash_values(conn, self.table, self.key, rows, hashed, secret, name)

@@ -24,7 +24,7 @@ from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Outcome
 from keepfor.actions import review, state
 from keepfor.actions.settings import ActionSettings, StrategyKind
 from keepfor.actions.trail import Trail
-from keepfor.connectors.sqlwrite import value_pseudonym
+from keepfor.connectors.anonymise import value_pseudonym
 from keepfor.connectors.store import StoreSource
 from keepfor.engine import Action, Instant
 from keepfor.engine.cutoffs import Predicate

@@ -20,8 +20,8 @@ from keepfor.actions.trail import Trail
 from keepfor.audit.verify import verify
 from keepfor.clock import FixedClock
 from keepfor.connectors import filewrite
+from keepfor.connectors.anonymise import value_pseudonym
 from keepfor.connectors.files import FileSource
-from keepfor.connectors.sqlwrite import value_pseudonym
 from keepfor.errors import SourceError
 from tests.connectors.test_files import AT, RULES, source_of
 
