@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 
 from keepfor.engine import Action, Instant
 from keepfor.errors import KeepforError
 
-__all__ = ["MassDisposal", "SourceTally", "SweepResult"]
+__all__ = ["RESTORABLE", "MassDisposal", "SourceTally", "SweepResult"]
+
+RESTORABLE = timedelta(days=90)
+"""How long a CRM (HubSpot) can restore what it archived: an archive is never a
+permanent disposal, and the sweep and the certificate say until when it can be undone."""
 
 
 class MassDisposal(KeepforError):

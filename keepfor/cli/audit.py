@@ -18,40 +18,31 @@ Without ``--source``, a config's sources may live in several databases: both com
 read each database once, in the config's order. ``export`` writes all of them as one
 certificate, and writes it whole or not at all: to standard output only once every
 database has been read (held meanwhile in a spooled file), so a failure leaves nothing
-half-written for a pipe's reader to take for a certificate.
+half-written for a pipe's reader to take for a certificate. The certificate's formats
+and that holding are in :mod:`keepfor.cli.audit_export`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
-import shutil
-import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
 import click
 import sqlalchemy as sa
 
-from keepfor.audit.entry import FIELD_NAMES, AuditEntry, utc_text
 from keepfor.audit.table import GENESIS, exists, head
 from keepfor.audit.verify import SEAL_CHECKED, SEAL_NOT_CHECKED, VerifyResult
 from keepfor.audit.verify import export as export_entries
 from keepfor.audit.verify import verify as verify_trail
-from keepfor.cli.output import OutputError, output_file
+from keepfor.cli.audit_export import Csv, Json, Writer, whole_or_nothing
 from keepfor.database import create_engine, first_line, parse_url, safe_url, sqlite_path
 from keepfor.errors import SourceError, UsageError, did_you_mean, quoted
 
 EXIT_TAMPERED = 1
 """``verify``: an entry was changed, removed, inserted or reordered."""
-
-SPOOL_BYTES = 8 * 1024 * 1024
-"""How much of an export to standard output is held in memory before it spills to a
-temporary file (it is held until whole, so that a failure writes nothing)."""
 
 
 def _where(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -256,54 +247,14 @@ def export(
     if start is not None and end is not None and start >= end:
         raise UsageError(f"--from {from_text} is not before --to {to_text}")
     databases = _databases(db, config, source_name)
-    with _whole_or_nothing(output) as out:
+    with whole_or_nothing(output) as out:
         several = len(databases) > 1
-        writer: _Writer = _Csv(out) if fmt == "csv" else _Json(out, start, end, several=several)
+        writer: Writer = Csv(out) if fmt == "csv" else Json(out, start, end, several=several)
         for names, url in databases:
             with _reading(url) as conn:
                 entries = export_entries(conn, start, end, source=source_name)
                 writer.trail(entries, _head_digest(conn), names)
         writer.finish()
-
-
-class _Out(Protocol):
-    """Where an export's text goes."""
-
-    def write(self, text: str, /) -> int: ...
-
-
-class _Held:
-    """An export to standard output, held in a spooled file until it is whole (memory up
-    to :data:`SPOOL_BYTES`, then a temporary file); a failure to hold it is one line."""
-
-    def __init__(self, spool: IO[str]) -> None:
-        self.spool = spool
-
-    def write(self, text: str, /) -> int:
-        """Hold ``text``; :class:`OutputError` when the temporary folder is full."""
-        try:
-            return self.spool.write(text)
-        except OSError as error:
-            raise OutputError(
-                f"cannot hold the export until it is whole: {error.strerror or error}"
-            ) from None
-
-
-@contextlib.contextmanager
-def _whole_or_nothing(output: str | None) -> Iterator[_Out]:
-    """Where the export goes, written only once it is whole: ``--output``'s file (which
-    appears whole or not at all), or standard output after the block ends without error,
-    so that a failure part-way (a database without a trail, a bad entry) prints nothing
-    there that a reader could take for a certificate."""
-    if output is not None and output != "-":
-        with output_file(output) as out:
-            yield out
-        return
-    with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8", newline="") as spool:
-        yield _Held(spool)
-        spool.seek(0)
-        with output_file(None) as out:
-            shutil.copyfileobj(spool, out)
 
 
 def _head_digest(conn: sa.Connection) -> str:
@@ -312,100 +263,3 @@ def _head_digest(conn: sa.Connection) -> str:
         return GENESIS
     found = conn.execute(sa.select(head.c.digest).where(head.c.id == 1)).scalar()
     return GENESIS if found is None else str(found)
-
-
-RESTORABLE = timedelta(days=90)
-"""How long HubSpot can restore what it archived: an archive is never a permanent disposal."""
-
-
-def _restorable_until(entry: AuditEntry) -> str | None:
-    """The last day an archived record can be restored; None for any other entry."""
-    if entry.action != "archive":
-        return None
-    return (entry.time + RESTORABLE).date().isoformat()
-
-
-class _Writer(Protocol):
-    """An export format: each database's entries in turn, then the end."""
-
-    def trail(self, entries: Iterator[AuditEntry], digest: str, sources: list[str]) -> None:
-        """Write one database's ``entries``; ``digest`` is its head, ``sources`` its names."""
-
-    def finish(self) -> None:
-        """Write what follows the last database's entries."""
-
-
-class _Csv:
-    """One header, then every database's entries: their fields, and last
-    ``restorable_until`` (blank but for an archive). Their ``source`` tells them apart."""
-
-    def __init__(self, out: _Out) -> None:
-        self.writer = csv.writer(out, lineterminator="\n")
-        self.writer.writerow([*FIELD_NAMES, "restorable_until"])
-
-    def trail(self, entries: Iterator[AuditEntry], digest: str, sources: list[str]) -> None:
-        """The rows of one database's entries."""
-        for entry in entries:
-            row = entry.as_dict()
-            until = _restorable_until(entry) or ""
-            self.writer.writerow([*(row[name] for name in FIELD_NAMES), until])
-
-    def finish(self) -> None:
-        """Nothing: a CSV file has no end."""
-
-
-class _Json:
-    """One JSON object, written as the entries stream: from, to, head, entries (an
-    archive's with the day it stays restorable until), count, and ``disposed``: the
-    records purged and anonymised (permanent) apart from those archived (restorable).
-
-    Of several databases, the entries of each in turn, count and ``disposed`` of them
-    all; ``head`` is null (each database has its own) and ``databases`` ends the object:
-    ``{"sources", "head", "count"}`` for each, in the config's order."""
-
-    def __init__(
-        self, out: _Out, start: datetime | None, end: datetime | None, *, several: bool
-    ) -> None:
-        self.out = out
-        self.bounds = {"from": start and utc_text(start), "to": end and utc_text(end)}
-        self.several = several
-        self.count = 0
-        self.actions: Counter[str] = Counter()
-        self.databases: list[dict[str, Any]] = []
-
-    def _begin(self, digest: str | None) -> None:
-        """The object's start, once: its bounds and head, and the entries' list opened."""
-        if self.count == 0 and not self.databases:
-            self.out.write(json.dumps({**self.bounds, "head": digest})[:-1] + ', "entries": [')
-
-    def trail(self, entries: Iterator[AuditEntry], digest: str, sources: list[str]) -> None:
-        """One database's entries; the first database's head is the object's, unless
-        there are several."""
-        self._begin(None if self.several else digest)
-        before = self.count
-        for entry in entries:
-            row = entry.as_dict()
-            until = _restorable_until(entry)
-            if until is not None:
-                row["restorable_until"] = until
-            self.actions[entry.action] += 1
-            self.count += 1
-            self.out.write(("\n  " if self.count == 1 else ",\n  ") + json.dumps(row))
-        self.databases.append({"sources": sources, "head": digest, "count": self.count - before})
-
-    def finish(self) -> None:
-        """Close the list: the count, ``disposed``, and (of several) ``databases``."""
-        self._begin(None)
-        tail = f', "databases": {json.dumps(self.databases)}' if self.several else ""
-        disposed = json.dumps(_disposed(self.actions))
-        self.out.write(f'\n], "count": {self.count}, "disposed": {disposed}{tail}}}\n')
-
-
-def _disposed(actions: Counter[str]) -> dict[str, dict[str, Any]]:
-    """Entries per disposal: purges and anonymisations are permanent; an archive is not
-    (restorable for 90 days), so it is never among them."""
-    return {
-        "purge": {"count": actions["purge"], "permanent": True},
-        "anonymise": {"count": actions["anonymise"], "permanent": True},
-        "archive": {"count": actions["archive"], "permanent": False},
-    }

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import click
@@ -24,6 +24,7 @@ from keepfor.actions.sweep import (
     SweptSource,
     run_sweep,
 )
+from keepfor.actions.tally import RESTORABLE
 from keepfor.actions.trail import Trail
 from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_option
 from keepfor.cli.output import plain, print_table
@@ -38,9 +39,6 @@ EXIT_REFUSED = 3
 EXIT_PARTLY_DONE = 4
 
 _ACTIONS = ("purge", "anonymise", "flag", "review", "held", "failed")
-
-RESTORABLE = timedelta(days=90)
-"""How long a CRM (HubSpot) can restore what it archived."""
 
 
 @click.command()

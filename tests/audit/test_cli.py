@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from keepfor.audit import append, ensure
 from keepfor.audit.entry import FIELD_NAMES, AuditEntry
 from keepfor.audit.table import audit
-from keepfor.cli import audit as audit_cli
+from keepfor.cli import audit_export
 from keepfor.database import create_engine
 from tests.audit.conftest import AT, appended, pending
 from tests.cli.conftest import assert_bad_input, invoke, run_keepfor
@@ -306,7 +306,7 @@ def test_a_large_export_spills_to_a_temporary_file(
     appended(engine, 30)
     engine.dispose()
     whole = invoke("audit", "export", "--db", url, "--format", "json")
-    monkeypatch.setattr(audit_cli, "SPOOL_BYTES", 100)
+    monkeypatch.setattr(audit_export, "SPOOL_BYTES", 100)
     assert invoke("audit", "export", "--db", url, "--format", "json") == whole
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     assert_bad_input(
