@@ -22,7 +22,14 @@ audit row per record. This script times, on fresh copies of ``keepfor_bench``'s
   pseudonyms as two arrays, and the digest over them;
 * ``range_copy``: the range ``DELETE ... RETURNING`` the keys; the pseudonyms and entry
   hashes computed by the client (``hmac``, ``hashlib``) and the twelve-column entries
-  written by ``COPY`` in the same transaction.
+  written by ``COPY`` in the same transaction;
+* ``floor_wide``: the database's share alone, a lower bound of any design that writes
+  keepfor's entries: every entry's pseudonym and hash computed by the client *before*
+  the clock starts (as a client could while the database works on the batch before), then
+  per range one statement that deletes and inserts those entries from arrays, joined to
+  what it deleted (``unnest(...) JOIN d USING (id)``);
+* ``floor_narrow``: ``floor_wide`` with ``range_narrow``'s entries (the batch's constant
+  fields once in a batch row).
 
     .venv/bin/python bench/audit_shapes.py --repeat 2
 
@@ -174,6 +181,50 @@ def _copied_chunk(conn: psycopg.Connection, params: dict[str, object]) -> int:
     return len(rows)
 
 
+FLOOR_WIDE = f"""WITH d AS (DELETE FROM proto WHERE id > %(lo)s::bigint AND id <= %(hi)s::bigint
+        AND ({DUE}) RETURNING id),
+    a AS (INSERT INTO proto_audit SELECT p.seq, now(), 'sweep', %(batch)s::text, 'orders',
+        p.record, p.rule, 'pack', '1', 'purge', 'done', p.hash
+        FROM unnest(%(ids)s::text::bigint[], %(seqs)s::text::bigint[], %(records)s::text::text[],
+            %(rules)s::text::text[], %(hashes)s::text::text[]) AS p(id, seq, record, rule, hash)
+        JOIN d USING (id) RETURNING 1)
+SELECT count(*) FROM a"""
+
+FLOOR_NARROW = f"""WITH d AS (DELETE FROM proto WHERE id > %(lo)s::bigint AND id <= %(hi)s::bigint
+        AND ({DUE}) RETURNING id),
+    a AS (INSERT INTO proto_audit SELECT p.seq, %(batch_no)s::bigint, p.rule, p.record, p.hash
+        FROM unnest(%(ids)s::text::bigint[], %(seqs)s::text::bigint[], %(records)s::text::text[],
+            %(rules)s::text::text[], %(hashes)s::text::text[]) AS p(id, seq, record, rule, hash)
+        JOIN d USING (id) RETURNING sequence),
+    s AS (SELECT count(*) AS n, min(sequence) AS first, max(sequence) AS last FROM a),
+    b AS (INSERT INTO proto_batch SELECT %(batch_no)s::bigint, now(), 'sweep', 'orders',
+        'pack', '1', 'purge', 'done', first, last, %(digest)s FROM s WHERE n > 0)
+SELECT n FROM s"""
+
+
+def precomputed(conn: psycopg.Connection, chunk: int) -> dict[int, dict[str, object]]:
+    """Per range, the due keys' entries as the client would compute them (pseudonym,
+    sequence, entry hash) and the batch digest: done before the clock starts."""
+    rows = conn.execute(f"SELECT id, {RULE} FROM proto WHERE {DUE} ORDER BY id").fetchall()
+    out: dict[int, dict[str, object]] = {}
+    stamp = datetime.now(UTC).isoformat()
+    for i, (key, rule) in enumerate(rows, 1):
+        lo = (int(key) - 1) // chunk * chunk
+        part = out.setdefault(lo, {"ids": [], "seqs": [], "records": [], "rules": [],
+                                   "hashes": []})  # fmt: skip
+        record = hmac.new(KEY, str(key).encode(), hashlib.sha256).hexdigest()
+        text = f"v1|{i}|{stamp}|sweep|{lo}|orders|{record}|{rule}|pack|1|purge|done"
+        for name, value in (("ids", key), ("seqs", i), ("records", record), ("rules", rule),
+                            ("hashes", hashlib.sha256(text.encode()).hexdigest())):  # fmt: skip
+            part[name].append(value)  # type: ignore[attr-defined]
+    for part in out.values():
+        joined = "".join(part["hashes"])  # type: ignore[arg-type]
+        part["digest"] = hashlib.sha256(joined.encode()).hexdigest()
+        for name in ("ids", "seqs", "records", "rules", "hashes"):  # array literals, made now
+            part[name] = "{" + ",".join(map(str, part[name])) + "}"  # type: ignore[call-overload]
+    return out
+
+
 def fresh(conn: psycopg.Connection, size: str, audit: str | None) -> None:
     """A copy of records_<size> as ``proto`` (primary key, analysed), and the audit tables."""
     conn.execute("DROP TABLE IF EXISTS proto, proto_audit, proto_batch")
@@ -190,11 +241,15 @@ def by_ranges(conn: psycopg.Connection, sql: str | None, chunk: int) -> tuple[fl
     """Seconds and rows deleted, one statement and transaction per range of keys."""
     top = conn.execute("SELECT max(id) FROM proto").fetchone()
     assert top is not None
+    ready = precomputed(conn, chunk) if sql in (FLOOR_WIDE, FLOOR_NARROW) else {}
     deleted, last = 0, 0
     start = time.perf_counter()
     for batch, lo in enumerate(range(0, int(top[0]), chunk), 1):
         params = {"lo": lo, "hi": lo + chunk, "last": last, "batch": f"b{batch}",
                   "batch_no": batch, "inner": INNER, "outer": OUTER}  # fmt: skip
+        if ready:
+            params.update(ready.get(lo) or {"ids": "{}", "seqs": "{}", "records": "{}",
+                                            "rules": "{}", "hashes": "{}", "digest": ""})  # fmt: skip
         with conn.transaction():
             if sql == "copy":
                 n = _copied_chunk(conn, params)
@@ -214,7 +269,8 @@ def by_ranges(conn: psycopg.Connection, sql: str | None, chunk: int) -> tuple[fl
 def once(conn: psycopg.Connection, size: str, method: str, chunk: int) -> tuple[float, int]:
     audit = {"range_wide": WIDE, "range_narrow": NARROW, "range_digest": BARE,
              "range_keytext": BARE, "range_array": ARRAY,
-             "range_copy": WIDE}.get(method)  # fmt: skip
+             "range_copy": WIDE, "floor_wide": WIDE,
+             "floor_narrow": NARROW}.get(method)  # fmt: skip
     fresh(conn, size, audit)
     if method == "delete":
         start = time.perf_counter()
@@ -229,6 +285,8 @@ def once(conn: psycopg.Connection, size: str, method: str, chunk: int) -> tuple[
         "range_keytext": _batch_digest_chunk("id::text"),
         "range_array": ARRAY_CHUNK,
         "range_copy": "copy",
+        "floor_wide": FLOOR_WIDE,
+        "floor_narrow": FLOOR_NARROW,
     }[method]
     seconds, n = by_ranges(conn, sql, chunk)
     if method == "range_array":
@@ -246,9 +304,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=200_000, help="table rows a statement")
+    parser.add_argument("--methods", help="comma-separated methods (default: all)")
     args = parser.parse_args()
     methods = ("delete", "range", "range_wide", "range_narrow", "range_digest", "range_keytext",
-               "range_array", "range_copy")  # fmt: skip
+               "range_array", "range_copy", "floor_wide", "floor_narrow")  # fmt: skip
+    if args.methods:
+        methods = tuple(m for m in methods if m in args.methods.split(","))
     times: dict[tuple[str, str], list[float]] = {}
     due: dict[str, set[int]] = {}
     with psycopg.connect(pg_url(driver=False), autocommit=True) as conn:
