@@ -202,6 +202,11 @@ FLOOR_NARROW = f"""WITH d AS (DELETE FROM proto WHERE id > %(lo)s::bigint AND id
 SELECT n FROM s"""
 
 
+NOTHING_DUE = {"ids": "{}", "seqs": "{}", "records": "{}", "rules": "{}", "hashes": "{}",
+               "digest": ""}  # fmt: skip
+"""The precomputed parameters of a range with no due row."""
+
+
 def precomputed(conn: psycopg.Connection, chunk: int) -> dict[int, dict[str, object]]:
     """Per range, the due keys' entries as the client would compute them (pseudonym,
     sequence, entry hash) and the batch digest: done before the clock starts."""
@@ -248,8 +253,7 @@ def by_ranges(conn: psycopg.Connection, sql: str | None, chunk: int) -> tuple[fl
         params = {"lo": lo, "hi": lo + chunk, "last": last, "batch": f"b{batch}",
                   "batch_no": batch, "inner": INNER, "outer": OUTER}  # fmt: skip
         if ready:
-            params.update(ready.get(lo) or {"ids": "{}", "seqs": "{}", "records": "{}",
-                                            "rules": "{}", "hashes": "{}", "digest": ""})  # fmt: skip
+            params.update(ready.get(lo) or NOTHING_DUE)
         with conn.transaction():
             if sql == "copy":
                 n = _copied_chunk(conn, params)
