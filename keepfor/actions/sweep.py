@@ -324,7 +324,8 @@ def _act(
 ) -> None:
     """Apply the rounds one by one; a read that fails stops this source's rounds
     (those already done stay done and audited); so does ``stop()`` turning true, checked
-    before each round is read, and what was planned and not reached is ``left``."""
+    before each round is read, and what was planned and not reached is ``left``; a stop
+    asked once every planned record was reached stops nothing."""
     before = result.sources[name]
     tally = result.sources[name] = SourceTally(
         held=before.held, total=before.total, unreadable=before.unreadable
@@ -352,10 +353,10 @@ def _act(
                 if done.error is not None:
                     tally.failed += done.count(Outcome.FAILED)
                     result.failures.append(done.error)
-    if stop():
+    reached = tally.acted + tally.skipped + tally.failed
+    if stop() and reached < before.acted:  # a stop after the last round leaves nothing
         result.stopped = True
-        reached = tally.acted + tally.skipped + tally.failed
-        result.left[name] = max(0, before.acted - reached)
+        result.left[name] = before.acted - reached
 
 
 def _left(limit: int | None, tally: SourceTally) -> int | None:

@@ -578,6 +578,21 @@ def test_a_sweep_asked_to_stop_finishes_its_batch_and_reads_no_more(url: str) ->
     assert len(_table(url, "keepfor_audit")) == due
 
 
+def test_a_stop_asked_once_the_last_batch_is_done_stops_nothing(url: str) -> None:
+    """A stop that comes after the last planned batch (a daemon's SIGTERM at the end of a
+    run) leaves nothing: the sweep is whole, not ``stopped``, and nothing is ``left``."""
+    due = sum(len(keys) for keys in _expected().values())
+    source = _shop(url)
+    watched = _Watched(source)
+    result = sweep_with(
+        source, watched.target, batch_size=1, stop=lambda: watched.events.count("batch") == due
+    )
+    assert watched.events.count("batch") == due
+    assert not result.stopped
+    assert result.left == {}
+    _check_applied(url, result)
+
+
 def test_a_sweep_asked_to_stop_while_planning_does_nothing_and_says_so(url: str) -> None:
     """Asked to stop while the due records are read (before the first batch): nothing is
     done, nothing audited, the sweep says it stopped."""
