@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from keepfor.actions.settings import ActionSettings
 from keepfor.actions.sweep import SweepResult, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
 from keepfor.clock import SystemClock
-from keepfor.connectors.targets import prepare_tables, sweeping_lock, target_for
+from keepfor.connectors.targets import acting_on, target_for
 from keepfor.engine import Decision, Instant, RuleSet, load_rules
 from keepfor.engine.evaluate import Evaluator
 from keepfor.engine.predicates import All
@@ -153,15 +154,9 @@ class Sync:
         def make(source: RecordSource) -> ActionTarget:
             return target_for(source, self.settings, trail)
 
-        swept = [SweptSource(self.source, self.settings, make)]
-        if not apply:
-            return run_sweep(self.rules, swept, at or self.now(), apply=False, limit=limit)
-        prepare_tables(self.source)
-        lock = sweeping_lock(self.source, self.clock)
-        try:
-            return run_sweep(self.rules, swept, at or self.now(), apply=True, limit=limit)
-        finally:
-            lock.release()
+        ready = partial(acting_on, clock=self.clock)
+        swept = [SweptSource(self.source, self.settings, make, ready)]
+        return run_sweep(self.rules, swept, at or self.now(), apply=apply, limit=limit)
 
     def _audit_key(self) -> bytes:
         if self._key is not None:

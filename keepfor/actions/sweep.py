@@ -23,7 +23,7 @@ each page of a table once, not once per rule and batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import AbstractContextManager, ExitStack, closing, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,13 +55,22 @@ def _never() -> bool:
     return False
 
 
+def _as_is(source: RecordSource) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 @dataclass(frozen=True)
 class SweptSource:
-    """A source to sweep, its action settings, and how to make its target once open."""
+    """A source to sweep, its action settings, and how to make its target once open.
+    ``ready``: with ``apply``, entered once every source's config is checked and before
+    any is read, left when the sweep ends: keepfor's tables made and the source's lock
+    taken (:func:`keepfor.connectors.targets.acting_on`), so that a config refused makes
+    nothing in the user's database."""
 
     source: RecordSource
     settings: ActionSettings
     target: Callable[[RecordSource], ActionTarget]
+    ready: Callable[[RecordSource], AbstractContextManager[object]] = _as_is
 
 
 def _selection(rules: RuleSet, at: Instant) -> tuple[Predicate, dict[str, Predicate]]:
@@ -226,37 +235,53 @@ def run_sweep(
     records and each round is read (a daemon asked to stop finishes the round under way
     and reads no more); then ``stopped`` is set and nothing more is done."""
     result = SweepResult(applied=apply, at=at)
-    planned: dict[str, tuple[ActionTarget, Generator[Round]]] = {}
-    for item in swept:
-        item.source.check(rules)
-        target = item.target(item.source)  # checks the action settings
-        target.check_actions(item.source, rules)
-        _check_idle(target, item.source, rules, apply, result)
-        default, most = target.batch_size
-        size = min(most, default if batch_size is None else batch_size)
-        tally, batches = _planned(item.source, target, rules, at, apply, size, limit, stop)
-        result.sources[item.source.name] = tally
-        planned[item.source.name] = (target, batches)
-    if stop():  # asked to stop while planning: nothing done, all of it left
-        for name, (_, batches) in planned.items():
-            batches.close()
-            tally = result.sources[name]
-            result.left[name] = tally.acted
-            result.sources[name] = SourceTally(
-                held=tally.held, total=tally.total, unreadable=tally.unreadable
-            )
-        result.stopped = True
-        return result
-    if not apply:
-        return result
-    if not allow_mass_disposal:
-        _valve(swept, result)
-    for name, (target, _) in planned.items():
-        tally = result.sources[name]
-        target.prepare({action for action in Action if tally.count(action)})
-    for name, (target, batches) in planned.items():
-        _act(name, target, batches, at, result, stop)
+    targets = [_checked(item, rules, apply, result) for item in swept]
+    with ExitStack() as readied:
+        if apply:  # every config checked: keepfor's tables made, each source's lock taken
+            for item in swept:
+                readied.enter_context(item.ready(item.source))
+        planned: dict[str, tuple[ActionTarget, Generator[Round]]] = {}
+        for item, target in zip(swept, targets, strict=True):
+            default, most = target.batch_size
+            size = min(most, default if batch_size is None else batch_size)
+            tally, batches = _planned(item.source, target, rules, at, apply, size, limit, stop)
+            result.sources[item.source.name] = tally
+            planned[item.source.name] = (target, batches)
+        if stop():  # asked to stop while planning: nothing done, all of it left
+            _none_done(planned, result)
+        elif apply:
+            if not allow_mass_disposal:
+                _valve(swept, result)
+            for name, (target, _) in planned.items():
+                tally = result.sources[name]
+                target.prepare({action for action in Action if tally.count(action)})
+            for name, (target, batches) in planned.items():
+                _act(name, target, batches, at, result, stop)
     return result
+
+
+def _checked(item: SweptSource, rules: RuleSet, apply: bool, result: SweepResult) -> ActionTarget:
+    """The source's target, once the rules' fields, the action settings and the rules'
+    actions are checked against the source (nothing read or made yet)."""
+    item.source.check(rules)
+    target = item.target(item.source)  # checks the action settings
+    target.check_actions(item.source, rules)
+    _check_idle(target, item.source, rules, apply, result)
+    return target
+
+
+def _none_done(
+    planned: dict[str, tuple[ActionTarget, Generator[Round]]], result: SweepResult
+) -> None:
+    """A sweep stopped before its first round: every planned record left."""
+    for name, (_, batches) in planned.items():
+        batches.close()
+        tally = result.sources[name]
+        result.left[name] = tally.acted
+        result.sources[name] = SourceTally(
+            held=tally.held, total=tally.total, unreadable=tally.unreadable
+        )
+    result.stopped = True
 
 
 def _check_idle(

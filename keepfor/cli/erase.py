@@ -5,6 +5,7 @@ unless ``--apply``; applied, it is audited as any sweep (exit 4: partly done).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -50,16 +51,18 @@ def erase(
     trail = trail_for(options, rules, clock) if apply_ else None
     answers: dict[str, Erasure] = {}
     failures: list[str] = []
-    with swept_sources(options, trail) as swept:
+    with swept_sources(options, trail) as swept, contextlib.ExitStack() as readied:
         targets = []
-        for item in swept:
+        for item in swept:  # planned as a dry run: each act re-selects what it acts on
             item.source.check(rules)
             target = item.target(item.source)
             answer = plan_erasure(item.source, rules, at, customer, target.batch_size[0])
             _check_idle(item.source.name, target, answer, apply_)
             answers[item.source.name] = answer
             targets.append(target)
-        if apply_:
+        if apply_:  # all checked: keepfor's tables made, each source's lock taken
+            for item in swept:
+                readied.enter_context(item.ready(item.source))
             for target, answer in zip(targets, answers.values(), strict=True):
                 target.prepare({b.action for b in answer.batches})
             for target, answer in zip(targets, answers.values(), strict=True):

@@ -10,7 +10,9 @@ import sys
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import click
@@ -30,7 +32,7 @@ from keepfor.cli.app import at_option, load_rule_paths, parse_instant, rules_opt
 from keepfor.cli.output import plain, print_table
 from keepfor.cli.sources import SourceOptions, source_options
 from keepfor.clock import Clock
-from keepfor.connectors.targets import prepare_tables, sweeping_lock, target_for
+from keepfor.connectors.targets import acting_on, target_for
 from keepfor.engine import Instant, RuleSet
 from keepfor.report.held import HELD_JOIN, HELD_SHOWN, held_item, held_rows, more_held
 from keepfor.report.model import HeldRow
@@ -116,18 +118,19 @@ def trail_for(options: SourceOptions, rules: RuleSet, clock: Clock) -> Trail:
 
 @contextlib.contextmanager
 def swept_sources(options: SourceOptions, trail: Trail | None) -> Iterator[list[SweptSource]]:
-    """The sources, opened, each with its settings and target; all closed at the end."""
+    """The sources, opened, each with its settings and target (and, given a trail, how
+    to make ready to act on it: :func:`acting_on`); all closed at the end."""
     with contextlib.ExitStack() as stack:
         swept: list[SweptSource] = []
         for make, settings in options.entries():
             source = make()
             stack.callback(source.close)
-            swept.append(SweptSource(source, settings, _target_maker(settings, trail)))
+            item = SweptSource(source, settings, _target_maker(settings, trail))
+            if trail is not None:
+                item = replace(item, ready=partial(acting_on, clock=trail.clock))
+            swept.append(item)
         for item in swept:
             item.source.open()
-            if trail is not None:
-                prepare_tables(item.source)
-                stack.callback(sweeping_lock(item.source, trail.clock).release)
         yield swept
 
 

@@ -3,6 +3,8 @@ sweep``, ``keepfor erase`` and the daemon each act through, made in one place.""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -19,7 +21,7 @@ from keepfor.errors import SourceError
 if TYPE_CHECKING:
     from keepfor.daemon.lock import SourceLock
 
-__all__ = ["engine_of", "prepare_tables", "sweeping_lock", "target_for"]
+__all__ = ["acting_on", "engine_of", "prepare_tables", "sweeping_lock", "target_for"]
 
 
 def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
@@ -85,3 +87,19 @@ def sweeping_lock(source: RecordSource, clock: Clock) -> SourceLock:
             "on it now; nothing was done. Run again when it has finished"
         )
     return lock
+
+
+@contextlib.contextmanager
+def acting_on(source: RecordSource, clock: Clock | None) -> Iterator[None]:
+    """An ``--apply``'s hold on a source, once its config is checked: keepfor's tables
+    made and the sweeping lock taken, released at the end; ``clock`` None: the caller
+    holds the lock already (a daemon's run takes it before it starts)."""
+    prepare_tables(source)
+    if clock is None:
+        yield
+        return
+    lock = sweeping_lock(source, clock)
+    try:
+        yield
+    finally:
+        lock.release()

@@ -23,7 +23,7 @@ from keepfor.abc import ActionBatch, ActionTarget, BatchResult, Clock, RecordSou
 from keepfor.actions.sweep import MassDisposal, SweepResult, SweptSource, run_sweep
 from keepfor.actions.trail import Trail
 from keepfor.connectors.config import SourceConfig
-from keepfor.connectors.targets import prepare_tables, target_for
+from keepfor.connectors.targets import acting_on, target_for
 from keepfor.daemon import runs
 from keepfor.daemon.databases import require_database
 from keepfor.daemon.events import Events
@@ -240,9 +240,7 @@ class Runner:
         source = self.config.open()
         try:
             source.open()
-            if trail is not None:
-                prepare_tables(source)
-            yield SweptSource(source, self.config.actions, self._target(trail, made))
+            yield SweptSource(source, self.config.actions, self._target(trail, made), _tables)
         finally:
             source.close()
 
@@ -280,6 +278,11 @@ class Runner:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _tables(source: RecordSource) -> contextlib.AbstractContextManager[None]:
+    """keepfor's tables made once the config is checked (the run holds the lock)."""
+    return acting_on(source, None)
 
 
 def _one_line(error: BaseException) -> str:

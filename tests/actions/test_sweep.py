@@ -4,7 +4,8 @@ a re-run does nothing more; the safety valve refuses before anything is done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -82,6 +83,7 @@ def _rows() -> list[dict[str, Any]]:
 
 
 ROWS = _rows()
+AT_NOON = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -591,6 +593,41 @@ def test_a_stop_asked_once_the_last_batch_is_done_stops_nothing(url: str) -> Non
     assert not result.stopped
     assert result.left == {}
     _check_applied(url, result)
+
+
+@pytest.mark.parametrize("apply", [False, True], ids=["dry-run", "apply"])
+def test_a_source_is_made_ready_to_act_on_only_once_its_config_is_checked(
+    url: str, apply: bool
+) -> None:
+    """``ready`` (keepfor's tables made, the lock taken) is entered only to act, and only
+    once every source's rules and settings are checked: a config refused makes nothing in
+    the user's database. It is left when the sweep ends."""
+    seen: list[str] = []
+
+    @contextmanager
+    def ready(source: RecordSource) -> Iterator[None]:
+        seen.append(f"ready {source.name}")
+        yield
+        seen.append("released")
+
+    def target(source: RecordSource) -> ActionTarget:
+        seen.append(f"checked {source.name}")
+        return SqlTableTarget(source, SETTINGS, Trail(KEY, RULES, FixedClock(AT_NOON)))
+
+    sources = [_shop(url), SqlTableSource(url, TableMapping(table=LINES, source="lines"))]
+    swept = [SweptSource(source, SETTINGS, target, ready) for source in sources]
+    try:
+        for source in sources:
+            source.open()
+        with pytest.raises(SourceError, match="'category'"):  # lines: no such column
+            run_sweep(RULES, swept, AT, apply=apply)
+        assert seen == ["checked shop"]
+        seen.clear()
+        run_sweep(RULES, swept[:1], AT, apply=apply)
+    finally:
+        for source in sources:
+            source.close()
+    assert seen == (["checked shop", "ready shop", "released"] if apply else ["checked shop"])
 
 
 def test_a_sweep_asked_to_stop_while_planning_does_nothing_and_says_so(url: str) -> None:

@@ -159,7 +159,8 @@ def test_the_table_lists_the_kept_records(shop: Path) -> None:
     assert "Dry run" in run.stdout
 
 
-def test_a_source_without_a_customer_field_is_bad_input(shop: Path) -> None:
+@pytest.mark.parametrize("apply", [False, True], ids=["dry-run", "apply"])
+def test_a_source_without_a_customer_field_is_bad_input(shop: Path, apply: bool) -> None:
     (shop / "keepfor.toml").write_text(
         '[sources.shop]\nurl = "sqlite:///shop.db"\ntable = "records"\n'
         '[sources.shop.fields]\ncustomer = "client"\n',
@@ -167,9 +168,14 @@ def test_a_source_without_a_customer_field_is_bad_input(shop: Path) -> None:
     )
     run = invoke(
         "erase", "--customer", "c1", "--rules", shop / "pack.yaml",
-        "--config", shop / "keepfor.toml",
+        "--config", shop / "keepfor.toml", *(["--apply"] if apply else []),
     )  # fmt: skip
     assert_bad_input(run, "source 'shop'", "'client'")
+    db = sqlite3.connect(shop / "shop.db")
+    made = db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'keepfor%'").fetchall()
+    assert db.execute("SELECT count(*) FROM records").fetchone() == (len(ROWS),)
+    db.close()
+    assert made == []  # refused before keepfor made its tables
 
 
 def test_a_held_record_is_kept_and_said_so(shop: Path) -> None:

@@ -84,6 +84,16 @@ def _count(shop: Path, sql: str) -> int:
         db.close()
 
 
+def _keepfor_tables(shop: Path) -> list[str]:
+    """keepfor's own tables in the shop's database (none until a sweep may act)."""
+    db = sqlite3.connect(shop / "shop.db")
+    try:
+        names = db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'keepfor%'")
+        return sorted(name for (name,) in names)
+    finally:
+        db.close()
+
+
 def test_a_dry_run_prints_the_contracts_json_and_changes_nothing(shop: Path) -> None:
     code, out, err = _sweep(shop, "--config", _config(shop, CHILDREN), "--format", "json")
     assert (code, err) == (0, "")
@@ -188,6 +198,17 @@ def test_a_batch_refused_by_the_database_exits_4_after_doing_the_rest(shop: Path
     assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 7
 
 
+def test_a_rule_field_with_no_column_is_bad_input_and_makes_nothing(shop: Path) -> None:
+    """Checked against the table before keepfor makes its own tables in the database."""
+    (shop / "pack.yaml").write_text(
+        PACK.replace("from: placed_at, for: P1Y", "from: sent_at, for: P1Y"), encoding="utf-8"
+    )
+    run = invoke("sweep", "--rules", shop / "pack.yaml", "--config", _config(shop), "--apply")
+    assert_bad_input(run, "source 'orders'", "sent_at")
+    assert _count(shop, "SELECT count(*) FROM records") == 20
+    assert _keepfor_tables(shop) == []
+
+
 def test_apply_without_an_audit_key_is_bad_input(
     shop: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,6 +233,7 @@ def test_settings_that_cannot_work_are_bad_input(
     )
     assert_bad_input(run, "source 'orders'", *fragments)
     assert _count(shop, "SELECT count(*) FROM records") == 20
+    assert _keepfor_tables(shop) == []  # refused before keepfor made anything
 
 
 def test_the_installed_script_sweeps(shop: Path) -> None:
@@ -365,9 +387,7 @@ def test_a_table_refuses_archive_rules_in_one_line_before_anything_is_read(
     assert "source 'orders': rule 'quotes' says 'then: archive'" in err
     assert "cannot archive" in err
     assert _count(shop, "SELECT count(*) FROM records") == 20
-    audited = "SELECT count(*) FROM sqlite_master WHERE name = 'keepfor_audit'"
-    if _count(shop, audited):
-        assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0
+    assert _keepfor_tables(shop) == []
 
 
 def test_a_rule_of_another_category_than_a_sources_constant_one_is_not_its_concern(
@@ -423,7 +443,7 @@ def test_an_anonymise_that_would_change_nothing_is_refused(shop: Path, fields: s
     assert "source 'orders': rule 'quotes' says 'then: anonymise'" in err
     assert "no field to anonymise" in err
     assert _count(shop, "SELECT count(*) FROM records") == 20
-    assert _count(shop, "SELECT count(*) FROM keepfor_audit") == 0
+    assert _keepfor_tables(shop) == []
     code, out, err = _sweep(shop, "--config", config, "--format", "json")
     assert code == 0
     assert json.loads(out)["sources"]["orders"]["anonymise"] == 5
@@ -441,6 +461,7 @@ def test_an_anonymise_without_a_config_is_refused(shop: Path) -> None:
     assert (code, out) == (2, "")
     assert "source 'records': rule 'quotes' says 'then: anonymise'" in err
     assert _count(shop, "SELECT count(*) FROM records") == 20
+    assert _keepfor_tables(shop) == []
 
 
 def test_an_anonymise_that_rewrites_a_field_is_taken(shop: Path) -> None:
