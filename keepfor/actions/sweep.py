@@ -43,6 +43,7 @@ __all__ = [
     "SourceTally",
     "SweepResult",
     "SweptSource",
+    "check_swept",
     "run_sweep",
 ]
 
@@ -235,7 +236,7 @@ def run_sweep(
     records and each round is read (a daemon asked to stop finishes the round under way
     and reads no more); then ``stopped`` is set and nothing more is done."""
     result = SweepResult(applied=apply, at=at)
-    targets = [_checked(item, rules, apply, result) for item in swept]
+    targets = [check_swept(item, rules, apply=apply, warnings=result.warnings) for item in swept]
     with ExitStack() as readied:
         if apply:  # every config checked: keepfor's tables made, each source's lock taken
             for item in swept:
@@ -260,13 +261,16 @@ def run_sweep(
     return result
 
 
-def _checked(item: SweptSource, rules: RuleSet, apply: bool, result: SweepResult) -> ActionTarget:
-    """The source's target, once the rules' fields, the action settings and the rules'
-    actions are checked against the source (nothing read or made yet)."""
+def check_swept(
+    item: SweptSource, rules: RuleSet, *, apply: bool, warnings: list[str] | None = None
+) -> ActionTarget:
+    """The opened source's target, once the rules' fields, the action settings and the
+    rules' actions are checked against it, nothing read or made (a :class:`SourceError`
+    names the first fault); what a dry run only warns of goes to ``warnings``."""
     item.source.check(rules)
     target = item.target(item.source)  # checks the action settings
     target.check_actions(item.source, rules)
-    _check_idle(target, item.source, rules, apply, result)
+    _check_idle(target, item.source, rules, apply, [] if warnings is None else warnings)
     return target
 
 
@@ -285,7 +289,7 @@ def _none_done(
 
 
 def _check_idle(
-    target: ActionTarget, source: RecordSource, rules: RuleSet, apply: bool, result: SweepResult
+    target: ActionTarget, source: RecordSource, rules: RuleSet, apply: bool, warnings: list[str]
 ) -> None:
     """A rule whose action would change nothing here (:meth:`ActionTarget.idle`): with
     ``apply`` refused before anything is read or done (it would be audited as done); a
@@ -295,7 +299,7 @@ def _check_idle(
         return
     if apply:
         raise SourceError(f"{idle}; nothing was read or done")
-    result.warnings.append(f"{idle}: sweep --apply refuses it until the config names one")
+    warnings.append(f"{idle}: sweep --apply refuses it until the config names one")
 
 
 def _planned(

@@ -3,14 +3,15 @@ every source once, ``--once``).
 
 Everything the daemon needs is checked before anything runs: the config, the packs,
 the audit key of each applying source, the database of each source it runs (a SQLite
-file that is not there), the metrics port. A fault is one line on
-stderr and exit 2. After that the daemon does not exit for a failing run: it logs it
-and retries.
+file that is not there), each source that answers against the packs, the metrics
+port. A fault is one line on stderr and exit 2. After that the daemon does not exit for
+a failing run: it logs it and retries.
 """
 
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Any
 
 import click
@@ -19,7 +20,8 @@ from keepfor.cli.app import rules_option
 from keepfor.clock import Clock
 from keepfor.connectors.config import SourceConfig, load_settings
 from keepfor.daemon.events import FORMATS, Events
-from keepfor.errors import UsageError
+from keepfor.engine import RuleSet
+from keepfor.errors import SourceError, UsageError
 
 __all__ = ["daemon"]
 
@@ -61,6 +63,7 @@ def daemon(
     events = Events(log_format, sys.stdout, clock)
     configs = _checked(config, once)
     packs = PackKeeper(rule_paths, events)
+    _check_against_packs(configs, packs.good, once)
     metrics = Metrics()
     service = Daemon(configs, packs, clock, events, metrics, batch_size)
     if metrics_port is not None:
@@ -89,6 +92,31 @@ def _checked(config: str, once: bool) -> list[SourceConfig]:
             'every = "PT6H" to a [sources.NAME] table, or run with --once'
         )
     return configs
+
+
+def _check_against_packs(configs: list[SourceConfig], rules: RuleSet, once: bool) -> None:
+    """Each source the daemon runs, where it answers now, checked against the packs as
+    each run checks it before reading (a field with no column, an action setting its
+    column cannot take, an action it cannot take): a bad config refuses the start. A
+    source that does not answer (or whose table is not there yet) is left to the runs,
+    which log it and retry."""
+    from keepfor.actions.sweep import SweptSource, check_swept
+    from keepfor.connectors.targets import target_for
+
+    for config in configs:
+        if not (once or config.schedule.scheduled):
+            continue
+        source = config.open()
+        try:
+            try:
+                source.open()
+            except SourceError:
+                continue
+            make = partial(target_for, settings=config.actions, trail=None)
+            check_swept(SweptSource(source, config.actions, make), rules,
+                        apply=config.schedule.apply)  # fmt: skip
+        finally:
+            source.close()
 
 
 def _serve(metrics: Any, port: int, address: str) -> int:

@@ -29,7 +29,9 @@ from keepfor.daemon import runs
 from keepfor.daemon.lock import create_quietly
 from tests.daemon.shop import (
     KEEPFOR,
+    PACK,
     SOURCE,
+    TABLE,
     WAIT,
     DaemonProcess,
     add,
@@ -102,6 +104,36 @@ def test_a_bad_start_is_one_line_and_exit_2(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not query(url, "SELECT * FROM keepfor_runs")  # nothing ran
+
+
+@pytest.mark.parametrize("once", [True, False], ids=["once", "serving"])
+@pytest.mark.parametrize(
+    ("pack", "section", "message"),
+    [
+        (PACK.format(version="1").replace("placed_at", "sent_at"), "", "'sent_at'"),
+        (None, '[sources.orders.anonymise]\nplaced_at = "null"\n', "is NOT NULL"),
+    ],
+    ids=["no-such-column", "strategy-the-column-refuses"],
+)
+def test_a_config_the_table_refuses_is_a_bad_start(
+    tmp_path: Path, once: bool, pack: str | None, section: str, message: str
+) -> None:
+    """Checked against the table before anything runs, as a run would check it: one
+    line, exit 2, no run and none of keepfor's tables in the database."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    build(url, range(1, 4))
+    config = write_config(tmp_path, url, every="PT1S", apply=True)
+    config.write_text(config.read_text(encoding="utf-8") + section, encoding="utf-8")
+    more = ("--once",) if once else ()
+    done = _run(tmp_path, *daemon_args(write_pack(tmp_path, text=pack), config, *more))
+    assert done.returncode == 2, done
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"source '{SOURCE}'" in done.stderr
+    assert message in done.stderr
+    made = query(url, "SELECT name FROM sqlite_master WHERE name LIKE 'keepfor%'")
+    assert made == []
+    assert len(query(url, f"SELECT * FROM {TABLE}")) == 3
 
 
 @pytest.mark.parametrize("once", [True, False])
