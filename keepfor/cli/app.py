@@ -47,21 +47,9 @@ def parse_instant(text: str | None, clock: Clock) -> Instant:
     """``--at``: an ISO datetime with an offset, or a date meaning that day in every zone."""
     if text is None:
         return clock.now()
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            return _within_calendar(text, date.fromisoformat(value))
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"--at {quoted(text)} is not an ISO 8601 date or datetime "
-            "(e.g. 2026-11-22 or 2026-11-22T09:00:00Z)"
-        ) from None
-    if instant.tzinfo is None:
-        raise UsageError(
-            f"--at {quoted(text)} has no UTC offset; add one (2026-11-22T09:00:00Z) "
-            "or give a plain date (2026-11-22)"
-        )
+    instant = date_or_instant(text, "--at")
+    if not isinstance(instant, datetime):
+        return _within_calendar(text, instant)
     try:  # its dates from UTC-12 to UTC+14, where every pack's zone is
         earliest = (instant.astimezone(UTC) - _WEST).date()
         latest = (instant.astimezone(UTC) + _EAST).date()
@@ -70,6 +58,40 @@ def parse_instant(text: str | None, clock: Clock) -> Instant:
     _within_calendar(text, earliest)
     _within_calendar(text, latest)
     return instant
+
+
+def date_or_instant(text: str, option: str) -> date | datetime:
+    """An option's ISO 8601 date (``2026-11-22``), or datetime with its UTC offset:
+    anything else is a :class:`UsageError` naming the option, and a day the calendar
+    does not have (``2026-02-29``) is said to be one."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(not_a_date(text, option)) from None
+    if instant.tzinfo is None:
+        raise UsageError(
+            f"{option} {quoted(text)} has no UTC offset; add one (2026-11-22T09:00:00Z) "
+            "or give a plain date (2026-11-22)"
+        )
+    return instant
+
+
+ISO_DATE_OR_INSTANT = "an ISO 8601 date or datetime (e.g. 2026-11-22 or 2026-11-22T09:00:00Z)"
+
+
+def not_a_date(text: str, option: str, wanted: str = ISO_DATE_OR_INSTANT) -> str:
+    """Why an option's text is not the ``wanted`` date: a day the calendar does not
+    have (``2026-02-29``: said so), or another form."""
+    day = text.strip()[:10]
+    if len(day) == 10 and day[4] == day[7] == "-" and (day[:4] + day[5:7] + day[8:]).isdigit():
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return f"{option} {quoted(text)} is not a calendar date (YYYY-MM-DD)"
+    return f"{option} {quoted(text)} is not {wanted}"
 
 
 rules_option = click.option(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from keepfor.audit.table import GENESIS, exists, head
 from keepfor.audit.verify import SEAL_CHECKED, SEAL_NOT_CHECKED, VerifyResult
 from keepfor.audit.verify import export as export_entries
 from keepfor.audit.verify import verify as verify_trail
+from keepfor.cli.app import date_or_instant
 from keepfor.cli.audit_export import Csv, Json, Writer, whole_or_nothing
 from keepfor.database import create_engine, first_line, parse_url, safe_url, sqlite_path
 from keepfor.errors import SourceError, UsageError, did_you_mean, quoted
@@ -206,21 +207,14 @@ def _bound(text: str | None, option: str, *, end: bool) -> datetime | None:
     """``--from``/``--to``: a date (UTC; ``--to`` includes that day) or an ISO instant."""
     if text is None:
         return None
-    value = text.strip()
+    instant = date_or_instant(text, option)
+    if isinstance(instant, datetime):
+        return instant.astimezone(UTC)
+    start = datetime.combine(instant, time(0), tzinfo=UTC)
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            start = datetime.combine(day, time(0), tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        instant = datetime.fromisoformat(value)
-    except (ValueError, OverflowError):
-        raise UsageError(
-            f"{option} {quoted(text)} is not an ISO 8601 date or datetime "
-            "(e.g. 2026-11-22 or 2026-11-22T09:00:00Z)"
-        ) from None
-    if instant.tzinfo is None:
-        raise UsageError(f"{option} {quoted(text)} has no UTC offset; add one, or give a date")
-    return instant.astimezone(UTC)
+        return start + timedelta(days=1) if end else start
+    except OverflowError:
+        raise UsageError(f"{option} {quoted(text)}: no day follows it in the calendar") from None
 
 
 @audit.command()

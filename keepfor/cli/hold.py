@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from keepfor import holds
 from keepfor.abc import RecordSource
+from keepfor.cli.app import not_a_date
 from keepfor.cli.output import plain, print_table
 from keepfor.cli.sources import SourceOptions, open_sources, source_options
 from keepfor.clock import Clock
@@ -80,9 +81,9 @@ def _until(text: str | None, at: datetime) -> date | None:
     if text is None:
         return None
     try:
-        until = date.fromisoformat(text)
+        until = date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--until {quoted(text)} is not a date (YYYY-MM-DD)") from None
+        raise UsageError(not_a_date(text, "--until", "a date (YYYY-MM-DD)")) from None
     if until < (at.astimezone(UTC) - timedelta(hours=12)).date():
         raise UsageError(
             f"--until {text} has passed: a hold until then would hold nothing; "

@@ -161,6 +161,9 @@ def test_bad_input_is_one_line(args: tuple[str, ...], fragments: tuple[str, ...]
 def test_bad_export_options(tmp_path: Path, write_db: Callable[[], str]) -> None:
     url = write_db()
     assert_bad_input(invoke("audit", "export", "--db", url, "--from", "22/11/2026"), "--from")
+    no_day = invoke("audit", "export", "--db", url, "--from", "2026-02-30")
+    assert_bad_input(no_day, "--from '2026-02-30' is not a calendar date")
+    assert_bad_input(invoke("audit", "export", "--db", url, "--to", "9999-12-31"), "no day follows")
     assert_bad_input(
         invoke("audit", "export", "--db", url, "--from", "2026-11-23", "--to", "2026-11-22"),
         "is not before",

@@ -8,11 +8,13 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from keepfor.cli.app import long_lived
+from keepfor.cli.app import date_or_instant, long_lived
+from keepfor.errors import UsageError
 
 MODULE = "keepfor_probe_of_long_lived"
 
@@ -89,3 +91,42 @@ def test_a_command_s_first_import_is_frozen_and_the_collector_on_after() -> None
     enabled, before, after = done.stdout.split()
     assert enabled == "True"
     assert int(after) - int(before) > 10_000  # the objects of SQLAlchemy and keepfor's modules
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2028-02-29", date(2028, 2, 29)),
+        (" 2026-12-31 ", date(2026, 12, 31)),
+        ("2026-11-22T09:00:00Z", datetime(2026, 11, 22, 9, tzinfo=UTC)),
+        (
+            "2026-03-29T01:30+01:00",
+            datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=1))),
+        ),
+    ],
+)
+def test_an_options_date_or_instant(text: str, expected: date) -> None:
+    assert date_or_instant(text, "--at") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("2026-02-29", "'2026-02-29' is not a calendar date (YYYY-MM-DD)"),
+        ("2100-02-29", "'2100-02-29' is not a calendar date (YYYY-MM-DD)"),
+        ("2026-04-31", "'2026-04-31' is not a calendar date (YYYY-MM-DD)"),
+        ("2026-13-01", "'2026-13-01' is not a calendar date (YYYY-MM-DD)"),
+        ("2026-00-10", "'2026-00-10' is not a calendar date (YYYY-MM-DD)"),
+        ("2026-02-30T10:00Z", "'2026-02-30T10:00Z' is not a calendar date (YYYY-MM-DD)"),
+        ("2026-11-22T25:00Z", "'2026-11-22T25:00Z' is not an ISO 8601 date or datetime (e.g."),
+        ("22/11/2026", "'22/11/2026' is not an ISO 8601 date or datetime (e.g."),
+        ("2026-1-2", "'2026-1-2' is not an ISO 8601 date or datetime (e.g."),
+        ("", "'' is not an ISO 8601 date or datetime (e.g."),
+        ("2026-11-22T09:00", "'2026-11-22T09:00' has no UTC offset; add one"),
+    ],
+)
+def test_an_options_bad_date_says_why(text: str, why: str) -> None:
+    """A day the calendar does not have is said to be one; other text is not ISO 8601."""
+    with pytest.raises(UsageError) as raised:
+        date_or_instant(text, "--from")
+    assert str(raised.value).startswith(f"--from {why}")

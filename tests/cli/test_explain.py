@@ -676,7 +676,8 @@ def test_unmatched_record_with_a_bad_date_is_not_an_error(
     ("at", "fragment"),
     [
         ("yesterday", "not an ISO 8601"),
-        ("2026-13-01", "not an ISO 8601"),
+        ("2026-13-01", "'2026-13-01' is not a calendar date"),
+        ("2026-02-29", "'2026-02-29' is not a calendar date"),
         ("2026-11-22T25:00:00Z", "not an ISO 8601"),
         ("", "not an ISO 8601"),
         ("2026-11-22T09:00:00", "no UTC offset"),
