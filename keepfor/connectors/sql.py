@@ -367,7 +367,7 @@ class SqlTableSource(RecordSource):
         conditions = [self.where(p) for p in predicates.values()]
         if all(isinstance(c, sa.False_) for c in conditions):
             return dict.fromkeys(predicates, 0)  # no pass over the table for nothing
-        query = counts_query(conditions, self.table)
+        query = counts_query(conditions, self.table, self.engine.dialect)
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(query).one()

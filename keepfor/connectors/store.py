@@ -278,7 +278,7 @@ class StoreSource(RecordSource):
         conditions = [self._where(query, p) for p in predicates.values()]
         if all(isinstance(c, sa.False_) for c in conditions):
             return dict.fromkeys(predicates, 0)  # no pass over the store for nothing
-        statement = counts_query(conditions, query.from_clause())
+        statement = counts_query(conditions, query.from_clause(), self.engine.dialect)
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(statement).one()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from keepfor.connectors.sql import ColumnKind, SqlTableSource, TableMapping
 from keepfor.engine import RuleSet, parse_pack
 from keepfor.errors import SourceError
 from tests.buckets import assert_every_record_in_one_bucket, raw_rows
+from tests.connectors.deep_rules import DEEP_RULES
 from tests.differential import LOCAL_ZONE, instants, rule_sets
 
 PARENT, CHILD = "kf_diff_parent", "kf_diff_child"
@@ -115,6 +116,19 @@ def test_a_derived_field_puts_every_record_in_its_bucket(
     with source(db_url, latest) as src:
         assert_every_record_in_one_bucket(src, rules, at, len(parents))
     assert dialect  # the fixture's backend ran
+
+
+def test_conditions_near_the_depth_sqlites_parser_takes_are_counted(
+    engine: sa.Engine, db_url: str
+) -> None:
+    """The rule set hypothesis found whose ``retained`` condition, counted with the
+    others in one statement, overflowed SQLite's parser as the sum of a CASE."""
+    parent = {"id": 1, "key": "k0000", "category": None, "flag": None, "d2": "2022-09-21",
+              "t1": "2012-01-10T07:31:31+14:00", "l1": ""}  # fmt: skip
+    load(engine, [parent], [])
+    at = datetime(2029, 8, 21, 9, 54, 27, 1274, tzinfo=UTC)
+    with source(db_url, latest=True) as src:
+        assert_every_record_in_one_bucket(src, DEEP_RULES, at, 1)
 
 
 def test_three_years_after_the_customers_last_invoice(engine: sa.Engine, db_url: str) -> None:

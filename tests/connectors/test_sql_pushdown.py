@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 
+from keepfor.connectors.pushdown import counts_query
 from keepfor.connectors.sql import SqlTableSource
 from keepfor.engine import RuleSet, Status, evaluate
 from keepfor.engine.cutoffs import due_predicate
@@ -88,3 +90,34 @@ def test_push_down_on_a_plain_date(source: SqlTableSource) -> None:
     ]:
         selected = {key for key, _ in source.select(due_predicate(rules, at), ["t1"])}
         assert selected == expected == _due_keys(rules, records, at)
+
+
+class _Sqlite:
+    """A SQLite module of a given version, for the dialect to be asked of."""
+
+    def __init__(self, version: tuple[int, int, int]) -> None:
+        self.sqlite_version_info = version
+
+
+@pytest.mark.parametrize(
+    ("url", "version", "filtered"),
+    [
+        ("sqlite://", (3, 30, 0), True),
+        ("sqlite://", (3, 29, 0), False),
+        ("postgresql+psycopg://", None, True),
+        ("mysql+pymysql://", None, False),
+    ],
+)
+def test_counts_filter_where_the_database_takes_it(
+    url: str, version: tuple[int, int, int] | None, filtered: bool
+) -> None:
+    """``count(*) FILTER`` (nested less deep) on PostgreSQL and SQLite from 3.30; the
+    sum of a CASE elsewhere."""
+    dialect = sa.create_engine(url).dialect
+    if version is not None:
+        dialect.dbapi = _Sqlite(version)  # type: ignore[assignment]
+    table = sa.table("t", sa.column("a"))
+    query = counts_query([table.c.a > 1, table.c.a < 0], table, dialect)
+    sql = str(query.compile(dialect=dialect))
+    assert sql.count("FILTER (WHERE") == (2 if filtered else 0), sql
+    assert sql.count("CASE WHEN") == (0 if filtered else 2), sql
