@@ -11,7 +11,6 @@ a failing run: it logs it and retries.
 from __future__ import annotations
 
 import sys
-from functools import partial
 from typing import Any
 
 import click
@@ -100,8 +99,7 @@ def _check_against_packs(configs: list[SourceConfig], rules: RuleSet, once: bool
     column cannot take, an action it cannot take): a bad config refuses the start. A
     source that does not answer (or whose table is not there yet) is left to the runs,
     which log it and retry."""
-    from keepfor.actions.sweep import SweptSource, check_swept
-    from keepfor.connectors.targets import target_for
+    from keepfor.connectors.targets import check_config
 
     for config in configs:
         if not (once or config.schedule.scheduled):
@@ -112,9 +110,7 @@ def _check_against_packs(configs: list[SourceConfig], rules: RuleSet, once: bool
                 source.open()
             except SourceError:
                 continue
-            make = partial(target_for, settings=config.actions, trail=None)
-            check_swept(SweptSource(source, config.actions, make), rules,
-                        apply=config.schedule.apply)  # fmt: skip
+            check_config(source, config.actions, rules, apply=config.schedule.apply)
         finally:
             source.close()
 

@@ -8,7 +8,7 @@ import click
 
 from keepfor.cli.app import EXIT_BAD_INPUT, one_line
 from keepfor.cli.sources import SourceOptions, open_sources, source_options, warn_missing_fields
-from keepfor.connectors.targets import target_for
+from keepfor.connectors.targets import check_config
 from keepfor.engine import RulePack, RuleSet, load_pack, load_rules
 from keepfor.engine.loader import pack_files
 from keepfor.errors import RulePackError, SourceError
@@ -84,12 +84,9 @@ def check_sources(options: SourceOptions, rules: RuleSet) -> None:
     settings = [entry for _, entry in options.entries()]
     with open_sources(options) as sources:
         for source, actions in zip(sources, settings, strict=True):
-            source.check(rules)
-            target = target_for(source, actions, None)
-            target.check_actions(source, rules)
-            idle = target.idle(source, rules)
-            if idle is not None:
-                raise SourceError(f"{idle}; sweep --apply refuses it")
+            refused = check_config(source, actions, rules, apply=False)
+            if refused:  # what a dry run warns of, --apply refuses: so does validate
+                raise SourceError(refused[0])
             warned = warn_missing_fields(source, rules)
             if warned:
                 click.echo(f"ok source '{source.name}', but see the {warned} warning(s) above")

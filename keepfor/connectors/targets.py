@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -16,12 +17,20 @@ from keepfor.actions.trail import Trail
 from keepfor.connectors.sql import SqlTableSource, db_error
 from keepfor.connectors.store import StoreSource
 from keepfor.connectors.streamed import StreamedSource
+from keepfor.engine import RuleSet
 from keepfor.errors import SourceError
 
 if TYPE_CHECKING:
     from keepfor.daemon.lock import SourceLock
 
-__all__ = ["acting_on", "engine_of", "prepare_tables", "sweeping_lock", "target_for"]
+__all__ = [
+    "acting_on",
+    "check_config",
+    "engine_of",
+    "prepare_tables",
+    "sweeping_lock",
+    "target_for",
+]
 
 
 def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | None) -> ActionTarget:
@@ -38,6 +47,21 @@ def target_for(source: RecordSource, settings: ActionSettings, trail: Trail | No
     from keepfor.connectors.sqlwrite import SqlTableTarget
 
     return SqlTableTarget(source, settings, trail)
+
+
+def check_config(
+    source: RecordSource, settings: ActionSettings, rules: RuleSet, *, apply: bool
+) -> list[str]:
+    """An opened source and its action settings checked against the rules as a sweep
+    checks them before reading (:func:`keepfor.actions.sweep.check_swept`), by ``keepfor
+    validate`` and a daemon's start: a :class:`SourceError` names the first fault; what
+    a dry run's sweep only warns of is returned."""
+    from keepfor.actions.sweep import SweptSource, check_swept
+
+    warnings: list[str] = []
+    make = partial(target_for, settings=settings, trail=None)
+    check_swept(SweptSource(source, settings, make), rules, apply=apply, warnings=warnings)
+    return warnings
 
 
 def engine_of(source: RecordSource) -> sa.Engine | None:
